@@ -1,0 +1,132 @@
+"""The invoice document: everything the PDF shows, decided once and stored with the invoice.
+
+An invoice already made never changes, so the renderer works from this frozen snapshot, never from
+the live order or the tenant's current settings.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from invoicing.recalculation import Totals
+from schemas.orders import Address, Order, PaymentStatus
+
+
+@dataclass(frozen=True)
+class PostalAddress:
+    street: str
+    zip_code: str
+    city: str
+    country: str  # ISO 3166 alpha-2; the renderer names it in the document's language
+    recipient: tuple[str, ...] = ()  # name and company lines above the street
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class BankDetails:
+    account_holder: str
+    iban: str
+    bic: str | None = None
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SellerDetails:
+    legal_name: str
+    address: PostalAddress
+    vat_id: str | None = None
+    tax_number: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    bank: BankDetails | None = None
+    payment_terms_days: int = 14
+    footer: str | None = None
+    language: str = "en"  # labels: "en" or "de"
+    locale: str = "en_GB"  # numbers, money and dates (Babel locale)
+    logo: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Buyer:
+    name: str
+    billing_address: PostalAddress
+    company: str | None = None
+    vat_id: str | None = None
+    email: str | None = None
+    shipping_address: PostalAddress | None = None  # only when it differs from the billing address
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    paid: bool
+    method: str | None = None
+    paid_on: date | None = None
+    due_on: date | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceDocument:
+    tenant: str
+    invoice_number: str
+    invoice_date: date
+    order_id: str
+    order_date: date
+    delivery_date: date | None
+    seller: SellerDetails
+    buyer: Buyer
+    totals: Totals
+    payment: PaymentInfo
+
+
+def postal_address(address: Address) -> PostalAddress:
+    street = f"{address.street} {address.streetNumber}" if address.streetNumber else address.street
+    recipient = tuple(name for name in (address.contactName, address.companyName) if name)
+    return PostalAddress(street, address.zipCode, address.city, address.country, recipient, address.state)
+
+
+def payment_info(order: Order, invoice_date: date, payment_terms_days: int) -> PaymentInfo:
+    """Paid when a payment was captured; otherwise due `payment_terms_days` after the invoice date."""
+    for payment in order.payments:
+        if payment.status is PaymentStatus.CAPTURED:
+            return PaymentInfo(paid=True, method=payment.method, paid_on=invoice_date)
+    method = order.payments[0].method if order.payments else None
+    return PaymentInfo(paid=False, method=method, due_on=invoice_date + timedelta(days=payment_terms_days))
+
+
+def _as_date(value: date | datetime | None) -> date | None:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def build_invoice_document(
+    *, order: Order, tenant: str, totals: Totals, invoice_number: str, issued_at: datetime, seller: SellerDetails
+) -> InvoiceDocument:
+    billing = postal_address(order.billingAddress)
+    shipping = postal_address(order.shippingAddress) if order.shippingAddress else None
+    invoice_date = issued_at.date()
+    return InvoiceDocument(
+        tenant=tenant,
+        invoice_number=invoice_number,
+        invoice_date=invoice_date,
+        order_id=order.id,
+        order_date=order.created.date(),
+        delivery_date=_as_date(order.deliveryDate),
+        seller=seller,
+        buyer=Buyer(
+            name=order.customer.name,
+            billing_address=billing,
+            company=order.customer.company,
+            vat_id=order.customer.vatId,
+            email=order.customer.email,
+            shipping_address=shipping if shipping != billing else None,
+        ),
+        totals=totals,
+        payment=payment_info(order, invoice_date, seller.payment_terms_days),
+    )
+
+
+# Until a tenant has seller settings of its own (settings API), invoices carry this placeholder seller.
+DEFAULT_SELLER = SellerDetails(
+    legal_name="Invoice Service Demo GmbH",
+    address=PostalAddress(street="Musterstraße 1", zip_code="10115", city="Berlin", country="DE"),
+    vat_id="DE000000000",
+    email="billing@example.com",
+)

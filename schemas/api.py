@@ -1,0 +1,78 @@
+"""REST models, named and shaped as in `contract/invoice-api.yaml`.
+
+Fields marked "extension" are not in the contract; they are added compatibly (optional, additive) and
+listed in the README.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+
+class JobType(StrEnum):
+    AUTOMATIC = "AUTOMATIC"
+    MANUAL = "MANUAL"
+
+
+class JobStatus(StrEnum):
+    DONE = "DONE"
+    IN_PROGRESS = "IN_PROGRESS"
+
+
+class OrderResultStatus(StrEnum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    PENDING = "PENDING"
+
+
+class JobRequest(BaseModel):
+    # None (absent) and [] differ: AUTOMATIC jobs must not carry orderIds at all.
+    orderIds: list[str] | SkipJsonSchema[None] = Field(
+        default=None, description="A list of order IDs for which the invoices should be created."
+    )
+    jobType: JobType = Field(
+        description="A job type determines if the orders are searched automatically based on parameters "
+        "configured in configuration service or are manually provided in orderIds array."
+    )
+
+
+class JobCreationResponse(BaseModel):
+    jobId: str = Field(description="The created job ID.")
+
+
+class JobOrder(BaseModel):
+    orderId: str = Field(description="The ID of the processed order.")
+    orderStatus: OrderResultStatus = Field(description="Status determining if the order was processed successfully.")
+    message: str | SkipJsonSchema[None] = Field(
+        default=None, description="Information about the result of order processing."
+    )
+    downloadLink: str | SkipJsonSchema[None] = Field(default=None, description="URL to the generated invoice PDF.")
+    invoiceNumber: str | SkipJsonSchema[None] = Field(default=None, description="Number of the generated invoice.")
+
+
+class JobStatusResponse(BaseModel):
+    jobStatus: JobStatus = Field(description="Status of the processed job. Possible values: `DONE`, `IN_PROGRESS`")
+    jobType: JobType = Field(
+        description="Job type determines if the orders are provided manually or searched by a parametrized query."
+    )
+    orders: list[JobOrder]
+    # extensions
+    createdAt: datetime | SkipJsonSchema[None] = Field(
+        default=None, description="Extension: when the job was created (UTC)."
+    )
+    updatedAt: datetime | SkipJsonSchema[None] = Field(
+        default=None, description="Extension: last change of the job (UTC)."
+    )
+    totalOrders: int | SkipJsonSchema[None] = Field(
+        default=None, description="Extension: number of distinct orders in the job, once planned."
+    )
+
+
+class ErrorResponse(BaseModel):
+    message: str = Field(description="A descriptive error message for debugging.")
+    code: str = Field(description="Original HTTP error code. It should be consistent with the HTTP response code.")
+    detailInfo: str | SkipJsonSchema[None] = Field(
+        default=None, description="More details about the error (if available)."
+    )

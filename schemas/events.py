@@ -1,0 +1,105 @@
+"""Kafka events of the invoicing flow: small immutable messages, one model per event.
+
+invoice-job-requests   JobRequested            key tenant:jobId
+invoice-order-requests OrderInvoiceRequested   key tenant:orderId
+invoice-order-results  JobPlanned | OrderInvoiced | OrderFailed   key tenant:jobId
+invoice-dead-letters   DeadLetter              key as the original record
+order-events           schemas.orders.OrderEvent (the upstream contract)
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+
+from schemas.api import JobType
+from schemas.orders import OrderId, Tenant
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class JobRequested(Event):
+    """The API accepted a job; the planner turns it into per-order requests."""
+
+    eventType: Literal["job.requested"] = "job.requested"
+    tenant: Tenant
+    jobId: str
+    jobType: JobType
+    orderIds: list[OrderId] = []
+    requestedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class JobPlanned(Event):
+    """The orders of a job, in parts of bounded size so no record nears Kafka's message size limit."""
+
+    eventType: Literal["job.planned"] = "job.planned"
+    tenant: Tenant
+    jobId: str
+    totalOrders: int
+    part: int
+    parts: int
+    firstPosition: int = Field(description="Position of this part's first order within the job")
+    orderIds: list[OrderId]
+    plannedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class OrderInvoiceRequested(Event):
+    eventType: Literal["order.invoice-requested"] = "order.invoice-requested"
+    tenant: Tenant
+    jobId: str
+    orderId: OrderId
+    requestedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class OrderInvoiced(Event):
+    eventType: Literal["order.invoiced"] = "order.invoiced"
+    tenant: Tenant
+    jobId: str
+    orderId: OrderId
+    invoiceNumber: str
+    message: str
+    occurredAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class OrderFailed(Event):
+    eventType: Literal["order.failed"] = "order.failed"
+    tenant: Tenant
+    jobId: str
+    orderId: OrderId
+    reason: str
+    occurredAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class DeadLetter(Event):
+    """A record no agent could process: the reason, where it came from, and its original bytes."""
+
+    eventType: Literal["dead-letter"] = "dead-letter"
+    reason: str
+    sourceTopic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = Field(default=None, description="Original key, base64")
+    value: str = Field(description="Original value, base64")
+    occurredAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+JobResult = Annotated[JobPlanned | OrderInvoiced | OrderFailed, Field(discriminator="eventType")]
+JOB_RESULT = TypeAdapter[JobPlanned | OrderInvoiced | OrderFailed](JobResult)
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    JobRequested,
+    JobPlanned,
+    OrderInvoiceRequested,
+    OrderInvoiced,
+    OrderFailed,
+    DeadLetter,
+)
