@@ -1,0 +1,1 @@
+"""Adapters shared by the API and the stream worker: settings, MongoDB, storage, Kafka, logging."""

@@ -1,0 +1,59 @@
+"""The API's side of Kafka: publish one event and wait until the broker has it, or fail fast."""
+
+import asyncio
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from infra.settings import Settings
+
+
+class KafkaUnavailable(Exception):
+    pass
+
+
+class KafkaPublisher:
+    """Started on first use, so the API starts (and answers 503) while Kafka is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._timeout = settings.kafka_timeout_seconds
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _started(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    acks="all",
+                    enable_idempotence=True,
+                    request_timeout_ms=int(self._timeout * 1000),
+                    client_id="invoice-api",
+                )
+                try:
+                    await asyncio.wait_for(producer.start(), self._timeout)
+                except (KafkaError, OSError, TimeoutError) as error:
+                    await producer.stop()
+                    raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
+                self._producer = producer
+            return self._producer
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        producer = await self._started()
+        try:
+            await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key.encode()), self._timeout)
+        except (KafkaError, OSError, TimeoutError) as error:
+            raise KafkaUnavailable(f"publishing to {topic}: {error!r}") from error
+
+    async def check(self) -> None:
+        producer = await self._started()
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
+        except (KafkaError, OSError, TimeoutError) as error:
+            raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
+
+    async def close(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None

@@ -1,0 +1,66 @@
+"""All configuration, from the environment (prefix INVOICE_), with defaults that match `make services`."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INVOICE_", env_file=".env", extra="ignore")
+
+    # Kafka
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = Field(default="", description="Prepended to every topic and the consumer group id")
+    topic_partitions: int = 4
+    topic_job_requests: str = "invoice-job-requests"
+    topic_order_requests: str = "invoice-order-requests"
+    topic_order_results: str = "invoice-order-results"
+    topic_order_events: str = "order-events"
+    topic_dead_letters: str = "invoice-dead-letters"
+    worker_app_id: str = "invoice-worker"
+    worker_data_dir: Path = PROJECT_ROOT / ".local" / "worker"
+    invoice_concurrency: int = Field(default=4, description="Orders processed at once per worker")
+    render_processes: int = Field(default=2, description="Size of the PDF rendering process pool")
+    kafka_timeout_seconds: float = 5.0
+
+    # MongoDB (or FerretDB)
+    mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
+    mongo_database: str = "invoices"
+    mongo_timeout_seconds: float = 3.0
+
+    # Invoice PDF storage
+    storage: Literal["local", "s3"] = "local"
+    local_storage_dir: Path = PROJECT_ROOT / ".local" / "invoices"
+    s3_endpoint_url: str | None = "http://127.0.0.1:9000"
+    s3_bucket: str = "invoices"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr = SecretStr("minioadmin")
+    s3_secret_access_key: SecretStr = SecretStr("minioadmin")
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base of the download links for local storage"
+    )
+    link_signing_key: SecretStr | None = Field(
+        default=None, description="HMAC key of local download links; a random one per process if unset"
+    )
+    download_link_ttl_seconds: int = 900
+    max_order_ids: int = 10_000
+
+    log_level: str = "INFO"
+    log_json: bool = False
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

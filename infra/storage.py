@@ -1,0 +1,115 @@
+"""Where invoice PDFs live: an S3 bucket (aioboto3) or a local folder (the zero-setup default)."""
+
+import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+
+import aioboto3
+
+from infra.links import LinkSigner
+from infra.settings import Settings
+
+
+def invoice_key(tenant: str, invoice_number: str) -> str:
+    # Invoice numbers come from the tenant's sequence format and may hold '/' or spaces: quote them so
+    # a number is always exactly one object name and never a path outside the tenant's prefix.
+    return f"{tenant}/invoices/{quote(invoice_number, safe='')}.pdf"
+
+
+class InvoiceStorage(Protocol):
+    async def put(self, key: str, data: bytes) -> None: ...
+    async def get(self, key: str) -> bytes: ...
+    async def check(self) -> None: ...
+    async def download_link(self, key: str, tenant: str, invoice_number: str) -> str: ...
+    async def close(self) -> None: ...
+
+
+class LocalStorage:
+    def __init__(self, root: Path, signer: LinkSigner) -> None:
+        self.root = root
+        self.signer = signer
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"storage key escapes the storage folder: {key!r}")
+        return path
+
+    async def put(self, key: str, data: bytes) -> None:
+        await asyncio.to_thread(self._write, self._path(key), data)
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        partial.replace(path)  # readers never see half a PDF
+
+    async def get(self, key: str) -> bytes:
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+
+    async def download_link(self, key: str, tenant: str, invoice_number: str) -> str:
+        return self.signer.link(tenant, invoice_number)
+
+    async def close(self) -> None:
+        return None
+
+
+class S3Storage:
+    def __init__(self, settings: Settings) -> None:
+        self.bucket = settings.s3_bucket
+        self.ttl = settings.download_link_ttl_seconds
+        self._session = aioboto3.Session(
+            aws_access_key_id=settings.s3_access_key_id.get_secret_value(),
+            aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            region_name=settings.s3_region,
+        )
+        self._endpoint_url = settings.s3_endpoint_url
+        self._stack = AsyncExitStack()
+        self._client: Any = None
+        self._lock = asyncio.Lock()
+
+    async def _s3(self) -> Any:
+        async with self._lock:
+            if self._client is None:
+                self._client = await self._stack.enter_async_context(
+                    self._session.client("s3", endpoint_url=self._endpoint_url)
+                )
+            return self._client
+
+    async def put(self, key: str, data: bytes) -> None:
+        s3 = await self._s3()
+        await s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf")
+
+    async def get(self, key: str) -> bytes:
+        s3 = await self._s3()
+        response = await s3.get_object(Bucket=self.bucket, Key=key)
+        async with response["Body"] as body:
+            data: bytes = await body.read()
+        return data
+
+    async def check(self) -> None:
+        s3 = await self._s3()
+        await s3.head_bucket(Bucket=self.bucket)
+
+    async def download_link(self, key: str, tenant: str, invoice_number: str) -> str:
+        s3 = await self._s3()
+        url: str = await s3.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.ttl
+        )
+        return url
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+        self._client = None
+
+
+def open_storage(settings: Settings, signer: LinkSigner) -> InvoiceStorage:
+    if settings.storage == "s3":
+        return S3Storage(settings)
+    return LocalStorage(settings.local_storage_dir, signer)

@@ -1,0 +1,73 @@
+"""The FastAPI application: resources opened in the lifespan, routes, error handlers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from infra import mongo
+from infra.kafka import KafkaPublisher
+from infra.links import LinkSigner
+from infra.settings import Settings, get_settings
+from infra.storage import open_storage
+from service.dependencies import ApiResources
+from service.errors import install_error_handlers
+from service.routes import downloads, health, jobs
+
+DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
+
+Extensions beyond the contract (all additive): `GET /health`, `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf`
+(signed download links), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503
+answer when Kafka or MongoDB cannot take a job.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = mongo.connect(settings)
+        db = client[settings.mongo_database]
+        signer = LinkSigner(settings)
+        resources = ApiResources(
+            settings=settings,
+            mongo=client,
+            db=db,
+            jobs=mongo.JobRepository(db),
+            invoices=mongo.InvoiceRepository(db),
+            publisher=KafkaPublisher(settings),
+            storage=open_storage(settings, signer),
+            signer=signer,
+        )
+        app.state.resources = resources
+        try:
+            yield
+        finally:
+            await resources.publisher.close()
+            await resources.storage.close()
+            await client.close()
+
+    app = FastAPI(title="Invoice Service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(jobs.router)
+    app.include_router(downloads.router)
+    app.include_router(health.router)
+    app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
+    return app
+
+
+def openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """Validation failures are answered 400 with an ErrorResponse, so FastAPI's generated 422
+    entries would document an answer the API never gives."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

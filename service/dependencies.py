@@ -1,0 +1,45 @@
+"""What path operations depend on: the shared resources and the validated tenant."""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infra.kafka import KafkaPublisher
+from infra.links import LinkSigner
+from infra.mongo import Document, InvoiceRepository, JobRepository
+from infra.settings import Settings
+from infra.storage import InvoiceStorage
+from schemas.orders import TENANT_PATTERN
+
+
+@dataclass
+class ApiResources:
+    settings: Settings
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    jobs: JobRepository
+    invoices: InvoiceRepository
+    publisher: KafkaPublisher
+    storage: InvoiceStorage
+    signer: LinkSigner
+
+
+def get_resources(request: Request) -> ApiResources:
+    resources: ApiResources = request.app.state.resources
+    return resources
+
+
+Resources = Annotated[ApiResources, Depends(get_resources)]
+
+Tenant = Annotated[
+    str,
+    Path(
+        pattern=TENANT_PATTERN,
+        min_length=3,
+        max_length=16,
+        description="The tenant that the caller is acting upon.\nPlease note that this value is always lowercase.\n",
+    ),
+]

@@ -1,0 +1,84 @@
+"""Every error the API answers is an `ErrorResponse` (message, code, detailInfo): never a stack trace.
+
+Client mistakes are 400 (FastAPI's own 422 included: the contract speaks only of 400), a missing
+dependency is 503, and anything unexpected is a 500 whose details stay in the log.
+"""
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from infra.kafka import KafkaUnavailable
+from schemas.api import ErrorResponse
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.detail = detail
+
+
+def error_response(status: int, message: str, detail: str | None = None) -> JSONResponse:
+    body = ErrorResponse(message=message, code=str(status), detailInfo=detail)
+    return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+
+
+def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
+    """One readable sentence for the message, and the field-by-field list for detailInfo."""
+    details = []
+    for error in errors:
+        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+        if error.get("type") == "json_invalid":
+            details.append("request body: not valid JSON")
+        elif error.get("type") == "missing" and location == "":
+            details.append("request body: missing; a JSON object is required")
+        elif error.get("type") == "model_attributes_type":
+            details.append("request body: must be a JSON object")
+        else:
+            details.append(f"{location or 'request body'}: {error.get('msg', 'invalid')}")
+    return "Invalid request: " + "; ".join(details), json.dumps(
+        [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.message, error.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        message, detail = describe_validation_errors(error.errors())
+        return error_response(400, message, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return error_response(error.status_code, str(error.detail))
+
+    @app.exception_handler(KafkaUnavailable)
+    async def kafka_down(_: Request, error: KafkaUnavailable) -> JSONResponse:
+        log.warning("kafka unavailable: %s", error)
+        return error_response(503, "Service unavailable: Kafka is not reachable; nothing was created")
+
+    @app.exception_handler(ConnectionFailure)
+    async def mongo_down(_: Request, error: ConnectionFailure) -> JSONResponse:
+        log.warning("mongodb unavailable: %s", type(error).__name__)
+        return error_response(503, "Service unavailable: MongoDB is not reachable; nothing was created")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, error: Exception) -> JSONResponse:
+        reference = uuid.uuid4().hex[:12]
+        log.exception("unhandled error, reference %s", reference)
+        return error_response(500, "Internal server error", f"reference {reference}")

@@ -1,0 +1,39 @@
+"""Extension: serves invoice PDFs for signed download links (the link form used with local storage)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import Response
+
+from infra.storage import invoice_key
+from schemas.api import ErrorResponse
+from service.dependencies import Resources, Tenant
+from service.errors import ApiError
+
+router = APIRouter(tags=["Invoices (extension)"])
+
+
+@router.get(
+    "/invoice/{tenant}/invoices/{invoiceNumber}/pdf",
+    operation_id="GET-invoice-download-pdf",
+    summary="Download an invoice PDF through a signed, expiring link",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+)
+async def download_invoice(
+    tenant: Tenant,
+    invoiceNumber: Annotated[str, Path(max_length=128)],
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(max_length=128)],
+    res: Resources,
+) -> Response:
+    if not res.signer.verify(tenant, invoiceNumber, expires, signature):
+        raise ApiError(403, "Download link is invalid or has expired; read the job again for a fresh link")
+    invoice = await res.invoices.find_by_number(tenant, invoiceNumber)
+    if invoice is None or invoice.storage_key is None:
+        raise ApiError(404, f"Invoice {invoiceNumber} not found")
+    data = await res.storage.get(invoice_key(tenant, invoiceNumber))
+    filename = invoice_key(tenant, invoiceNumber).rsplit("/", 1)[-1]
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )

@@ -1,0 +1,36 @@
+"""GET /health: each dependency's state; 503 naming what is down."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from infra.mongo import ping
+from service.dependencies import Resources
+
+router = APIRouter(tags=["Operations (extension)"])
+
+
+async def probe(check: Callable[[], Awaitable[None]], timeout: float) -> str:
+    try:
+        await asyncio.wait_for(check(), timeout)
+    except Exception as error:  # any failure means down; the type says why without leaking secrets
+        return f"down: {type(error).__name__}"
+    return "up"
+
+
+@router.get("/health", operation_id="GET-health", summary="Liveness and the state of Kafka, MongoDB and storage")
+async def health(res: Resources) -> JSONResponse:
+    timeout = res.settings.kafka_timeout_seconds
+    kafka, mongodb, storage = await asyncio.gather(
+        probe(res.publisher.check, timeout),
+        probe(lambda: ping(res.db), timeout),
+        probe(res.storage.check, timeout),
+    )
+    dependencies = {"kafka": kafka, "mongodb": mongodb, "storage": storage}
+    down = [name for name, state in dependencies.items() if state != "up"]
+    body = {"status": "down" if down else "up", "dependencies": dependencies}
+    if down:
+        body["message"] = "Unavailable: " + ", ".join(down)
+    return JSONResponse(status_code=503 if down else 200, content=body)
