@@ -1,0 +1,64 @@
+# The commands that matter: `make run` (the service, with local Kafka, FerretDB and MinIO) and
+# `make test` (the whole suite against those services). Everything installs into .venv/ and .local/.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCAL := .local
+SERVICES := bash deploy/local/services.sh
+COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
+
+.PHONY: help venv services services-stop services-status run test unit lint schemas clean
+
+help:
+	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
+	@echo "make test           set everything up and run the whole test suite"
+	@echo "make services       start Kafka, FerretDB and MinIO in the background (returns when all answer)"
+	@echo "make services-stop  stop them"
+	@echo "make lint           ruff and mypy"
+	@echo "make schemas        regenerate schemas/json from the event models"
+
+# The virtualenv is rebuilt when the dependency lists change; constraints.txt pins the tested versions.
+$(BIN)/.installed: pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+services: venv
+	$(SERVICES) start
+
+services-stop:
+	$(SERVICES) stop
+
+services-status:
+	$(SERVICES) status
+
+run: services
+	bash deploy/local/run.sh
+
+# The Compose specification's JSON Schema, from the docker-compose wheel on PyPI (never committed).
+$(COMPOSE_SCHEMA): | venv
+	mkdir -p $(LOCAL)/cache
+	$(BIN)/python -m pip download --quiet --no-deps --dest $(LOCAL)/cache docker-compose==1.29.2
+	$(BIN)/python -c 'import zipfile,sys; z=zipfile.ZipFile("$(LOCAL)/cache/docker_compose-1.29.2-py2.py3-none-any.whl"); open("$@","wb").write(z.read("compose/config/compose_spec.json"))'
+
+test: services $(COMPOSE_SCHEMA)
+	$(BIN)/python -m pytest
+
+unit: venv $(COMPOSE_SCHEMA)
+	$(BIN)/python -m pytest tests/unit
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+schemas: venv
+	$(BIN)/python -m schemas.export
+
+clean: services-stop
+	rm -rf $(LOCAL)/data $(LOCAL)/logs $(LOCAL)/invoices $(LOCAL)/worker $(LOCAL)/test-*
