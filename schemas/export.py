@@ -1,7 +1,8 @@
-"""Write the JSON Schema of every event model into schemas/json/ (`python -m schemas.export`).
+"""Write the JSON Schema of every event model, and an AsyncAPI document of the topics, into
+schemas/json/ (`python -m schemas.export`).
 
-A unit test fails when a committed schema no longer matches its model, so the exported files are
-always what the code sends and accepts.
+A unit test fails when a committed file no longer matches the models, so the exported files are
+always what the code sends and accepts. Topic names are the defaults of infra/settings.py.
 """
 
 import json
@@ -10,7 +11,15 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.events import ALL_EVENTS
+from schemas.events import (
+    ALL_EVENTS,
+    DeadLetter,
+    JobPlanned,
+    JobRequested,
+    OrderFailed,
+    OrderInvoiced,
+    OrderInvoiceRequested,
+)
 from schemas.orders import OrderEvent
 
 SCHEMA_DIR = Path(__file__).parent / "json"
@@ -30,11 +39,58 @@ def path_of(model: type[BaseModel]) -> Path:
     return SCHEMA_DIR / f"{model.__name__}.schema.json"
 
 
+# topic (default name) -> (key, the models its records follow, who writes it)
+TOPICS: dict[str, tuple[str, tuple[type[BaseModel], ...], str]] = {
+    "order-events": ("tenant:orderId", (OrderEvent,), "upstream order services"),
+    "invoice-job-requests": ("tenant:jobId", (JobRequested,), "the API"),
+    "invoice-order-requests": ("tenant:orderId", (OrderInvoiceRequested,), "agent plan"),
+    "invoice-order-results": ("tenant:jobId", (JobPlanned, OrderInvoiced, OrderFailed), "agents plan and invoice"),
+    "invoice-dead-letters": ("the original record's key", (DeadLetter,), "every agent"),
+}
+ASYNCAPI_PATH = SCHEMA_DIR / "asyncapi.json"
+
+
+def asyncapi() -> dict[str, Any]:
+    """AsyncAPI 3.0 description of the topics, for stream monitoring and catalogue tools."""
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Invoice Service events",
+            "version": "1.0.0",
+            "description": "Kafka topics of the invoice service. Values are JSON; keys are UTF-8 strings.",
+        },
+        "channels": {
+            topic: {
+                "address": topic,
+                "description": f"Key: {key}. Written by {writer}.",
+                "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"} for model in models},
+            }
+            for topic, (key, models, writer) in TOPICS.items()
+        },
+        "components": {
+            "messages": {
+                model.__name__: {
+                    "name": model.__name__,
+                    "contentType": "application/json",
+                    "payload": {"$ref": f"./{path_of(model).name}"},
+                }
+                for model in EXPORTED
+            }
+        },
+    }
+
+
+def render_asyncapi() -> str:
+    return json.dumps(asyncapi(), indent=2, sort_keys=True) + "\n"
+
+
 def main() -> None:
     SCHEMA_DIR.mkdir(exist_ok=True)
     for model in EXPORTED:
         path_of(model).write_text(render(model))
         print(f"wrote {path_of(model)}")
+    ASYNCAPI_PATH.write_text(render_asyncapi())
+    print(f"wrote {ASYNCAPI_PATH}")
 
 
 if __name__ == "__main__":
