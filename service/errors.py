@@ -35,19 +35,30 @@ def error_response(status: int, message: str, detail: str | None = None) -> JSON
     return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
 
 
+def _field(location: Sequence[Any]) -> str:
+    """`orderIds.0` from pydantic's ("body", "orderIds", "list[str]", 0): where it is, without the
+    request part or the names pydantic gives to the branches of a union."""
+    parts = [str(p) for p in location[1:] if isinstance(p, int) or (p.isidentifier() and p != "none")]
+    return ".".join(parts)
+
+
 def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
     """One readable sentence for the message, and the field-by-field list for detailInfo."""
-    details = []
+    details: list[str] = []
     for error in errors:
-        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        if error.get("type") == "json_invalid":
-            details.append("request body: not valid JSON")
-        elif error.get("type") == "missing" and location == "":
-            details.append("request body: missing; a JSON object is required")
-        elif error.get("type") == "model_attributes_type":
-            details.append("request body: must be a JSON object")
+        kind, location = error.get("type"), _field(error.get("loc", ()))
+        if kind == "none_required":
+            continue  # the "or absent" branch of an optional field: the other branch says what is wrong
+        if kind == "json_invalid":
+            text = "request body: not valid JSON"
+        elif kind == "missing" and location == "":
+            text = "request body: missing; a JSON object is required"
+        elif kind == "model_attributes_type":
+            text = "request body: must be a JSON object (Content-Type: application/json)"
         else:
-            details.append(f"{location or 'request body'}: {error.get('msg', 'invalid')}")
+            text = f"{location or 'request body'}: {error.get('msg', 'invalid')}"
+        if text not in details:
+            details.append(text)
     return "Invalid request: " + "; ".join(details), json.dumps(
         [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
     )
