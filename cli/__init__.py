@@ -1,7 +1,10 @@
 """The `invoice-service` command: run the API, run the stream worker, feed orders in."""
 
+import asyncio
+
 import typer
 
+from infra.kafka import ensure_topics
 from infra.logs import configure_logging
 from infra.settings import get_settings
 
@@ -39,4 +42,19 @@ def worker() -> None:
 
     settings = get_settings()
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
+    topics = [
+        settings.topic(name)
+        for name in (
+            settings.topic_order_events,
+            settings.topic_job_requests,
+            settings.topic_order_requests,
+            settings.topic_order_results,
+            settings.topic_dead_letters,
+        )
+    ]
+    asyncio.run(
+        ensure_topics(
+            settings.kafka_bootstrap_servers, topics, settings.topic_partitions, settings.topic_replication_factor
+        )
+    )
     Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()

@@ -3,7 +3,8 @@
 import asyncio
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from infra.settings import Settings
 
@@ -57,3 +58,24 @@ class KafkaPublisher:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+
+
+async def ensure_topics(bootstrap_servers: str, names: list[str], partitions: int, replication: int = 1) -> None:
+    """Create the topics that do not exist yet. Consumers subscribed to a missing topic ignore it until
+    their next metadata refresh (minutes), and production clusters often forbid auto-creation."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="invoice-topics")
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(name, num_partitions=partitions, replication_factor=replication)
+            for name in names
+            if name not in existing
+        ]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another worker created it at the same moment
+    finally:
+        await admin.close()

@@ -17,6 +17,7 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     topic_prefix: str = Field(default="", description="Prepended to every topic and the consumer group id")
     topic_partitions: int = 4
+    topic_replication_factor: int = Field(default=1, description="For the topics the worker creates; 3 in production")
     topic_job_requests: str = "invoice-job-requests"
     topic_order_requests: str = "invoice-order-requests"
     topic_order_results: str = "invoice-order-results"
