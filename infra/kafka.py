@@ -1,6 +1,7 @@
 """The API's side of Kafka: publish one event and wait until the broker has it, or fail fast."""
 
 import asyncio
+from contextlib import suppress
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -73,9 +74,7 @@ async def ensure_topics(bootstrap_servers: str, names: list[str], partitions: in
             if name not in existing
         ]
         if missing:
-            try:
+            with suppress(TopicAlreadyExistsError):  # another worker created it at the same moment
                 await admin.create_topics(missing)
-            except TopicAlreadyExistsError:
-                pass  # another worker created it at the same moment
     finally:
         await admin.close()

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from infra.settings import Settings
 from service.app import create_app
-from tests.integration.conftest import WorkerProcess, wait_for
+from tests.support import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from infra.kafka import ensure_topics
 from infra.settings import Settings
-from tests.integration.conftest import Endpoints, WorkerProcess, wait_for
+from tests.support import Endpoints, WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,99 @@
+"""Helpers shared by the integration tests and the benchmarks: the service endpoints, a service
+process's environment, a Faust worker as a real process, and polling with a deadline."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka: str
+    mongo_url: str
+    s3_url: str
+    s3_key: str
+    s3_secret: str
+
+
+def env_for(endpoints: Endpoints, run_id: str, **overrides: str) -> dict[str, str]:
+    """The environment of a service process for this test run (INVOICE_* settings)."""
+    values = {
+        "INVOICE_KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka,
+        "INVOICE_TOPIC_PREFIX": f"test-{run_id}-",
+        "INVOICE_MONGO_URL": endpoints.mongo_url,
+        "INVOICE_MONGO_DATABASE": f"test_{run_id}",
+        "INVOICE_STORAGE": "s3",
+        "INVOICE_S3_ENDPOINT_URL": endpoints.s3_url,
+        "INVOICE_S3_BUCKET": f"test-{run_id}",
+        "INVOICE_S3_ACCESS_KEY_ID": endpoints.s3_key,
+        "INVOICE_S3_SECRET_ACCESS_KEY": endpoints.s3_secret,
+        "INVOICE_WORKER_DATA_DIR": str(ROOT / ".local" / "test-worker" / run_id),
+        "INVOICE_LOCAL_STORAGE_DIR": str(ROOT / ".local" / "test-invoices" / run_id),
+        "INVOICE_LOG_LEVEL": "INFO",
+    }
+    values.update(overrides)
+    return values
+
+
+async def wait_for(check: Callable[[], Awaitable[T | None]], *, timeout: float, what: str) -> T:
+    """Poll `check` until it returns something truthy; fail naming `what` at the deadline."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+WORKER_COMMAND = [sys.executable, "-m", "cli", "worker"]
+
+
+class WorkerProcess:
+    """A Faust worker (by default `invoice-service worker`) as a real process, its output in a log file
+    under .local/logs; started means Faust said "Ready"."""
+
+    def __init__(self, env: dict[str, str], name: str, command: list[str] = WORKER_COMMAND) -> None:
+        self.command = command
+        self.env = {**os.environ, **env}
+        self.log_path = ROOT / ".local" / "logs" / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+        async def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited with {self.process.returncode}; see {self.log_path}")
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                return b"Ready" in f.read()
+
+        await wait_for(ready, timeout=90, what=f"the worker to start (log: {self.log_path})")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
