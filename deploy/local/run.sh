@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# `make run`: the stream worker and the API in the foreground until Ctrl-C, which stops both.
+# The services (Kafka, FerretDB, MinIO) are started by `make services` before this runs.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+bin="$root/.venv/bin"
+
+# Zero-setup default: invoice PDFs in a local folder. INVOICE_STORAGE=s3 uses the local MinIO instead.
+export INVOICE_STORAGE="${INVOICE_STORAGE:-local}"
+
+"$bin/invoice-service" worker &
+worker=$!
+stop() {
+  kill -TERM "$worker" 2>/dev/null || true
+  wait "$worker" 2>/dev/null || true
+}
+trap stop EXIT INT TERM
+
+echo "API on http://${INVOICE_API_HOST:-127.0.0.1}:${INVOICE_API_PORT:-8000} (docs at /docs); worker pid $worker; Ctrl-C stops both"
+"$bin/invoice-service" api

@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# The invoice service's real backing services, installed and run as local processes (no Docker):
+#   kafka     Apache Kafka broker, KRaft mode, one node that is both broker and controller
+#   ferretdb  FerretDB v1 (MongoDB wire protocol) on SQLite files
+#   minio     MinIO (S3 API), plus the invoice bucket
+#
+# Usage: deploy/local/services.sh install|start|stop|restart|status
+#
+# Everything lives under $LOCAL_DIR (default <repo>/.local, git-ignored):
+#   bin/           ferretdb and minio binaries (go install)
+#   kafka/libs/    Kafka jars (Maven), kafka/server.properties (written by this script)
+#   data/<name>/   service data        logs/<name>.log   service output        run/<name>.pid   pids
+# Every service listens on 127.0.0.1 only. Settings are env vars; see the defaults below.
+set -euo pipefail
+
+# Resolve the repo root from this file, so the script works from any working directory.
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+
+LOCAL_DIR=${LOCAL_DIR:-$ROOT/.local}
+BIN_DIR=$LOCAL_DIR/bin
+LOG_DIR=$LOCAL_DIR/logs
+RUN_DIR=$LOCAL_DIR/run
+DATA_DIR=$LOCAL_DIR/data
+HOST=127.0.0.1
+
+# Kafka: the Maven artifacts org.apache.kafka:kafka_2.13:$KAFKA_VERSION, run with the system java.
+KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
+KAFKA_PORT=${KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_NUM_PARTITIONS=${KAFKA_NUM_PARTITIONS:-4}  # for auto-created topics
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
+KAFKA_HOME=$LOCAL_DIR/kafka
+JAVA=${JAVA:-java}
+MVN=${MVN:-mvn}
+MVN_ARGS=${MVN_ARGS:-}  # e.g. -Dmaven.repo.local=/tmp/m2; mvn itself also reads MAVEN_OPTS
+
+# FerretDB v1 and MinIO are built from source with `go install` (GOPATH, GOMODCACHE, GOCACHE are honoured).
+GO=${GO:-go}
+FERRETDB_VERSION=${FERRETDB_VERSION:-v1.24.2}
+MONGO_PORT=${MONGO_PORT:-27017}
+FERRETDB_DEBUG_ADDR=${FERRETDB_DEBUG_ADDR:-$HOST:8088}  # metrics/pprof listener; "-" turns it off
+# MinIO publishes no semver tags, so `@latest` is the newest commit on its default branch. Pinned to what
+# @latest resolved to when this was written, so that `install` can tell whether the binary is current;
+# MINIO_VERSION=latest asks the Go proxy each time instead.
+MINIO_VERSION=${MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
+MINIO_PORT=${MINIO_PORT:-9000}
+MINIO_CONSOLE_PORT=${MINIO_CONSOLE_PORT:-9001}
+MINIO_ROOT_USER=${MINIO_ROOT_USER:-minioadmin}
+MINIO_ROOT_PASSWORD=${MINIO_ROOT_PASSWORD:-minioadmin}
+MINIO_BROWSER=${MINIO_BROWSER:-off}  # the web console is not needed and costs memory
+INVOICE_S3_BUCKET=${INVOICE_S3_BUCKET:-invoices}
+
+START_TIMEOUT=${START_TIMEOUT:-60}  # seconds each service gets to answer after start
+STOP_TIMEOUT=${STOP_TIMEOUT:-30}    # seconds between SIGTERM and SIGKILL
+
+# Readiness checks and bucket creation are in ready.py. The Kafka and MongoDB checks need only the standard
+# library; creating the bucket needs boto3, which the project's venv has, so prefer that interpreter.
+if [[ -z ${PYTHON:-} ]]; then
+    if [[ -x $ROOT/.venv/bin/python ]]; then PYTHON=$ROOT/.venv/bin/python; else PYTHON=python3; fi
+fi
+READY="$SCRIPT_DIR/ready.py"
+
+SERVICES=(kafka ferretdb minio)
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+say() { echo "services: $*"; }
+die() { echo "services: ERROR: $*" >&2; exit 1; }
+
+pid_file() { echo "$RUN_DIR/$1.pid"; }
+log_file() { echo "$LOG_DIR/$1.log"; }
+
+# A word of the command line that identifies each service's process, so that a stale pid file whose
+# pid now belongs to another process is not mistaken for a running service.
+process_marker() {
+    case $1 in
+        kafka) echo "kafka.Kafka" ;;
+        ferretdb) echo "$BIN_DIR/ferretdb" ;;
+        minio) echo "$BIN_DIR/minio" ;;
+    esac
+}
+
+# Print the pid of the service if it is running (per its pid file), else nothing.
+running_pid() {
+    local file pid
+    file=$(pid_file "$1")
+    [[ -f $file ]] || return 0
+    pid=$(<"$file")
+    [[ $pid =~ ^[0-9]+$ ]] || return 0
+    if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$(process_marker "$1")"; then
+        echo "$pid"
+    fi
+}
+
+# True if something already listens on 127.0.0.1:$1 (bash's /dev/tcp, no extra tools needed).
+port_in_use() {
+    (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+}
+
+address_of() {
+    case $1 in
+        kafka) echo "$HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)" ;;
+        ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
+        minio) echo "http://$HOST:$MINIO_PORT (bucket $INVOICE_S3_BUCKET)" ;;
+    esac
+}
+
+# The version of a module that `go install` put in a binary ("" if there is no such binary).
+installed_go_version() {
+    local binary=$1 module=$2
+    [[ -x $binary ]] || return 0
+    "$GO" version -m "$binary" 2>/dev/null | awk -v m="$module" '$1 == "mod" && $2 == m { print $3 }'
+}
+
+# go install MODULE@VERSION into $BIN_DIR unless the binary there is already that version.
+go_install() {
+    local name=$1 module=$2 package=$3 version=$4 wanted have
+    wanted=$version
+    if [[ $version == latest ]]; then
+        wanted=$("$GO" list -m -f '{{.Version}}' "$module@latest")
+    fi
+    have=$(installed_go_version "$BIN_DIR/$name" "$module")
+    if [[ $have == "$wanted" ]]; then
+        say "$name $have already installed"
+        return 0
+    fi
+    say "installing $name $wanted with go install (a build from source: minutes on a small machine) ..."
+    mkdir -p "$BIN_DIR"
+    # CGO off: both are pure Go (FerretDB's SQLite is modernc.org/sqlite), and no C compiler is needed.
+    GOBIN=$BIN_DIR CGO_ENABLED=0 "$GO" install "$package@$wanted"
+    say "$name installed: $(installed_go_version "$BIN_DIR/$name" "$module")"
+}
+
+# Start a command in the background, detached from this shell (own session, immune to hangups),
+# output appended to the service's log, and record its pid.
+spawn() {
+    local name=$1
+    shift
+    local log
+    log=$(log_file "$name")
+    mkdir -p "$LOG_DIR" "$RUN_DIR"
+    echo "===== $(date '+%F %T') services.sh start $name" >>"$log"
+    # setsid and nohup both exec the command, so $! is the service's own pid.
+    setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+    echo $! >"$(pid_file "$name")"
+}
+
+# Print why a service did not come up and exit non-zero.
+fail_start() {
+    local name=$1 reason=$2 log
+    log=$(log_file "$name")
+    {
+        echo "services: ERROR: $name $reason"
+        echo "services: its log is $log; last 30 lines:"
+        tail -n 30 "$log" 2>/dev/null | sed 's/^/    /'
+    } >&2
+    exit 1
+}
+
+# Call CHECK (a function) every second until it succeeds; fail if the process dies or the deadline passes.
+wait_ready() {
+    local name=$1 check=$2 deadline=$((SECONDS + START_TIMEOUT)) pid
+    pid=$(<"$(pid_file "$name")")
+    while true; do
+        if "$check" >/dev/null 2>&1; then
+            return 0
+        fi
+        if [[ ! -d /proc/$pid ]]; then
+            rm -f "$(pid_file "$name")"
+            fail_start "$name" "exited during startup (pid $pid)"
+        fi
+        if ((SECONDS >= deadline)); then
+            fail_start "$name" "did not answer within ${START_TIMEOUT}s (pid $pid still running; '$0 stop' stops it)"
+        fi
+        sleep 1
+    done
+}
+
+# Refuse to start if another process (not ours) holds one of the service's ports.
+require_free_ports() {
+    local name=$1 port
+    shift
+    for port in "$@"; do
+        if port_in_use "$port"; then
+            die "$name: $HOST:$port is already in use by another process (not started by this script); stop it or set another port"
+        fi
+    done
+}
+
+# SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL.
+stop_service() {
+    local name=$1 pid deadline
+    pid=$(running_pid "$name")
+    if [[ -z $pid ]]; then
+        rm -f "$(pid_file "$name")"
+        say "$name not running"
+        return 0
+    fi
+    say "stopping $name (pid $pid) ..."
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + STOP_TIMEOUT))
+    while [[ -d /proc/$pid ]] && ((SECONDS < deadline)); do
+        sleep 0.5
+    done
+    if [[ -d /proc/$pid ]]; then
+        say "$name did not stop within ${STOP_TIMEOUT}s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        while [[ -d /proc/$pid ]]; do sleep 0.2; done
+    fi
+    rm -f "$(pid_file "$name")"
+    say "$name stopped"
+}
+
+# ------------------------------------------------------------------------------------------------ kafka
+
+install_kafka() {
+    local libs=$KAFKA_HOME/libs
+    if [[ -f $libs/kafka_2.13-$KAFKA_VERSION.jar && $(cat "$KAFKA_HOME/version" 2>/dev/null) == "$KAFKA_VERSION" ]]; then
+        say "kafka $KAFKA_VERSION already installed"
+        return 0
+    fi
+    say "installing kafka $KAFKA_VERSION jars from Maven Central ..."
+    # A fresh folder, so jars of another version never end up on the same classpath.
+    rm -rf "$libs" "$KAFKA_HOME/version"
+    mkdir -p "$libs"
+    # shellcheck disable=SC2086  # MVN_ARGS is a list of words on purpose
+    "$MVN" -q -B -f "$SCRIPT_DIR/kafka/pom.xml" $MVN_ARGS -Dkafka.version="$KAFKA_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$libs"
+    echo "$KAFKA_VERSION" >"$KAFKA_HOME/version"
+    say "kafka installed: $(find "$libs" -name '*.jar' | wc -l) jars in $libs"
+}
+
+# The java command line of Kafka's own kafka-run-class.sh, with a smaller heap; the main class follows.
+kafka_java_command() {
+    # shellcheck disable=SC2206  # KAFKA_HEAP_OPTS is a list of words on purpose
+    KAFKA_JAVA=("$JAVA" $KAFKA_HEAP_OPTS -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+        -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError
+        -Djava.awt.headless=true -Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/log4j2.xml"
+        -cp "$KAFKA_HOME/libs/*")
+}
+
+write_kafka_config() {
+    mkdir -p "$DATA_DIR/kafka"
+    cat >"$KAFKA_HOME/server.properties" <<EOF
+# Written by deploy/local/services.sh on every start; edit the script, not this file.
+# One node that is both the KRaft controller and the broker.
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$DATA_DIR/kafka
+
+# A single broker: every internal topic has one replica.
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+default.replication.factor=1
+min.insync.replicas=1
+
+# Development conveniences: topics appear on first use with the service's partition count, and
+# consumer groups start at once instead of waiting 3 s for more members.
+auto.create.topics.enable=true
+num.partitions=$KAFKA_NUM_PARTITIONS
+group.initial.rebalance.delay.ms=0
+EOF
+}
+
+# Format the storage once: KRaft refuses to start on an unformatted log dir.
+format_kafka_storage() {
+    [[ -f $DATA_DIR/kafka/meta.properties ]] && return 0
+    local cluster_id log
+    log=$(log_file kafka)
+    mkdir -p "$LOG_DIR"
+    kafka_java_command
+    cluster_id=$("${KAFKA_JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$log" | tail -n 1)
+    say "formatting kafka storage in $DATA_DIR/kafka (cluster id $cluster_id)"
+    if ! "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
+        --config "$KAFKA_HOME/server.properties" >>"$log" 2>&1; then
+        fail_start kafka "storage format failed"
+    fi
+}
+
+kafka_ready() { "$PYTHON" "$READY" kafka "$HOST" "$KAFKA_PORT"; }
+
+start_kafka() {
+    local pid
+    pid=$(running_pid kafka)
+    if [[ -n $pid ]]; then
+        say "kafka already running (pid $pid)"
+        return 0
+    fi
+    require_free_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+    write_kafka_config
+    format_kafka_storage
+    kafka_java_command
+    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_HOME/server.properties"
+    wait_ready kafka kafka_ready
+    say "kafka ready at $(address_of kafka)"
+}
+
+# --------------------------------------------------------------------------------------------- ferretdb
+
+install_ferretdb() {
+    # Not a plain `go install ...@v1.24.2`: FerretDB embeds build/version/version.txt, which its release
+    # process generates and the module zip lacks, and the binary panics at start without it. So build
+    # from the module's source (fetched by the Go module proxy) with that one file written in.
+    local marker=$BIN_DIR/ferretdb.version src
+    if [[ -x $BIN_DIR/ferretdb && $(cat "$marker" 2>/dev/null) == "$FERRETDB_VERSION" ]]; then
+        say "ferretdb $FERRETDB_VERSION already installed"
+        return 0
+    fi
+    say "installing ferretdb $FERRETDB_VERSION from source (a build: minutes on a small machine) ..."
+    src=$("$GO" mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+    rm -rf "$LOCAL_DIR/build/ferretdb"
+    mkdir -p "$LOCAL_DIR/build" "$BIN_DIR"
+    cp -r "$src" "$LOCAL_DIR/build/ferretdb"
+    chmod -R u+w "$LOCAL_DIR/build/ferretdb"
+    echo "$FERRETDB_VERSION" >"$LOCAL_DIR/build/ferretdb/build/version/version.txt"
+    (cd "$LOCAL_DIR/build/ferretdb" && CGO_ENABLED=0 "$GO" build -o "$BIN_DIR/ferretdb" ./cmd/ferretdb)
+    rm -rf "$LOCAL_DIR/build/ferretdb"
+    echo "$FERRETDB_VERSION" >"$marker"
+    say "ferretdb installed: $("$BIN_DIR/ferretdb" --version 2>&1 | head -n 1)"
+}
+
+ferretdb_ready() { "$PYTHON" "$READY" mongo "$HOST" "$MONGO_PORT"; }
+
+start_ferretdb() {
+    local pid
+    pid=$(running_pid ferretdb)
+    if [[ -n $pid ]]; then
+        say "ferretdb already running (pid $pid)"
+        return 0
+    fi
+    require_free_ports ferretdb "$MONGO_PORT"
+    # SQLite files (one per database) in data/ferretdb; FerretDB's state.json (instance UUID) beside it.
+    mkdir -p "$DATA_DIR/ferretdb" "$DATA_DIR/ferretdb-state"
+    spawn ferretdb "$BIN_DIR/ferretdb" \
+        --handler=sqlite \
+        --sqlite-url="file:$DATA_DIR/ferretdb/" \
+        --listen-addr="$HOST:$MONGO_PORT" \
+        --debug-addr="$FERRETDB_DEBUG_ADDR" \
+        --state-dir="$DATA_DIR/ferretdb-state" \
+        --telemetry=disable
+    wait_ready ferretdb ferretdb_ready
+    say "ferretdb ready at $(address_of ferretdb)"
+}
+
+# ------------------------------------------------------------------------------------------------ minio
+
+install_minio() {
+    go_install minio github.com/minio/minio github.com/minio/minio "$MINIO_VERSION"
+}
+
+minio_ready() { curl -fsS --max-time 3 "http://$HOST:$MINIO_PORT/minio/health/live"; }
+
+start_minio() {
+    local pid
+    pid=$(running_pid minio)
+    if [[ -n $pid ]]; then
+        say "minio already running (pid $pid)"
+    else
+        require_free_ports minio "$MINIO_PORT" "$MINIO_CONSOLE_PORT"
+        mkdir -p "$DATA_DIR/minio"
+        # MINIO_UPDATE=off: never look for a newer release over the network.
+        spawn minio env MINIO_ROOT_USER="$MINIO_ROOT_USER" MINIO_ROOT_PASSWORD="$MINIO_ROOT_PASSWORD" \
+            MINIO_BROWSER="$MINIO_BROWSER" MINIO_UPDATE=off \
+            "$BIN_DIR/minio" server "$DATA_DIR/minio" \
+            --address "$HOST:$MINIO_PORT" --console-address "$HOST:$MINIO_CONSOLE_PORT"
+        wait_ready minio minio_ready
+    fi
+    # Also on an already running MinIO: the bucket may have been removed, or the name changed.
+    ensure_bucket
+    say "minio ready at $(address_of minio)"
+}
+
+ensure_bucket() {
+    if ! "$PYTHON" -c 'import boto3' 2>/dev/null; then
+        say "WARNING: $PYTHON has no boto3, bucket '$INVOICE_S3_BUCKET' not checked; build the venv (.venv) or set PYTHON"
+        return 0
+    fi
+    MINIO_ROOT_USER=$MINIO_ROOT_USER MINIO_ROOT_PASSWORD=$MINIO_ROOT_PASSWORD \
+        "$PYTHON" "$READY" s3-bucket "http://$HOST:$MINIO_PORT" "$INVOICE_S3_BUCKET" ||
+        fail_start minio "is up but bucket '$INVOICE_S3_BUCKET' could not be created"
+}
+
+# --------------------------------------------------------------------------------------------- commands
+
+cmd_install() {
+    command -v "$JAVA" >/dev/null || die "java not found (Kafka needs Java 17+)"
+    command -v "$MVN" >/dev/null || die "mvn not found (used to fetch the Kafka jars)"
+    command -v "$GO" >/dev/null || die "go not found (used to build FerretDB and MinIO)"
+    install_kafka
+    install_ferretdb
+    install_minio
+}
+
+cmd_start() {
+    cmd_install
+    start_kafka
+    start_ferretdb
+    start_minio
+    say "all services ready"
+}
+
+cmd_stop() {
+    local name
+    for name in "${SERVICES[@]}"; do
+        stop_service "$name"
+    done
+}
+
+cmd_status() {
+    local name pid
+    for name in "${SERVICES[@]}"; do
+        pid=$(running_pid "$name")
+        if [[ -n $pid ]]; then
+            printf '%-9s running  pid %-8s %s\n' "$name" "$pid" "$(address_of "$name")"
+        else
+            printf '%-9s stopped  pid %-8s %s\n' "$name" "-" "$(address_of "$name")"
+        fi
+    done
+}
+
+case ${1:-} in
+    install) cmd_install ;;
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    restart) cmd_stop && cmd_start ;;
+    status) cmd_status ;;
+    *)
+        echo "usage: $0 install|start|stop|restart|status" >&2
+        exit 2
+        ;;
+esac
