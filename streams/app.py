@@ -1,0 +1,47 @@
+"""The Faust app and its topics, declared once. Values are raw bytes: each agent parses them with the
+pydantic models of `schemas/`, so a record that does not parse goes to the dead-letter topic with its
+reason instead of stopping the partition."""
+
+from typing import Any
+
+import faust
+
+from infra.settings import get_settings
+
+settings = get_settings()
+
+
+def faust_broker_url(bootstrap_servers: str) -> str:
+    return ";".join(f"kafka://{server.strip()}" for server in bootstrap_servers.split(","))
+
+
+app = faust.App(
+    settings.topic(settings.worker_app_id),
+    broker=faust_broker_url(settings.kafka_bootstrap_servers),
+    datadir=str(settings.worker_data_dir / settings.topic(settings.worker_app_id)),
+    topic_partitions=settings.topic_partitions,
+    producer_acks=-1,
+    # A worker killed with SIGKILL holds its partitions until the session times out: keep that short.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=3.0,
+    web_enabled=False,
+    autodiscover=False,
+)
+
+
+def raw_topic(name: str) -> Any:
+    return app.topic(
+        settings.topic(name),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+    )
+
+
+order_events = raw_topic(settings.topic_order_events)
+job_requests = raw_topic(settings.topic_job_requests)
+order_requests = raw_topic(settings.topic_order_requests)
+order_results = raw_topic(settings.topic_order_results)
+dead_letters = raw_topic(settings.topic_dead_letters)

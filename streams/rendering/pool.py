@@ -1,0 +1,31 @@
+"""Rendering in a process pool, so the stream worker's event loop never waits on a PDF."""
+
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from types import TracebackType
+
+from invoicing.document import InvoiceDocument
+from streams.rendering.pdf import prepare_borb, render_invoice_pdf
+
+
+class RenderPool:
+    def __init__(self, processes: int) -> None:
+        # spawn, not fork: the parent is an asyncio program with open Kafka and MongoDB sockets.
+        self._executor = ProcessPoolExecutor(
+            max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=prepare_borb
+        )
+
+    async def render(self, document: InvoiceDocument) -> bytes:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, render_invoice_pdf, document)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    async def __aenter__(self) -> "RenderPool":
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
