@@ -104,8 +104,8 @@ def check_mongo(host: str, port: int) -> str:
 
 
 def ensure_bucket(endpoint_url: str, bucket: str) -> str:
-    import boto3  # type: ignore[import-untyped]
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    import boto3
+    from botocore.exceptions import ClientError
 
     s3 = boto3.client(
         "s3",

@@ -10,11 +10,13 @@ import io
 import logging
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
@@ -24,6 +26,7 @@ from fontTools.ttLib import TTFont
 
 from invoicing.document import InvoiceDocument, PostalAddress
 
+Formatter = Callable[[Any], str]
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 MARGIN = 50
 BODY_SIZE = 9
@@ -205,8 +208,8 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     def number(amount: Decimal) -> str:
         return format_decimal(amount, locale=locale)
 
-    def day(value: object) -> str:
-        return format_date(value, format="medium", locale=locale)  # type: ignore[arg-type]
+    def day(value: date) -> str:
+        return format_date(value, format="medium", locale=locale)
 
     rows: list[tuple[str, ...]] = [
         (
@@ -241,7 +244,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         page = Page(width_in_points=PAGE_WIDTH, height_in_points=PAGE_HEIGHT)
         pdf.append_page(page)
         out = _Writer(page)
-        y = PAGE_HEIGHT - MARGIN - ROW_HEIGHT
+        y: float = PAGE_HEIGHT - MARGIN - ROW_HEIGHT
         if index == 0:
             y = _header(out, document, labels, day, y)
         else:
@@ -265,7 +268,7 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     return buffer.getvalue()
 
 
-def _header(out: _Writer, document: InvoiceDocument, labels: dict[str, str], day: object, y: float) -> float:
+def _header(out: _Writer, document: InvoiceDocument, labels: dict[str, str], day: Formatter, y: float) -> float:
     seller, buyer = document.seller, document.buyer
     out.text(seller.legal_name, MARGIN, y, bold=True, size=12)
     right_x = PAGE_WIDTH - MARGIN - 200
@@ -292,11 +295,11 @@ def _header(out: _Writer, document: InvoiceDocument, labels: dict[str, str], day
     y -= ROW_HEIGHT * 1.5
     facts = [
         (labels["number"], document.invoice_number),
-        (labels["date"], day(document.invoice_date)),  # type: ignore[operator]
-        (labels["order"], f"{document.order_id} ({day(document.order_date)})"),  # type: ignore[operator]
+        (labels["date"], day(document.invoice_date)),
+        (labels["order"], f"{document.order_id} ({day(document.order_date)})"),
     ]
     if document.delivery_date:
-        facts.append((labels["delivery"], day(document.delivery_date)))  # type: ignore[operator]
+        facts.append((labels["delivery"], day(document.delivery_date)))
     for label, value in facts:
         out.text(label, MARGIN, y, 120)
         out.text(value, MARGIN + 120, y, 300)
@@ -308,28 +311,28 @@ def _summary(
     out: _Writer,
     document: InvoiceDocument,
     labels: dict[str, str],
-    money: object,
-    number: object,
-    day: object,
+    money: Formatter,
+    number: Formatter,
+    day: Formatter,
     y: float,
 ) -> None:
     totals, payment, seller = document.totals, document.payment, document.seller
     label_x, value_x, width = MARGIN + 260, MARGIN + 410, 85
-    rows = [(labels["subtotal"], money(totals.subtotal + totals.shipping_net), False)]  # type: ignore[operator]
+    rows = [(labels["subtotal"], money(totals.subtotal + totals.shipping_net), False)]
     rows += [
-        (labels["tax_on"].format(rate=number(row.rate), base=money(row.base)), money(row.tax), False)  # type: ignore[operator]
+        (labels["tax_on"].format(rate=number(row.rate), base=money(row.base)), money(row.tax), False)
         for row in totals.taxes
     ]
-    rows.append((f"{labels['total']} ({totals.currency})", money(totals.total), True))  # type: ignore[operator]
+    rows.append((f"{labels['total']} ({totals.currency})", money(totals.total), True))
     for label, value, bold in rows:
         out.text(label, label_x, y, 150, bold=bold)
         out.text(value, value_x, y, width, right=True, bold=bold)
         y -= ROW_HEIGHT
     y -= ROW_HEIGHT
     if payment.paid:
-        out.text(labels["paid"].format(method=payment.method or "", date=day(payment.paid_on)), MARGIN, y)  # type: ignore[operator]
+        out.text(labels["paid"].format(method=payment.method or "", date=day(payment.paid_on)), MARGIN, y)
     else:
-        out.text(labels["due"].format(total=money(totals.total), date=day(payment.due_on)), MARGIN, y)  # type: ignore[operator]
+        out.text(labels["due"].format(total=money(totals.total), date=day(payment.due_on)), MARGIN, y)
         if seller.bank:
             y -= ROW_HEIGHT
             bank = seller.bank
