@@ -14,7 +14,7 @@ router = APIRouter(tags=["Invoices (extension)"])
 
 
 @router.get(
-    "/invoice/{tenant}/invoices/{invoiceNumber}/pdf",
+    "/invoice/{tenant}/invoices/{invoiceNumber:path}/pdf",  # numbers may hold "/"
     operation_id="GET-invoice-download-pdf",
     summary="Download an invoice PDF through a signed, expiring link",
     response_class=Response,

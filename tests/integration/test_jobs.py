@@ -150,8 +150,34 @@ async def test_newer_order_snapshot_replaces_older_and_older_is_ignored(
     await wait_for(second, timeout=30, what="the newer snapshot")
 
 
-async def test_malformed_events_are_dead_lettered_and_the_worker_goes_on(
-    api: httpx.AsyncClient,
+async def dead_letters_of(
+    settings: Settings, wanted: Callable[[dict[bytes, dict[str, Any]]], bool]
+) -> dict[bytes, Any]:
+    """The dead letters, by original value, once `wanted` is satisfied by them."""
+    letters: dict[bytes, dict[str, Any]] = {}
+    consumer = AIOKafkaConsumer(
+        settings.topic(settings.topic_dead_letters),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    try:
+
+        async def collected() -> bool:
+            batch = await consumer.getmany(timeout_ms=500)
+            for record in (r for records in batch.values() for r in records):
+                letter = json.loads(record.value)
+                letters[base64.b64decode(letter["value"])] = letter
+            return wanted(letters)
+
+        await wait_for(collected, timeout=60, what="the dead letters")
+    finally:
+        await consumer.stop()
+    return letters
+
+
+async def test_malformed_order_events_are_dead_lettered_and_the_worker_goes_on(
     worker: WorkerProcess,
     producer: AIOKafkaProducer,
     publish_orders: Publish,
@@ -162,35 +188,34 @@ async def test_malformed_events_are_dead_lettered_and_the_worker_goes_on(
 ) -> None:
     garbage = b"{not json at all " + uuid.uuid4().hex.encode()
     await producer.send_and_wait(settings.topic(settings.topic_order_events), garbage, key=f"{tenant}:x".encode())
-    bad_order = new_order_event(tenant, "no-entries", entries=[])
-    await publish_orders(tenant, bad_order)
+    await publish_orders(tenant, new_order_event(tenant, "no-entries", entries=[]))
     await publish_orders(tenant, new_order_event(tenant, "after-garbage"))
     await stored(stored_order, tenant, "after-garbage")
     assert await stored_order(tenant, "no-entries") is None
 
-    letters: list[dict[str, Any]] = []
-    topic = settings.topic(settings.topic_dead_letters)
+    def no_entries(letters: dict[bytes, Any]) -> list[Any]:
+        return [
+            letter for value, letter in letters.items() if f'"{tenant}"'.encode() in value and b"no-entries" in value
+        ]
 
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", group_id=None
-    )
-    await consumer.start()
-    try:
-
-        async def collected() -> bool:
-            batch = await consumer.getmany(timeout_ms=500)
-            letters.extend(json.loads(r.value) for records in batch.values() for r in records)
-            originals = {base64.b64decode(letter["value"]): letter for letter in letters}
-            return garbage in originals and any(b"no-entries" in original for original in originals)
-
-        await wait_for(collected, timeout=60, what="both dead letters")
-    finally:
-        await consumer.stop()
-    by_value = {base64.b64decode(letter["value"]): letter for letter in letters}
-    assert "invalid order event" in by_value[garbage]["reason"]
-    assert by_value[garbage]["sourceTopic"] == settings.topic(settings.topic_order_events)
-    [entries_letter] = [letter for value, letter in by_value.items() if b"no-entries" in value]
+    letters = await dead_letters_of(settings, lambda found: garbage in found and bool(no_entries(found)))
+    assert "invalid order event" in letters[garbage]["reason"]
+    assert letters[garbage]["sourceTopic"] == settings.topic(settings.topic_order_events)
+    assert base64.b64decode(letters[garbage]["key"]) == f"{tenant}:x".encode()
+    [entries_letter] = no_entries(letters)
     assert "entries" in entries_letter["reason"]
+
+
+@pytest.mark.parametrize("topic", ["topic_job_requests", "topic_order_requests", "topic_order_results"])
+async def test_malformed_records_on_the_internal_topics_are_dead_lettered(
+    worker: WorkerProcess, producer: AIOKafkaProducer, settings: Settings, topic: str
+) -> None:
+    name = settings.topic(getattr(settings, topic))
+    garbage = b'{"eventType": "no such event", "nonce": "' + uuid.uuid4().hex.encode() + b'"}'
+    await producer.send_and_wait(name, garbage, key=b"k")
+    letters = await dead_letters_of(settings, lambda found: garbage in found)
+    assert letters[garbage]["sourceTopic"] == name
+    assert letters[garbage]["reason"].startswith("invalid ")
 
 
 async def test_get_unknown_job_and_other_tenants_job_is_404(
