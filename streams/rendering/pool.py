@@ -6,14 +6,14 @@ from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
 from invoicing.document import InvoiceDocument
-from streams.rendering.pdf import prepare_borb, render_invoice_pdf
+from streams.rendering.pdf import render_invoice_pdf, warm_up
 
 
 class RenderPool:
     def __init__(self, processes: int) -> None:
         # spawn, not fork: the parent is an asyncio program with open Kafka and MongoDB sockets.
         self._executor = ProcessPoolExecutor(
-            max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=prepare_borb
+            max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
         )
 
     async def render(self, document: InvoiceDocument) -> bytes:

@@ -1,24 +1,54 @@
-"""The invoice PDF, read back with pypdf: every figure, the pages, Unicode names, and a quiet borb."""
+"""The invoice PDF, read back with pypdf: every figure, the pages, Unicode names, locales, logo, metadata
+and a quiet borb. Figures expected here are worked out by plain arithmetic, not by the code under test."""
 
+import dataclasses
 import io
+import logging
+import re
+import shutil
 import signal
+import subprocess
+import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 
-from invoicing.document import DEFAULT_SELLER, InvoiceDocument, build_invoice_document
+from invoicing.document import DEFAULT_SELLER, BankDetails, InvoiceDocument, build_invoice_document
 from invoicing.recalculation import recalculate
 from schemas.orders import parse_order_event
 from streams.rendering.pdf import render_invoice_pdf
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
+from tests.unit.test_rendering_images import JPEG_GREY_3X5, packed, png
+
+CENT = Decimal("0.01")
+NAMES = "Müller & Söhne, Łódź, Ørsted, Zażółć gęślą jaźń"
+ADDRESS = {"street": "Hauptstraße", "streetNumber": "5", "zipCode": "80331", "city": "München", "country": "DE"}
+
+
+def document(
+    *, seller: dict[str, Any] | None = None, customer: str | dict[str, str] = "Erika Mustermann", **order: Any
+) -> InvoiceDocument:
+    """An invoice for the factories' order (or one with `order` fields replaced), issued 25 Nov 2026."""
+    event = order_event("shop", "order-9", **order)
+    event["order"]["customer"] = customer if isinstance(customer, dict) else {"name": customer}
+    parsed = parse_order_event(encoded(event)).order
+    return build_invoice_document(
+        order=parsed,
+        tenant="shop",
+        totals=recalculate(parsed),
+        invoice_number="INV-000042",
+        issued_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+        seller=dataclasses.replace(DEFAULT_SELLER, **(seller or {})),
+    )
 
 
 def invoice(lines: int, customer: str = "Erika Mustermann", **seller: Any) -> InvoiceDocument:
-    # Line i: 1 x (i + 0.50) at 19 %; figures worked out below by plain arithmetic.
+    """Line i: 1 x (i + 0.50) at 19 %, no shipping."""
     entries = [
         {
             "id": str(i),
@@ -29,65 +59,334 @@ def invoice(lines: int, customer: str = "Erika Mustermann", **seller: Any) -> In
         }
         for i in range(1, lines + 1)
     ]
-    subtotal = sum(Decimal(i) + Decimal("0.5") for i in range(1, lines + 1))
-    tax = (subtotal * Decimal("0.19")).quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
-    event = order_event(
-        "shop",
-        "order-9",
-        customer=customer,
-        entries=entries,
-        shipping=None,
-        sub_total=str(subtotal),
-        total=str(subtotal + tax),
-    )
-    order = parse_order_event(encoded(event)).order
-    return build_invoice_document(
-        order=order,
-        tenant="shop",
-        totals=recalculate(order),
-        invoice_number="INV-000042",
-        issued_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
-        seller=DEFAULT_SELLER.__class__(**{**DEFAULT_SELLER.__dict__, **seller}),
-    )
+    return document(customer=customer, entries=entries, shipping=None, seller=seller)
 
 
-def text_of(pdf: bytes) -> list[str]:
+def pages_of(pdf: bytes) -> list[str]:
     return [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
 
 
-@pytest.mark.parametrize(("lines", "pages"), [(1, 1), (30, 2), (200, 6)])
+def words(text: str) -> str:
+    """Text with every run of white space (no-break spaces too) as one space."""
+    return re.sub(r"\s+", " ", text)
+
+
+def euro(amount: Decimal) -> str:
+    return f"€{amount.quantize(CENT):,}"
+
+
+@pytest.mark.parametrize(("lines", "pages"), [(1, 1), (30, 1), (200, 5)])
 def test_every_line_and_figure_on_the_right_number_of_pages(lines: int, pages: int) -> None:
-    document = invoice(lines)
-    texts = text_of(render_invoice_pdf(document))
+    texts = pages_of(render_invoice_pdf(invoice(lines)))
     assert len(texts) == pages
     for number, text in enumerate(texts, start=1):
         assert f"Page {number} of {pages}" in text
-        assert "Description" in text, "the table header is repeated on every page"
+        assert "Pos. Description SKU Qty Unit price Discount Net VAT" in text, "the table header on every page"
     everything = "\n".join(texts)
-    for line in document.totals.lines:
-        assert f"Article {line.position:03d}" in everything
+    for i in range(1, lines + 1):
+        price = euro(Decimal(i) + Decimal("0.5"))
+        assert f"\n{i} Article {i:03d} SKU-{i} 1 {price} {price} 19%\n" in everything
+
+    subtotal = sum((Decimal(i) + Decimal("0.5") for i in range(1, lines + 1)), Decimal(0))
+    tax = (subtotal * Decimal("0.19")).quantize(CENT, rounding="ROUND_HALF_UP")
+    last = texts[-1]
+    assert f"Subtotal (net) {euro(subtotal)}\n" in last
+    assert f"VAT 19% on {euro(subtotal)} {euro(tax)}\n" in last
+    assert f"Total (EUR) {euro(subtotal + tax)}\n" in last
+    assert last.index("Total (EUR)") > last.index(f"Article {lines:03d}"), "the totals come after the last line"
     assert "INV-000042" in texts[0] and "Erika Mustermann" in texts[0]
-    [tax] = document.totals.taxes
-    assert f"€{tax.tax:,}" in texts[-1]
-    assert f"€{document.totals.total:,}" in texts[-1]
+
+
+@pytest.mark.parametrize("lines", range(30, 46))
+def test_totals_never_stand_on_a_page_without_line_items(lines: int) -> None:
+    texts = pages_of(render_invoice_pdf(invoice(lines)))
+    assert "Total (EUR)" in texts[-1] and "Article" in texts[-1]
+    assert sum(text.count(" Article ") for text in texts) == lines
+
+
+def test_standard_order_with_two_rates_shipping_and_payment_due() -> None:
+    # tests/factories.py works these figures out by hand.
+    [text] = pages_of(render_invoice_pdf(document()))
+    for row in (
+        "1 Espresso cup CUP-1 2 €19.99 €39.98 19%",
+        "2 Coffee beans 250 g BEAN-250 1 €5.00 €5.00 7%",
+        "Shipping €4.90 19%",  # its own line, after the items
+        "Subtotal (net) €49.88",
+        "VAT 7% on €5.00 €0.35",
+        "VAT 19% on €44.88 €8.53",
+        "Total (EUR) €58.76",
+        "Please pay €58.76 by 9 Dec 2026, quoting the invoice number INV-000042.",
+    ):
+        assert f"\n{row}\n" in text
+    assert text.index("VAT 7%") < text.index("VAT 19%") < text.index("Total (EUR)")
+    for fact in ("Invoice number INV-000042", "Invoice date 25 Nov 2026", "Delivery date 22 Nov 2026"):
+        assert fact in text
+    assert "Order number order-9" in text and "Order date 20 Nov 2026" in text
+
+
+def test_discount_and_unrounded_unit_price() -> None:
+    entries = [
+        {
+            "id": "1",
+            "product": {"name": "Mug", "sku": "MUG-1"},
+            "amount": 3,
+            "unitPrice": 10,
+            "discount": 2,
+            "taxRate": 7,
+        },
+        {"id": "2", "product": {"name": "Screw", "sku": "S-4"}, "amount": 1000, "unitPrice": 0.125, "taxRate": 7},
+    ]
+    [text] = pages_of(render_invoice_pdf(document(entries=entries, shipping=None)))
+    assert "\n1 Mug MUG-1 3 €10.00 €2.00 €28.00 7%\n" in text  # 3 x 10.00 - 2.00
+    assert "\n2 Screw S-4 1,000 €0.125 €125.00 7%\n" in text  # 1000 x 0.125, the price not rounded
+
+
+def test_seller_and_buyer_details() -> None:
+    seller = {
+        "tax_number": "27/123/45678",
+        "phone": "+49 30 1234567",
+        "footer": "Invoice Service Demo GmbH · Managing director: Erika Beispiel · Amtsgericht Berlin HRB 12345",
+    }
+    shipping_address = {**ADDRESS, "street": "Lagerweg", "streetNumber": "7", "city": "Hamburg", "zipCode": "20095"}
+    customer = {"name": "Max Kunde", "company": "Kunde AG", "vatId": "ATU12345678", "email": "max@example.com"}
+    texts = pages_of(
+        render_invoice_pdf(
+            document(seller=seller, customer=customer, shippingAddress=shipping_address, entries=_entries(60))
+        )
+    )
+    first = texts[0]
+    for detail in ("Musterstraße 1", "10115 Berlin", "VAT ID: DE000000000", "Tax number: 27/123/45678"):
+        assert detail in first, "the seller"
+    for detail in ("Kunde AG", "Max Kunde", "Hauptstraße 5", "80331 München", "VAT ID: ATU12345678"):
+        assert detail in first, "the buyer and the billing address"
+    assert "Shipping address" in first and "Lagerweg 7" in first and "20095 Hamburg" in first
+    assert all("Amtsgericht Berlin HRB 12345" in words(text) for text in texts), "the footer on every page"
+
+
+def test_no_shipping_address_block_when_it_is_the_billing_address() -> None:
+    [text] = pages_of(render_invoice_pdf(document(shippingAddress=ADDRESS)))
+    assert "Shipping address" not in text
+
+
+def test_paid_invoice_names_method_and_date_and_no_bank_details() -> None:
+    bank = BankDetails("Invoice Service Demo GmbH", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX", "Commerzbank")
+    paid = document(payments=[{"method": "paypal", "status": "CAPTURED"}], seller={"bank": bank})
+    [text] = pages_of(render_invoice_pdf(paid))
+    assert "Paid by PayPal on 25 Nov 2026." in text
+    assert "IBAN" not in text and "Please pay" not in text
+
+
+def test_due_invoice_shows_bank_details() -> None:
+    bank = BankDetails("Invoice Service Demo GmbH", "DE89 3704 0044 0532 0130 00", "COBADEFFXXX", "Commerzbank")
+    [text] = pages_of(render_invoice_pdf(document(seller={"bank": bank})))
+    assert "Please pay €58.76 by 9 Dec 2026" in text
+    for row in (
+        "Account holder Invoice Service Demo GmbH",
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "BIC COBADEFFXXX",
+        "Bank Commerzbank",
+        "Reference INV-000042",
+    ):
+        assert f"\n{row}" in text
 
 
 def test_unicode_names_come_back_out() -> None:
-    names = "Müller & Söhne, Łódź, Ørsted, Zażółć gęślą jaźń"
-    assert names in text_of(render_invoice_pdf(invoice(1, customer=names)))[0]
+    [text] = pages_of(render_invoice_pdf(invoice(1, customer=NAMES)))
+    assert NAMES in text
+
+
+def test_unicode_in_every_part_of_the_invoice() -> None:
+    product = {"name": f"Kaffee {NAMES}", "sku": "Ø-1"}
+    entries = [{"id": "1", "product": product, "amount": 1, "unitPrice": 1, "taxRate": 19}]
+    shipping_address = {**ADDRESS, "contactName": "Zażółć gęślą jaźń", "city": "Łódź", "country": "PL"}
+    pdf = render_invoice_pdf(
+        document(
+            customer=NAMES,
+            entries=entries,
+            shippingAddress=shipping_address,
+            seller={"legal_name": "Ørsted & Müller GmbH", "footer": "Łódź · Zażółć gęślą jaźń · €"},
+        )
+    )
+    text = words(pages_of(pdf)[0])
+    for name in ("Müller & Söhne", "Łódź", "Ørsted", "Zażółć gęślą jaźń", "Ørsted & Müller GmbH", "Poland", "€1.00"):
+        assert name in text
+    assert f"Kaffee {NAMES}" in text or all(part in text for part in ("Kaffee Müller", "Zażółć"))
+
+
+def test_scripts_beyond_latin_and_characters_the_font_lacks() -> None:
+    [text] = pages_of(render_invoice_pdf(invoice(1, customer="Παπαδόπουλος Иванов 王")))
+    assert "Παπαδόπουλος Иванов ?" in text  # DejaVu Sans has Greek and Cyrillic but no Chinese
+
+
+def test_long_descriptions_and_skus_wrap_in_their_columns() -> None:
+    description = "Hand-roasted single-origin coffee beans from a small cooperative in the Huila region, 1 kg bag"
+    sku = "COFFEE-HUILA-1KG-WHOLEBEAN-2026"
+    entries = [{"id": "1", "product": {"name": description, "sku": sku}, "amount": 1, "unitPrice": 24.9, "taxRate": 7}]
+    [text] = pages_of(render_invoice_pdf(document(entries=entries, shipping=None)))
+    row = text[text.index("\n1 Hand-roasted") + 1 : text.index("\nSubtotal")]
+    assert row.split("\n")[0].endswith(" 1 €24.90 €24.90 7%"), "the figures stand on the row's first line"
+    assert len(row.split("\n")) > 2, "the description and the SKU wrapped"
+    for word in description.split():
+        assert word in row
+    sku_parts = [token for token in row.split() if len(token) > 1 and token in sku]
+    assert "".join(sku_parts) == sku
+    assert all(part.endswith("-") for part in sku_parts[:-1]), "broken after its hyphens"
 
 
 def test_german_locale_and_labels() -> None:
-    [text] = text_of(render_invoice_pdf(invoice(2, language="de", locale="de_DE")))
-    assert "Rechnung" in text and "Gesamtbetrag" in text
-    assert "4,76\xa0€" in text  # 1.50 + 2.50 = 4.00 net, 0.76 VAT; Babel puts a no-break space before €
+    [text] = pages_of(render_invoice_pdf(invoice(2, language="de", locale="de_DE")))
+    plain = words(text)
+    for label in ("Rechnung", "Rechnungsnummer INV-000042", "Rechnungsdatum 25.11.2026", "Lieferdatum 22.11.2026"):
+        assert label in plain
+    assert "Pos. Beschreibung Art.-Nr. Menge Einzelpreis Rabatt Netto USt." in plain
+    assert "1 Article 001 SKU-1 1 1,50 € 1,50 € 19 %" in plain
+    assert "Zwischensumme (netto) 4,00 €" in plain
+    assert "USt. 19 % auf 4,00 € 0,76 €" in plain
+    assert "Gesamtbetrag (EUR) 4,76\xa0€" in text  # Babel puts a no-break space before €
+    assert "Bitte überweisen Sie 4,76 € bis zum 09.12.2026" in plain
+    assert "Deutschland" in plain and "Seite 1 von 1" in plain
+
+
+@pytest.mark.parametrize(
+    ("locale", "currency", "unit_price", "total", "invoice_date"),
+    [
+        ("de_DE", "EUR", "1.234,56 €", "1.469,13 €", "25.11.2026"),
+        ("en_GB", "EUR", "€1,234.56", "€1,469.13", "25 Nov 2026"),
+        ("en_US", "USD", "$1,234.56", "$1,469.13", "Nov 25, 2026"),
+        ("de_DE", "USD", "1.234,56 $", "1.469,13 $", "25.11.2026"),
+    ],
+)
+def test_money_numbers_and_dates_follow_the_locale(
+    locale: str, currency: str, unit_price: str, total: str, invoice_date: str
+) -> None:
+    # 1234.56 net + 19 % (234.5664 -> 234.57) = 1469.13
+    entries = [{"id": "1", "product": {"name": "Espresso machine"}, "amount": 1, "unitPrice": 1234.56, "taxRate": 19}]
+    doc = document(entries=entries, shipping=None, currency=currency, seller={"locale": locale})
+    plain = words(pages_of(render_invoice_pdf(doc))[0])
+    assert f"1 Espresso machine 1 {unit_price} {unit_price}" in plain
+    assert f"Total ({currency}) {total}" in plain
+    assert f"Invoice date {invoice_date}" in plain
+
+
+def _entries(count: int) -> list[dict[str, Any]]:
+    return [
+        {"id": str(i), "product": {"name": f"Item {i}", "sku": f"I-{i}"}, "amount": 1, "unitPrice": 1, "taxRate": 19}
+        for i in range(1, count + 1)
+    ]
+
+
+def resources(page: PageObject) -> Any:
+    return page["/Resources"].get_object()
+
+
+def _image_xobjects(pdf: bytes) -> list[Any]:
+    images = []
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        xobjects = resources(page).get("/XObject", {})
+        images += [xobject.get_object() for xobject in xobjects.values()]
+    return [image for image in images if image["/Subtype"] == "/Image"]
+
+
+@pytest.mark.parametrize("logo", ["png", "jpeg"])
+def test_logo_in_the_page_header(logo: str) -> None:
+    data = png(4, 2, 6, 8, bytes(range(32))) if logo == "png" else JPEG_GREY_3X5
+    pdf = render_invoice_pdf(document(seller={"logo": data}, entries=_entries(60)))
+    images = _image_xobjects(pdf)
+    assert images, "an image XObject in the page resources"
+    assert (images[0]["/Width"], images[0]["/Height"]) == ((4, 2) if logo == "png" else (3, 5))
+    reader = PdfReader(io.BytesIO(pdf))
+    for page in reader.pages:
+        contents: Any = page.get_contents()
+        assert "/Logo Do" in contents.get_data().decode("latin-1"), "drawn on every page"
+
+
+def test_a_logo_that_cannot_be_read_is_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    pdf = render_invoice_pdf(document(seller={"logo": b"GIF89a not supported"}))
+    assert not _image_xobjects(pdf)
+    assert "INV-000042" in pages_of(pdf)[0]
+    assert "logo left out" in caplog.text
+
+
+def test_metadata_and_language() -> None:
+    seller = {"legal_name": "Müller & Söhne (Łódź) GmbH", "language": "de", "locale": "de_DE"}
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(document(seller=seller))))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Rechnung INV-000042"
+    assert reader.metadata.author == "Müller & Söhne (Łódź) GmbH"
+    assert reader.metadata.subject == "Rechnung INV-000042, Bestellnummer order-9"
+    catalog: Any = reader.trailer["/Root"]
+    assert catalog["/Lang"] == "de-DE"
+
+
+def test_fonts_are_dejavu_subsets_embedded_with_unicode_maps() -> None:
+    pdf = render_invoice_pdf(document())
+    fonts = resources(PdfReader(io.BytesIO(pdf)).pages[0])["/Font"]
+    assert len(fonts) == 2
+    for font in fonts.values():
+        font = font.get_object()
+        assert re.fullmatch(r"/[A-Z]{6}\+DejaVuSans(-Bold)?", font["/BaseFont"]), "a subset's name"
+        assert "/ToUnicode" in font
+        descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        assert len(descriptor["/FontFile2"].get_object().get_data()) < 100_000  # the whole face is 700 KB
+    assert len(pdf) < 120_000
+
+
+@pytest.mark.parametrize("lines", [1, 200])
+def test_opens_without_warnings_in_pypdf(lines: int, caplog: pytest.LogCaptureFixture) -> None:
+    pdf = render_invoice_pdf(invoice(lines, customer=NAMES))
+    with caplog.at_level(logging.DEBUG, logger="pypdf"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        reader = PdfReader(io.BytesIO(pdf), strict=True)
+        for page in reader.pages:
+            page.extract_text()
+            for font in resources(page)["/Font"].values():
+                font.get_object()["/ToUnicode"].get_object().get_data()
+        assert reader.metadata is not None
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+    assert [str(warning.message) for warning in caught] == []
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (Debian's poppler-utils) is not installed")
+def test_opens_without_complaints_in_pdftoppm(tmp_path: Path) -> None:
+    doc = document(seller={"logo": png(4, 2, 6, 8, bytes(range(32)))}, customer=NAMES, entries=_entries(60))
+    (tmp_path / "invoice.pdf").write_bytes(render_invoice_pdf(doc))
+    result = subprocess.run(
+        ["pdftoppm", "-r", "20", "-png", str(tmp_path / "invoice.pdf"), str(tmp_path / "page")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert len(list(tmp_path.glob("page-*.png"))) == 2
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (Debian's poppler-utils) is not installed")
+def test_pdftoppm_draws_a_packed_palette_logo_pixel_for_pixel(tmp_path: Path) -> None:
+    # 9 x 5 pixels of 2-bit palette indices, each row through another PNG filter type; the logo box
+    # (170 x 56 points) scales it by 56 / 5, so at 72 dpi each logo pixel is an 11.2 pixel square.
+    indices = [(x * y + x) % 4 for y in range(5) for x in range(9)]
+    palette = bytes(value for index in range(4) for value in (index * 80, 255 - index * 80, 7))
+    logo = png(9, 5, 3, 2, packed(indices, 9, 2), palette=palette)
+    (tmp_path / "invoice.pdf").write_bytes(render_invoice_pdf(document(seller={"logo": logo})))
+    top, left = 842 - 800, 50  # the logo's top left corner, in pixels from the page's top left
+    crop = ["-x", str(left), "-y", str(top), "-W", "101", "-H", "56"]
+    subprocess.run(["pdftoppm", "-r", "72", *crop, str(tmp_path / "invoice.pdf"), str(tmp_path / "logo")], check=True)
+    [ppm] = tmp_path.glob("logo*.ppm")
+    header, width = ppm.read_bytes().split(b"\n", 3), 101
+    pixels = header[3]
+    assert header[0] == b"P6"
+    scale = 56 / 5
+    for y in range(5):
+        for x in range(9):
+            offset = (int(y * scale + scale / 2) * width + int(x * scale + scale / 2)) * 3
+            assert pixels[offset] // 80 == indices[y * 9 + x], (x, y)
 
 
 def test_borb_prints_nothing_and_leaves_signal_handlers_alone(capfd: pytest.CaptureFixture[str]) -> None:
     before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
-    document = invoice(1)
+    doc = invoice(1)
     for _ in range(70):  # borb's licence reminder comes every 64 documents
-        render_invoice_pdf(document)
+        render_invoice_pdf(doc)
     assert capfd.readouterr().out == ""
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
 
@@ -95,4 +394,4 @@ def test_borb_prints_nothing_and_leaves_signal_handlers_alone(capfd: pytest.Capt
 async def test_pool_renders_in_another_process() -> None:
     async with RenderPool(processes=1) as pool:
         pdf = await pool.render(invoice(3))
-    assert "INV-000042" in text_of(pdf)[0]
+    assert "INV-000042" in pages_of(pdf)[0]
