@@ -35,6 +35,7 @@ PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 LEFT, RIGHT = 50.0, 545.0  # text margins
 TOP = 800.0  # the top of the page header
 LEADING = 10.5  # baseline to baseline in body text
+TABLE_HEADER_HEIGHT = 15.0
 LOGO_BOX = (170.0, 56.0)  # the most the logo may take on the first page (width, height)
 SMALL_LOGO_BOX = (120.0, 30.0)  # and on the pages after it
 CONTINUED_TABLE_TOP = TOP - SMALL_LOGO_BOX[1] - 14  # where the table starts on the pages after the first
@@ -321,11 +322,14 @@ class Canvas:
 
     def __init__(self, fonts: Fonts) -> None:
         self.fonts = fonts
+        # Characters written with the regular and with the bold face: each font's width table lists only these.
+        self.characters: dict[bool, set[str]] = {False: set(), True: set()}
         self._parts: list[str] = []
 
     def text(self, text: str, x: float, y: float, style: Style) -> None:
         if text:
             glyphs = self.fonts.face(style).encode(text)
+            self.characters[style.bold].update(text)
             font = "F2" if style.bold else "F1"
             self._parts.append(f"BT /{font} {style.size:g} Tf {style.grey:g} g {x:.2f} {y:.2f} Td <{glyphs}> Tj ET\n")
 
@@ -384,14 +388,13 @@ def table_row(cells: tuple[str, ...], fonts: Fonts) -> TableRow:
 
 def table_header(canvas: Canvas, content: InvoiceContent, top: float) -> float:
     """The table's header row on a grey band; returns where the first row starts."""
-    height = 15.0
-    canvas.band(LEFT - 3, top - height, RIGHT - LEFT + 6, height, grey=0.92)
+    canvas.band(LEFT - 3, top - TABLE_HEADER_HEIGHT, RIGHT - LEFT + 6, TABLE_HEADER_HEIGHT, grey=0.92)
     for column, label in zip(COLUMNS, content.table_header, strict=True):
         if column.right:
             canvas.text_right(label, column.end, top - 10.5, HEADING)
         else:
             canvas.text(label, column.x, top - 10.5, HEADING)
-    return top - height
+    return top - TABLE_HEADER_HEIGHT
 
 
 @dataclass(frozen=True)
@@ -552,10 +555,12 @@ def _text_string(value: str) -> hexstr:
     return hexstr("FEFF" + value.encode("utf-16-be").hex().upper())
 
 
-def _resources(fonts: Fonts, characters: set[str], logo: Logo | None) -> dict[str, object]:
+def _resources(fonts: Fonts, canvases: list[Canvas], logo: Logo | None) -> dict[str, object]:
     """The resources of every page of one document: one dictionary, so borb writes it once."""
+    regular = set().union(*(canvas.characters[False] for canvas in canvases))
+    bold = set().union(*(canvas.characters[True] for canvas in canvases))
     resources: dict[str, object] = {
-        name("Font"): {name("F1"): fonts.regular.resource(characters), name("F2"): fonts.bold.resource(characters)}
+        name("Font"): {name("F1"): fonts.regular.resource(regular), name("F2"): fonts.bold.resource(bold)}
     }
     if logo:
         resources[name("XObject")] = {name("Logo"): logo.xobject}
@@ -586,10 +591,10 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     first_table_top = table_header(first, content, first_page_header(first, content, logo))
     # The footer's height depends only on its text, so one drawn on a scratch canvas measures them all.
     bottom = footer(Canvas(fonts), content, 1, 1)
-    pages = _paginate(rows, first_table_top - bottom, CONTINUED_TABLE_TOP - 15 - bottom, summary.height)
+    next_table_top = CONTINUED_TABLE_TOP - TABLE_HEADER_HEIGHT
+    pages = _paginate(rows, first_table_top - bottom, next_table_top - bottom, summary.height)
 
-    resources = _resources(fonts, characters, logo)
-    pdf = Document()
+    canvases: list[Canvas] = []
     for index, page_rows in enumerate(pages):
         canvas = first
         y = first_table_top
@@ -604,6 +609,11 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
         if index == len(pages) - 1:
             summary.draw(canvas, y)
         footer(canvas, content, index + 1, len(pages))
+        canvases.append(canvas)
+
+    resources = _resources(fonts, canvases, logo)
+    pdf = Document()
+    for canvas in canvases:
         pdf.append_page(_page(canvas, resources))
     _describe(pdf, content)
 
