@@ -24,7 +24,7 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	bash deploy/local/fonts.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
 	touch $@
 
 venv: $(BIN)/.installed
