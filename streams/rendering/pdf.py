@@ -36,6 +36,9 @@ LEFT, RIGHT = 50.0, 545.0  # text margins
 TOP = 800.0  # the top of the page header
 LEADING = 10.5  # baseline to baseline in body text
 TABLE_HEADER_HEIGHT = 15.0
+HEADER_LEFT_WIDTH = 250.0  # the logo or the seller's name
+HEADER_RIGHT_WIDTH = 235.0  # the seller's details, right-aligned
+SENDER_WIDTH = 285.0  # the sender line over the billing address
 LOGO_BOX = (170.0, 56.0)  # the most the logo may take on the first page (width, height)
 SMALL_LOGO_BOX = (120.0, 30.0)  # and on the pages after it
 CONTINUED_TABLE_TOP = TOP - SMALL_LOGO_BOX[1] - 14  # where the table starts on the pages after the first
@@ -434,7 +437,7 @@ class Summary:
             for label, value in self.content.bank:
                 y -= LEADING
                 canvas.text(label, LEFT, y, DETAIL)
-                canvas.text(value, LEFT + 85, y, BODY)
+                canvas.text(value, LEFT + 95, y, BODY)
 
 
 def _fit(logo: Logo, box: tuple[float, float]) -> tuple[float, float]:
@@ -450,21 +453,29 @@ def first_page_header(canvas: Canvas, content: InvoiceContent, logo: Logo | None
         width, height = _fit(logo, LOGO_BOX)
         canvas.image(LEFT, TOP - height, width, height)
         left_bottom = TOP - height
-    else:
-        canvas.text(content.seller_name, LEFT, TOP - 13, SELLER)
-        left_bottom = TOP - 17
-    y = TOP - 8
-    if logo:  # without one, the seller's name already stands large on the left
-        canvas.text_right(content.seller_name, RIGHT, y, BODY_BOLD)
-    else:
-        y += 9.5
-    for line in content.seller_lines:
-        y -= 9.5
-        canvas.text_right(line, RIGHT, y, DETAIL)
+    else:  # the seller's name, large, in the logo's place
+        left_bottom = TOP
+        for line in fonts.wrap(content.seller_name, SELLER, HEADER_LEFT_WIDTH)[:3]:
+            left_bottom -= SELLER.size + 2
+            canvas.text(line, LEFT, left_bottom + 2, SELLER)
+    y = TOP - 8 + 9.5
+    seller_lines = (content.seller_name, *content.seller_lines) if logo else content.seller_lines
+    for index, line in enumerate(seller_lines):
+        style = BODY_BOLD if logo and index == 0 else DETAIL
+        for part in fonts.wrap(line, style, HEADER_RIGHT_WIDTH):
+            y -= 9.5
+            canvas.text_right(part, RIGHT, y, style)
     y = min(left_bottom, y - 4) - 24
 
-    canvas.text(content.sender_line, LEFT, y, SMALL)
-    canvas.rule(LEFT, LEFT + min(fonts.width(content.sender_line, SMALL), 270), y - 2.5, width=0.3, grey=0.6)
+    # The seller in one line above the billing address, for window envelopes (DIN 5008): small enough to fit.
+    sender_width = fonts.width(content.sender_line, SMALL)
+    sender = (
+        SMALL
+        if sender_width <= SENDER_WIDTH
+        else Style(max(4.0, SMALL.size * SENDER_WIDTH / sender_width), grey=SMALL.grey)
+    )
+    canvas.text(content.sender_line, LEFT, y, sender)
+    canvas.rule(LEFT, LEFT + fonts.width(content.sender_line, sender), y - 2.5, width=0.3, grey=0.6)
     top = y - 18
 
     def block(x: float, width: float, label: str, lines: tuple[str, ...]) -> float:
@@ -499,8 +510,12 @@ def continued_page_header(canvas: Canvas, content: InvoiceContent, logo: Logo | 
     if logo:
         width, height = _fit(logo, SMALL_LOGO_BOX)
         canvas.image(LEFT, TOP - height, width, height)
-    else:
-        canvas.text(content.seller_name, LEFT, TOP - 11, Style(11, bold=True))
+    else:  # one line, smaller when it must be, clear of the header's right side
+        name = Style(11, bold=True)
+        width = canvas.fonts.width(content.seller_name, name)
+        if width > HEADER_LEFT_WIDTH:
+            name = Style(max(6.0, name.size * HEADER_LEFT_WIDTH / width), bold=True)
+        canvas.text(content.seller_name, LEFT, TOP - 11, name)
     canvas.text_right(content.continued, RIGHT, TOP - 8, BODY_BOLD)
     canvas.text_right(content.date_line, RIGHT, TOP - 19, DETAIL)
     return CONTINUED_TABLE_TOP
