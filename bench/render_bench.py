@@ -376,7 +376,10 @@ def profile(repeat: int) -> None:
 
 
 def samples(folder: Path) -> None:
-    """Sample invoices as PDF and as PNG pages (pdftoppm, 60 dpi) for docs/."""
+    """Sample invoices as PNG pages (pdftoppm, 60 dpi, a few dozen KB each) for docs/; the PDFs stay out."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise SystemExit("pdftoppm is missing: apt-get install poppler-utils")
     folder.mkdir(parents=True, exist_ok=True)
     invoices = {
         "invoice-en-short": sample_invoice(3, paid=True),
@@ -384,13 +387,13 @@ def samples(folder: Path) -> None:
         "invoice-de-short": sample_invoice(3, language="de", locale="de_DE"),
         "invoice-de-long": sample_invoice(45, language="de", locale="de_DE"),
     }
-    pdftoppm = shutil.which("pdftoppm")
-    for name, document in invoices.items():
-        pdf = folder / f"{name}.pdf"
-        pdf.write_bytes(render_invoice_pdf(document))
-        if pdftoppm:
+    with tempfile.TemporaryDirectory() as scratch:
+        for name, document in invoices.items():
+            pdf = Path(scratch) / f"{name}.pdf"
+            pdf.write_bytes(render_invoice_pdf(document))
             subprocess.run([pdftoppm, "-r", "60", "-png", str(pdf), str(folder / name)], check=True)
-        print(f"{pdf} ({pdf.stat().st_size} bytes)")
+    for png in sorted(folder.glob("invoice-*.png")):
+        print(f"{png} ({png.stat().st_size} bytes)")
 
 
 def main() -> None:
