@@ -18,6 +18,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from itertools import repeat
 from pathlib import Path
 
 from borb.pdf.primitives import name, stream
@@ -47,8 +48,7 @@ class EmbeddedFont:
 
     def width(self, text: str, size: float) -> float:
         """Width of `text` in points; characters the font lacks are measured as the "?" they print as."""
-        advances, fallback = self.advances, self.advances[REPLACEMENT]
-        return sum(advances.get(character, fallback) for character in text) * size / 1000
+        return sum(map(self.advances.get, text, repeat(self.advances[REPLACEMENT]))) * size / 1000
 
     def encode(self, text: str) -> str:
         """`text` as a PDF hex string of glyph ids (without the angle brackets)."""

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
+from functools import cache
 
 from babel import Locale
 from babel.dates import format_date
@@ -157,16 +158,22 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
     names = Locale.parse(seller.language if seller.language in ("en", "de") else "en")
     currency = totals.currency
 
+    # Babel's formatting is a good part of a long invoice's time, and rates, quantities and prices repeat
+    # from line to line: each value is formatted once per document (equal Decimals format alike).
+    @cache
     def money(amount: Decimal) -> str:
         return format_currency(amount, currency, locale=locale)
 
+    @cache
     def price(amount: Decimal) -> str:
         # Unit prices may carry more digits than the currency has (0.125 EUR): those are shown, not rounded.
         return format_currency(amount, currency, locale=locale, decimal_quantization=False)
 
+    @cache
     def number(amount: Decimal) -> str:
         return format_decimal(amount, locale=locale)
 
+    @cache
     def rate(percent: Decimal) -> str:
         return format_percent(percent / 100, locale=locale, decimal_quantization=False)
 
