@@ -43,6 +43,8 @@ SENDER_WIDTH = 285.0  # the sender line over the billing address
 LOGO_BOX = (170.0, 56.0)  # the most the logo may take on the first page (width, height)
 SMALL_LOGO_BOX = (120.0, 30.0)  # and on the pages after it
 CONTINUED_TABLE_TOP = TOP - SMALL_LOGO_BOX[1] - 14  # where the table starts on the pages after the first
+SUM_LEADING = 12.0  # the subtotal and tax rows
+SUM_LABEL_X = 310.0  # where their labels start; the amounts end at RIGHT
 CREATOR = "invoice-service"
 
 logger = logging.getLogger(__name__)
@@ -414,12 +416,9 @@ class Summary:
     content: InvoiceContent
     payment_lines: tuple[str, ...]
 
-    SUM_LEADING = 12.0
-    LABEL_X = 310.0
-
     @property
     def height(self) -> float:
-        sums = 8 + len(self.content.sums) * self.SUM_LEADING + 20
+        sums = 8 + len(self.content.sums) * SUM_LEADING + 20
         payment = 14 + len(self.payment_lines) * LEADING
         bank = (6 + len(self.content.bank) * LEADING) if self.content.bank else 0
         return sums + payment + bank
@@ -427,13 +426,13 @@ class Summary:
     def draw(self, canvas: Canvas, top: float) -> None:
         y = top - 8
         for label, value in self.content.sums:
-            y -= self.SUM_LEADING
-            canvas.text(label, self.LABEL_X, y, BODY)
+            y -= SUM_LEADING
+            canvas.text(label, SUM_LABEL_X, y, BODY)
             canvas.text_right(value, RIGHT, y, BODY)
-        canvas.rule(self.LABEL_X, RIGHT, y - 6, width=0.8, grey=0)
+        canvas.rule(SUM_LABEL_X, RIGHT, y - 6, width=0.8, grey=0)
         y -= 20
         label, value = self.content.total
-        canvas.text(label, self.LABEL_X, y, TOTAL)
+        canvas.text(label, SUM_LABEL_X, y, TOTAL)
         canvas.text_right(value, RIGHT, y, TOTAL)
         y -= 14
         for line in self.payment_lines:
