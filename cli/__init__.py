@@ -4,6 +4,7 @@ import asyncio
 
 import typer
 
+from cli.orders import orders
 from infra.kafka import ensure_topics
 from infra.logs import configure_logging
 from infra.settings import get_settings
@@ -58,3 +59,6 @@ def worker() -> None:
         )
     )
     Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
+
+
+app.add_typer(orders, name="orders")

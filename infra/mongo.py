@@ -3,9 +3,14 @@
 Only features that both MongoDB and FerretDB v1 support: single-document atomic writes, unique
 indexes, upserts; no multi-document transactions, no change streams. Uniqueness that must hold under
 redelivery and concurrency is carried by `_id` or a unique index, never by a read-then-write check.
+
+Hot paths address documents by `_id` alone: FerretDB v1 pushes only such filters down to its storage
+and scans the whole collection for any other (an `_id` plus one more condition included). Where a
+write depends on what it read, the reader is the only writer of that document: Kafka delivers one key
+(tenant:orderId, tenant:jobId) to one agent at a time, in order.
 """
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +21,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from infra.settings import Settings
+from invoicing.selection import OrderSelection, delivery_instant
 from schemas.api import JobStatus, JobType, OrderResultStatus
 from schemas.events import utc_now
+from schemas.orders import Order
 
 Document = dict[str, Any]
 
@@ -40,6 +47,9 @@ async def ping(db: AsyncDatabase[Document]) -> None:
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.job_orders.create_index([("jobId", ASCENDING), ("position", ASCENDING)])
     await db.invoices.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    # AUTOMATIC jobs: equality on tenant, a short $in on status, then a range on the delivery instant.
+    await db.orders.create_index([("tenant", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)])
+    await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
 
 
 def _ignore_duplicates(error: BulkWriteError) -> None:
@@ -75,10 +85,13 @@ class JobRepository:
         )
 
     async def delete(self, tenant: str, job_id: str) -> None:
-        await self.jobs.delete_one({"_id": job_id, "tenant": tenant})
+        if await self.get(tenant, job_id) is not None:
+            await self.jobs.delete_one({"_id": job_id})
 
     async def get(self, tenant: str, job_id: str) -> Document | None:
-        return await self.jobs.find_one({"_id": job_id, "tenant": tenant})
+        """The job, if it is this tenant's: job IDs are unique across tenants, the check keeps them apart."""
+        job = await self.jobs.find_one({"_id": job_id})
+        return job if job is not None and job["tenant"] == tenant else None
 
     def order_results(self, job_id: str) -> AsyncIterator[Document]:
         return self.orders.find({"jobId": job_id}).sort("position", ASCENDING)
@@ -103,10 +116,8 @@ class JobRepository:
                 await self.orders.insert_many(pending, ordered=False)
             except BulkWriteError as error:
                 _ignore_duplicates(error)
-        await self.jobs.update_one(
-            {"_id": job_id, "tenant": tenant}, {"$set": {"totalOrders": total, "updatedAt": utc_now()}}
-        )
-        await self._finish_if_complete(tenant, job_id)
+        await self.jobs.update_one({"_id": job_id}, {"$set": {"totalOrders": total, "updatedAt": utc_now()}})
+        await self._finish_if_complete(job_id)
 
     async def record_result(
         self,
@@ -121,19 +132,18 @@ class JobRepository:
         """Set an order's final result once. The finished counter moves only when this call changed the
         order from PENDING, so redelivered results are not counted twice."""
         fields = {"status": status.value, "message": message, "invoiceNumber": invoice_number}
-        result = await self.orders.update_one(
-            {"_id": f"{job_id}:{order_id}", "status": OrderResultStatus.PENDING.value}, {"$set": fields}
-        )
-        if result.modified_count == 1:
+        key = f"{job_id}:{order_id}"
+        current = await self.orders.find_one({"_id": key}, {"status": 1})
+        if current is not None and current["status"] == OrderResultStatus.PENDING.value:
+            await self.orders.update_one({"_id": key}, {"$set": fields})
             await self.jobs.update_one(
-                {"_id": job_id, "tenant": tenant},
-                {"$inc": {"finishedOrders": 1}, "$set": {"updatedAt": utc_now()}},
+                {"_id": job_id}, {"$inc": {"finishedOrders": 1}, "$set": {"updatedAt": utc_now()}}
             )
         else:
             # Either a redelivery (already final) or the result overtook its plan: store it, then recount,
             # which also repairs a counter left behind by a crash between the two writes above.
             await self.orders.update_one(
-                {"_id": f"{job_id}:{order_id}"},
+                {"_id": key},
                 {
                     "$setOnInsert": {"tenant": tenant, "jobId": job_id, "orderId": order_id, "position": -1},
                     "$set": fields,
@@ -143,19 +153,17 @@ class JobRepository:
             finished = await self.orders.count_documents(
                 {"jobId": job_id, "status": {"$ne": OrderResultStatus.PENDING.value}}
             )
-            await self.jobs.update_one(
-                {"_id": job_id, "tenant": tenant}, {"$set": {"finishedOrders": finished, "updatedAt": utc_now()}}
-            )
-        await self._finish_if_complete(tenant, job_id)
+            await self.jobs.update_one({"_id": job_id}, {"$set": {"finishedOrders": finished, "updatedAt": utc_now()}})
+        await self._finish_if_complete(job_id)
 
-    async def _finish_if_complete(self, tenant: str, job_id: str) -> None:
-        job = await self.jobs.find_one({"_id": job_id, "tenant": tenant}, {"totalOrders": 1, "finishedOrders": 1})
-        if job is None or job["totalOrders"] is None or job["finishedOrders"] < job["totalOrders"]:
+    async def _finish_if_complete(self, job_id: str) -> None:
+        job = await self.jobs.find_one({"_id": job_id}, {"totalOrders": 1, "finishedOrders": 1, "status": 1})
+        if job is None or job["status"] != JobStatus.IN_PROGRESS.value or job["totalOrders"] is None:
             return
-        await self.jobs.update_one(
-            {"_id": job_id, "status": JobStatus.IN_PROGRESS.value},
-            {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}},
-        )
+        if job["finishedOrders"] >= job["totalOrders"]:
+            await self.jobs.update_one(
+                {"_id": job_id}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
+            )
 
 
 # --- the order store, fed by upstream order events --------------------------------------------------
@@ -165,23 +173,82 @@ class OrderRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.orders: AsyncCollection[Document] = db.orders
 
-    async def store_snapshot(self, *, tenant: str, order_id: str, occurred_at: datetime, order: Document) -> bool:
+    async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool:
         """Keep the newest snapshot of an order; an event older than the stored one is ignored.
-        Returns whether the snapshot was stored."""
-        key = f"{tenant}:{order_id}"
-        snapshot = {"tenant": tenant, "orderId": order_id, "occurredAt": occurred_at, "order": order}
-        result = await self.orders.update_one({"_id": key, "occurredAt": {"$lte": occurred_at}}, {"$set": snapshot})
-        if result.matched_count:
+        Returns whether the snapshot was stored. The fields AUTOMATIC jobs query sit beside the order."""
+        key = f"{tenant}:{order.id}"
+        stored = await self.orders.find_one({"_id": key}, {"occurredAt": 1})
+        if stored is not None and stored["occurredAt"] > occurred_at:
+            return False  # a newer snapshot is already stored
+        snapshot = {
+            "tenant": tenant,
+            "orderId": order.id,
+            "occurredAt": occurred_at,
+            "status": order.status.value,
+            "extendedOrderStatus": order.extendedOrderStatus,
+            "deliveredAt": delivery_instant(order.deliveryDate),
+            "order": order.model_dump(mode="json", exclude_none=True),
+        }
+        if stored is not None:
+            await self.orders.replace_one({"_id": key}, snapshot)
             return True
         try:
             await self.orders.insert_one({"_id": key, **snapshot})
         except DuplicateKeyError:
-            return False  # a newer snapshot is already stored
+            return await self.store_snapshot(
+                tenant=tenant, occurred_at=occurred_at, order=order
+            )  # raced: compare again
         return True
 
     async def get(self, tenant: str, order_id: str) -> Document | None:
         found = await self.orders.find_one({"_id": f"{tenant}:{order_id}"})
         return None if found is None else found["order"]
+
+    def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
+        """IDs of the tenant's orders that `selection` takes (whether invoiced or not)."""
+        cursor = self.orders.find(selection_filter(tenant, selection, delivered_before), {"orderId": 1})
+        return (doc["orderId"] async for doc in cursor)
+
+
+def selection_filter(tenant: str, selection: OrderSelection, delivered_before: datetime) -> Document:
+    query: Document = {
+        "tenant": tenant,
+        "status": {"$in": [status.value for status in selection.statuses]},
+        "deliveredAt": {"$lte": delivered_before},
+    }
+    if selection.extended_statuses:
+        query["extendedOrderStatus"] = {"$in": list(selection.extended_statuses)}
+    return query
+
+
+# --- claims: which AUTOMATIC job takes an order -------------------------------------------------------
+
+
+class OrderClaims:
+    """`_id` is tenant:orderId, so of two AUTOMATIC jobs that select the same order at the same time,
+    exactly one inserts the claim. A claim is released when its order fails, so a later job retries it."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.claims: AsyncCollection[Document] = db.order_claims
+
+    async def claim(self, *, tenant: str, job_id: str, order_ids: Iterable[str]) -> None:
+        now = utc_now()
+        claims = [
+            {"_id": f"{tenant}:{order_id}", "tenant": tenant, "orderId": order_id, "jobId": job_id, "claimedAt": now}
+            for order_id in order_ids
+        ]
+        if claims:
+            try:
+                await self.claims.insert_many(claims, ordered=False)
+            except BulkWriteError as error:
+                _ignore_duplicates(error)  # claimed before: by another job, or by this one before a redelivery
+
+    async def claimed_by(self, tenant: str, job_id: str) -> list[str]:
+        cursor = self.claims.find({"jobId": job_id, "tenant": tenant}, {"orderId": 1}).sort("orderId", ASCENDING)
+        return [doc["orderId"] async for doc in cursor]
+
+    async def release(self, *, tenant: str, job_id: str, order_id: str) -> None:
+        await self.claims.delete_one({"_id": f"{tenant}:{order_id}", "jobId": job_id})
 
 
 # --- invoices: one per (tenant, order), numbered gap-free per tenant ----------------------------------
@@ -197,6 +264,7 @@ class InvoiceRecord:
     issued: bool
     document: Mapping[str, Any]
     storage_key: str | None
+    logo_sha256: str | None
 
     @classmethod
     def from_document(cls, doc: Document) -> "InvoiceRecord":
@@ -209,6 +277,7 @@ class InvoiceRecord:
             issued=doc.get("issuedAt") is not None,
             document=doc["document"],
             storage_key=doc.get("storageKey"),
+            logo_sha256=doc.get("logoSha256"),
         )
 
 
@@ -223,6 +292,7 @@ class InvoiceRepository:
 
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.invoices: AsyncCollection[Document] = db.invoices
+        self.sequences: AsyncCollection[Document] = db.invoice_sequences
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         doc = await self.invoices.find_one({"_id": f"{tenant}:{order_id}"})
@@ -233,11 +303,37 @@ class InvoiceRepository:
         return None if doc is None else InvoiceRecord.from_document(doc)
 
     async def last_seq(self, tenant: str) -> int | None:
+        """The highest sequence value taken, from the tenant's high-water mark (read by `_id`). The mark may
+        lag behind after a crash; `allocate` then meets NumberTaken and moves it on. Without a mark (data
+        from before marks existed) the invoices themselves say."""
+        mark = await self.sequences.find_one({"_id": tenant})
+        if mark is not None:
+            return int(mark["lastSeq"])
         doc = await self.invoices.find_one({"tenant": tenant}, sort=[("seq", DESCENDING)], projection={"seq": 1})
         return None if doc is None else int(doc["seq"])
 
+    async def _raise_mark(self, tenant: str, seq: int) -> None:
+        try:
+            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}}, upsert=True)
+        except DuplicateKeyError:  # two first upserts at once: the mark exists now, so this one updates it
+            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}})
+
+    async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
+        cursor = self.invoices.find(
+            {"_id": {"$in": [f"{tenant}:{order_id}" for order_id in order_ids]}}, {"orderId": 1}
+        )
+        return {doc["orderId"] async for doc in cursor}
+
     async def allocate(
-        self, *, tenant: str, order_id: str, job_id: str, seq: int, number: str, document: Mapping[str, Any]
+        self,
+        *,
+        tenant: str,
+        order_id: str,
+        job_id: str,
+        seq: int,
+        number: str,
+        document: Mapping[str, Any],
+        logo_sha256: str | None = None,
     ) -> InvoiceRecord | None:
         """Bind `number` to the order. Returns None when the order already has an invoice (read it with
         `find`); raises NumberTaken when another order got this sequence value first."""
@@ -249,6 +345,7 @@ class InvoiceRepository:
             "seq": seq,
             "number": number,
             "document": dict(document),
+            "logoSha256": logo_sha256,
             "allocatedAt": utc_now(),
             "issuedAt": None,
             "storageKey": None,
@@ -256,9 +353,11 @@ class InvoiceRepository:
         try:
             await self.invoices.insert_one(doc)
         except DuplicateKeyError:
-            if await self.invoices.count_documents({"_id": doc["_id"]}, limit=1):
+            if await self.invoices.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return None
+            await self._raise_mark(tenant, seq)
             raise NumberTaken(number) from None
+        await self._raise_mark(tenant, seq)
         return InvoiceRecord.from_document(doc)
 
     async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:

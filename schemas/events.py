@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from schemas.api import JobType
 from schemas.orders import OrderId, Tenant
+from schemas.settings import InvoiceSettings
 
 
 def utc_now() -> datetime:
@@ -35,6 +36,9 @@ class JobRequested(Event):
     jobId: str
     jobType: JobType
     orderIds: list[OrderId] = []
+    invoiceSettings: InvoiceSettings | None = Field(
+        default=None, description="AUTOMATIC jobs: the tenant's order query as it was when the job was requested"
+    )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 
 

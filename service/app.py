@@ -12,15 +12,18 @@ from infra.kafka import KafkaPublisher
 from infra.links import LinkSigner
 from infra.settings import Settings, get_settings
 from infra.storage import open_storage
+from infra.tenant_settings import TenantSettingsRepository
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.routes import downloads, health, jobs
+from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
 
 Extensions beyond the contract (all additive): `GET /health`, `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf`
-(signed download links), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503
-answer when Kafka or MongoDB cannot take a job.
+(signed download links), the tenant settings under `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs,
+number sequence, seller details, logo), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and
+the 503 answer when Kafka or MongoDB cannot take a job.
 """
 
 
@@ -38,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             db=db,
             jobs=mongo.JobRepository(db),
             invoices=mongo.InvoiceRepository(db),
+            tenant_settings=TenantSettingsRepository(db),
             publisher=KafkaPublisher(settings),
             storage=open_storage(settings, signer),
             signer=signer,
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Invoice Service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.include_router(jobs.router)
+    app.include_router(tenant_settings.router)
     app.include_router(downloads.router)
     app.include_router(health.router)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from infra.links import LinkSigner
 from infra.mongo import Document, InvoiceRepository, JobRepository
 from infra.settings import Settings
 from infra.storage import InvoiceStorage
+from infra.tenant_settings import TenantSettingsRepository
 from schemas.orders import TENANT_PATTERN
 
 
@@ -22,6 +23,7 @@ class ApiResources:
     db: AsyncDatabase[Document]
     jobs: JobRepository
     invoices: InvoiceRepository
+    tenant_settings: TenantSettingsRepository
     publisher: KafkaPublisher
     storage: InvoiceStorage
     signer: LinkSigner

@@ -56,7 +56,9 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
         elif kind == "model_attributes_type":
             text = "request body: must be a JSON object (Content-Type: application/json)"
         else:
-            text = f"{location or 'request body'}: {error.get('msg', 'invalid')}"
+            # Our own validators' messages are sentences already; pydantic prefixes them with "Value error, ".
+            reason = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+            text = f"{location or 'request body'}: {reason}"
         if text not in details:
             details.append(text)
     return "Invalid request: " + "; ".join(details), json.dumps(

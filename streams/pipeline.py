@@ -6,18 +6,20 @@ Idempotent under redelivery: the invoice record (one per tenant and order) is th
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from pydantic import TypeAdapter, ValidationError
 
 from infra.mongo import InvoiceRecord, InvoiceRepository, NumberTaken, OrderRepository
 from infra.storage import InvoiceStorage, invoice_key
+from infra.tenant_settings import TenantSettingsRepository
 from invoicing.document import DEFAULT_SELLER, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.recalculation import PriceMismatch, check_order_figures, recalculate
 from schemas.events import OrderFailed, OrderInvoiced, OrderInvoiceRequested, utc_now
 from schemas.orders import Order, OrderStatus
+from schemas.settings import SellerSettings, SequenceSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ NOT_INVOICEABLE = {OrderStatus.DECLINED}
 class PipelineDeps:
     orders: OrderRepository
     invoices: InvoiceRepository
+    tenant_settings: TenantSettingsRepository
     storage: InvoiceStorage
     render: Callable[[InvoiceDocument], Awaitable[bytes]]
     now: Callable[[], datetime] = utc_now
@@ -70,7 +73,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
             check_order_figures(order, totals)
         except PriceMismatch as mismatch:
             raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
-        sequence, seller = tenant_invoice_settings(tenant)
+        sequence, seller, logo_sha256 = await tenant_invoice_settings(deps.tenant_settings, tenant)
         try:
             seq = sequence.next_value(await deps.invoices.last_seq(tenant))
         except SequenceExhausted as exhausted:
@@ -87,6 +90,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
                 seq=seq,
                 number=number,
                 document=DOCUMENT.dump_python(document, mode="json"),
+                logo_sha256=logo_sha256,
             )
         except NumberTaken:
             continue  # another order got this number first; take the next one
@@ -108,15 +112,29 @@ async def load_invoiceable_order(orders: OrderRepository, tenant: str, order_id:
     return order
 
 
-def tenant_invoice_settings(tenant: str) -> tuple[SequenceSchema, SellerDetails]:
-    """The tenant's number sequence and seller details; defaults until the settings API exists."""
-    return DEFAULT_SEQUENCE, DEFAULT_SELLER
+async def tenant_invoice_settings(
+    repository: TenantSettingsRepository, tenant: str
+) -> tuple[SequenceSchema, SellerDetails, str | None]:
+    """The tenant's number sequence, seller details and logo (its SHA-256) as they are now; defaults where
+    the tenant has none. Read for each new invoice, so a change applies to the invoices made after it."""
+    sequence = await repository.read(tenant, SequenceSettings)
+    seller = await repository.read(tenant, SellerSettings)
+    logo = await repository.current_logo(tenant)
+    return (
+        sequence.to_schema() if sequence else DEFAULT_SEQUENCE,
+        seller.to_seller() if seller else DEFAULT_SELLER,
+        logo.sha256 if logo else None,
+    )
 
 
 async def issue(record: InvoiceRecord, deps: PipelineDeps) -> None:
     """Render the stored document and store the PDF. Rendering the same document again gives the
     same invoice, so a crash anywhere here is mended by the redelivery."""
     document = DOCUMENT.validate_python(record.document)
+    if record.logo_sha256:
+        # The logo lives once per tenant and content, not in every invoice record.
+        logo = await deps.tenant_settings.logo_content(record.tenant, record.logo_sha256)
+        document = replace(document, seller=replace(document.seller, logo=logo))
     pdf = await deps.render(document)
     key = invoice_key(record.tenant, record.number)
     await deps.storage.put(key, pdf)

@@ -10,6 +10,7 @@ from infra.links import LinkSigner
 from infra.mongo import Document
 from infra.settings import Settings, get_settings
 from infra.storage import InvoiceStorage, open_storage
+from infra.tenant_settings import TenantSettingsRepository
 from streams.rendering.pool import RenderPool
 
 
@@ -20,6 +21,8 @@ class WorkerResources:
     jobs: mongo.JobRepository
     orders: mongo.OrderRepository
     invoices: mongo.InvoiceRepository
+    claims: mongo.OrderClaims
+    tenant_settings: TenantSettingsRepository
     storage: InvoiceStorage
     render_pool: RenderPool
 
@@ -42,6 +45,8 @@ async def worker_resources() -> WorkerResources:
                 jobs=mongo.JobRepository(db),
                 orders=mongo.OrderRepository(db),
                 invoices=mongo.InvoiceRepository(db),
+                claims=mongo.OrderClaims(db),
+                tenant_settings=TenantSettingsRepository(db),
                 storage=open_storage(settings, LinkSigner(settings)),
                 render_pool=RenderPool(processes=settings.render_processes),
             )

@@ -20,6 +20,7 @@ from schemas.api import (
     OrderResultStatus,
 )
 from schemas.events import JobRequested
+from schemas.settings import InvoiceSettings
 from service.dependencies import ApiResources, Resources, Tenant
 from service.errors import ApiError
 
@@ -48,12 +49,16 @@ def requested_order_ids(request: JobRequest, max_order_ids: int) -> list[str]:
     return list(dict.fromkeys(request.orderIds))
 
 
-async def submit_job(res: ApiResources, tenant: str, job_type: JobType, order_ids: list[str]) -> str:
+async def submit_job(
+    res: ApiResources, tenant: str, job_type: JobType, order_ids: list[str], invoice_settings: InvoiceSettings | None
+) -> str:
     """Store the job, then publish its request. If Kafka cannot take it, the job is removed again, so a
     503 leaves nothing half-made and a 201 always has both."""
     job_id = uuid.uuid4().hex
     await res.jobs.create(tenant=tenant, job_id=job_id, job_type=job_type, order_ids=order_ids)
-    event = JobRequested(tenant=tenant, jobId=job_id, jobType=job_type, orderIds=order_ids)
+    event = JobRequested(
+        tenant=tenant, jobId=job_id, jobType=job_type, orderIds=order_ids, invoiceSettings=invoice_settings
+    )
     try:
         await res.publisher.publish(
             res.settings.topic(res.settings.topic_job_requests), f"{tenant}:{job_id}", event.to_bytes()
@@ -76,13 +81,16 @@ async def submit_job(res: ApiResources, tenant: str, job_type: JobType, order_id
 )
 async def create_job(tenant: Tenant, request: JobRequest, res: Resources) -> JobCreationResponse:
     order_ids = requested_order_ids(request, res.settings.max_order_ids)
+    invoice_settings = None
     if request.jobType is JobType.AUTOMATIC:
-        raise ApiError(
-            400,
-            "AUTOMATIC jobs need the tenant's invoice settings, which do not exist: "
-            f"create them with PUT /invoice/{tenant}/settings/invoice",
-        )
-    job_id = await submit_job(res, tenant, request.jobType, order_ids)
+        invoice_settings = await res.tenant_settings.read(tenant, InvoiceSettings)
+        if invoice_settings is None:
+            raise ApiError(
+                400,
+                f"AUTOMATIC jobs select orders by the tenant's invoice settings, and tenant {tenant} has none: "
+                f"create them with PUT /invoice/{tenant}/settings/invoice",
+            )
+    job_id = await submit_job(res, tenant, request.jobType, order_ids, invoice_settings)
     log.info("job created", extra={"tenant": tenant, "job_id": job_id, "orders": len(order_ids)})
     return JobCreationResponse(jobId=job_id)
 

@@ -21,6 +21,7 @@ async def invoice_orders(stream: Any) -> None:
     deps = PipelineDeps(
         orders=resources.orders,
         invoices=resources.invoices,
+        tenant_settings=resources.tenant_settings,
         storage=resources.storage,
         render=resources.render_pool.render,
     )
@@ -45,5 +46,12 @@ async def invoice_orders(stream: Any) -> None:
                 orderId=request.orderId,
                 reason=f"Internal error while invoicing; the order can be retried in a new job (reference {reference})",
             )
+        if isinstance(result, OrderFailed):
+            # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
+            async for attempt in retrying_transient():
+                with attempt:
+                    await resources.claims.release(
+                        tenant=request.tenant, job_id=request.jobId, order_id=request.orderId
+                    )
         delivery = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
         await delivery

@@ -19,12 +19,8 @@ async def store_orders(stream: Any) -> None:
         except (ValueError, ValidationError) as error:
             await send_to_dead_letters(event, f"invalid order event: {error}")
             continue
-        order = order_event.order
         async for attempt in retrying_transient():
             with attempt:
                 await resources.orders.store_snapshot(
-                    tenant=order_event.tenant,
-                    order_id=order.id,
-                    occurred_at=order_event.occurredAt,
-                    order=order.model_dump(mode="json", exclude_none=True),
+                    tenant=order_event.tenant, occurred_at=order_event.occurredAt, order=order_event.order
                 )

@@ -1,6 +1,7 @@
 """Agent "plan": turns a job request into its order list and one invoice request per order."""
 
 import asyncio
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -8,10 +9,15 @@ from pydantic import ValidationError
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
 from streams.app import app, job_requests, order_requests, order_results
-from streams.failures import send_to_dead_letters
+from streams.failures import retrying_transient, send_to_dead_letters
+from streams.resources import WorkerResources, worker_resources
+
+log = logging.getLogger(__name__)
 
 # Order IDs per JobPlanned record: 1,000 IDs of up to 64 characters stay well below Kafka's 1 MB limit.
 PLAN_PART_SIZE = 1000
+# Orders checked for an invoice and claimed per round trip while an AUTOMATIC job selects its orders.
+CLAIM_BATCH_SIZE = 1000
 
 
 def plan_parts(request: JobRequested, order_ids: list[str]) -> list[JobPlanned]:
@@ -30,18 +36,54 @@ def plan_parts(request: JobRequested, order_ids: list[str]) -> list[JobPlanned]:
     ]
 
 
+async def select_automatic_orders(resources: WorkerResources, request: JobRequested) -> list[str]:
+    """The orders the tenant's invoice settings select that have no invoice and no other job's claim.
+    Claiming is an insert keyed by the order, so overlapping jobs never share one; a redelivered request
+    finds the claims it made before and keeps them."""
+    assert request.invoiceSettings is not None
+    selection = request.invoiceSettings.to_selection()
+    candidates = resources.orders.select(request.tenant, selection, selection.delivered_before(request.requestedAt))
+    batch: list[str] = []
+
+    async def claim_uninvoiced() -> None:
+        invoiced = await resources.invoices.invoiced_among(request.tenant, batch)
+        uninvoiced = [order_id for order_id in batch if order_id not in invoiced]
+        await resources.claims.claim(tenant=request.tenant, job_id=request.jobId, order_ids=uninvoiced)
+        batch.clear()
+
+    async for order_id in candidates:
+        batch.append(order_id)
+        if len(batch) == CLAIM_BATCH_SIZE:
+            await claim_uninvoiced()
+    await claim_uninvoiced()
+    return await resources.claims.claimed_by(request.tenant, request.jobId)
+
+
+async def job_order_ids(resources: WorkerResources, request: JobRequested) -> list[str]:
+    if request.jobType is JobType.MANUAL:
+        return list(dict.fromkeys(request.orderIds))
+    return await retrying_transient()(select_automatic_orders, resources, request)
+
+
 @app.agent(job_requests)
 async def plan_jobs(stream: Any) -> None:
+    resources = await worker_resources()
     async for event in stream.events():
         try:
             request = JobRequested.model_validate_json(event.value)
         except ValidationError as error:
             await send_to_dead_letters(event, f"invalid job request: {error}")
             continue
-        if request.jobType is not JobType.MANUAL:
-            await send_to_dead_letters(event, f"job type {request.jobType} cannot be planned by this worker")
+        if request.jobType is JobType.AUTOMATIC and request.invoiceSettings is None:
+            await send_to_dead_letters(event, "AUTOMATIC job request without the invoice settings to select orders")
             continue
-        order_ids = list(dict.fromkeys(request.orderIds))
+        try:
+            order_ids = await job_order_ids(resources, request)
+        except Exception as error:
+            # A defect, not a bad request: keep the request where it can be replayed, and go on.
+            log.exception("planning job %s failed", request.jobId)
+            await send_to_dead_letters(event, f"planning failed: {type(error).__name__}: {error}")
+            continue
         job_key = f"{request.tenant}:{request.jobId}".encode()
         # The plan is on the results topic before any order request exists, so the projection learns
         # the job's size before its first result.

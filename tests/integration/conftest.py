@@ -137,6 +137,18 @@ async def worker(service_env: dict[str, str], s3_bucket: str, run_id: str) -> As
     process.stop()
 
 
+@pytest.fixture(scope="module")
+async def second_worker(
+    worker: WorkerProcess, service_env: dict[str, str], run_id: str
+) -> AsyncIterator[WorkerProcess]:
+    """Another worker in the same consumer group, for the tests of a module that need two: the topics'
+    partitions are shared between both, as with any number of workers in production."""
+    process = WorkerProcess(service_env, f"test-worker-2-{run_id}")
+    await process.start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture(scope="session")
 async def api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
     from service.app import create_app

@@ -1,7 +1,6 @@
 """Invoice jobs end to end: REST API -> Kafka -> Faust agents -> MongoDB and S3, with the real services."""
 
 import base64
-import io
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -11,47 +10,15 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
-from pypdf import PdfReader
 
 from infra.settings import Settings
 from service.app import create_app
+from tests.integration.flows import create_job, finished_job, pdf_text, stored
 from tests.support import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
 Publish = Callable[..., Awaitable[None]]
-
-
-async def stored(stored_order: Callable[[str, str], Awaitable[Any]], tenant: str, *order_ids: str) -> None:
-    async def all_stored() -> bool:
-        return all([await stored_order(tenant, order_id) for order_id in order_ids])
-
-    await wait_for(all_stored, timeout=60, what=f"orders {order_ids} in the order store")
-
-
-async def create_job(api: httpx.AsyncClient, tenant: str, order_ids: list[str]) -> str:
-    response = await api.post(f"/invoice/{tenant}/jobs/invoices", json={"jobType": "MANUAL", "orderIds": order_ids})
-    assert response.status_code == 201, response.text
-    job_id: str = response.json()["jobId"]
-    return job_id
-
-
-async def finished_job(api: httpx.AsyncClient, tenant: str, job_id: str, timeout: float = 120) -> dict[str, Any]:
-    async def done() -> dict[str, Any] | None:
-        response = await api.get(f"/invoice/{tenant}/jobs/invoices/{job_id}")
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        return body if body["jobStatus"] == "DONE" else None
-
-    return await wait_for(done, timeout=timeout, what=f"job {job_id} to be DONE")
-
-
-async def pdf_text(url: str) -> str:
-    async with httpx.AsyncClient() as http:
-        response = await http.get(url)
-    assert response.status_code == 200, response.text
-    assert response.content.startswith(b"%PDF")
-    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
 
 
 async def test_manual_job_invoices_known_orders_and_fails_unknown(

@@ -1,0 +1,231 @@
+"""Tenant settings, as the API reads and writes them (compatible extensions of the contract).
+
+`InvoiceSettings` and `SequenceSettings` have the shape of the Emporix `invoiceSettings` configuration
+value and of its sequence schema, so a tenant can copy them over unchanged. Each model turns itself
+into the domain object the worker uses (`to_selection`, `to_schema`, `to_seller`).
+"""
+
+import re
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, ClassVar, Literal
+
+from babel import Locale, UnknownLocaleError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from invoicing.document import BankDetails, PostalAddress, SellerDetails
+from invoicing.numbering import NUMBER_PLACEHOLDER, SequenceSchema
+from invoicing.selection import OrderSelection
+from schemas.orders import OrderStatus
+
+MAX_THRESHOLD_HOURS = Decimal(24 * 366 * 10)  # ten years
+MAX_SEQUENCE_VALUE = 10**18 - 1
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class TenantSettings(BaseModel):
+    """One concern of a tenant's settings; `KIND` names its resource: /invoice/{tenant}/settings/{KIND}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    KIND: ClassVar[str]
+
+
+def _comma_separated(value: object, what: str) -> list[str]:
+    """A comma-separated list as Emporix stores it; a single number or a JSON array is taken too."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a comma-separated list of {what}")
+    if isinstance(value, int | float | Decimal):
+        value = str(value)
+    if isinstance(value, list):
+        value = ",".join(str(item) for item in value)
+    if not isinstance(value, str):
+        raise ValueError(f"must be a comma-separated list of {what}")
+    return list(dict.fromkeys(item.strip() for item in value.split(",") if item.strip()))
+
+
+class InvoiceSettings(TenantSettings):
+    """The query of AUTOMATIC jobs, as the Emporix `invoiceSettings` configuration value."""
+
+    KIND = "invoice"
+    threshold: str = Field(
+        description="Hours after an order's deliveryDate before an AUTOMATIC job takes it. A number is accepted too.",
+        examples=["24"],
+    )
+    status: str = Field(
+        description="Comma-separated order statuses that AUTOMATIC jobs take.", examples=["CREATED,CONFIRMED"]
+    )
+    extendedOrderStatus: str | None = Field(
+        default=None,
+        description="Comma-separated extended order statuses; when set, only orders with one of them are taken.",
+        examples=["70,75,76"],
+    )
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> str:
+        if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+            raise ValueError('must be a number of hours, e.g. "24"')
+        try:
+            hours = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f'must be a number of hours, e.g. "24"; got {value!r}') from None
+        if not hours.is_finite() or hours < 0 or hours > MAX_THRESHOLD_HOURS:
+            raise ValueError(f"must be between 0 and {MAX_THRESHOLD_HOURS} hours; got {value!r}")
+        return format(hours.normalize(), "f")
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _statuses(cls, value: object) -> str:
+        statuses = _comma_separated(value, "order statuses")
+        if not statuses:
+            raise ValueError("must name at least one order status")
+        allowed = [status.value for status in OrderStatus]
+        unknown = [status for status in statuses if status not in allowed]
+        if unknown:
+            raise ValueError(f"unknown order status {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        return ",".join(statuses)
+
+    @field_validator("extendedOrderStatus", mode="before")
+    @classmethod
+    def _extended_statuses(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        return ",".join(_comma_separated(value, "extended order statuses")) or None
+
+    def to_selection(self) -> OrderSelection:
+        return OrderSelection(
+            statuses=tuple(OrderStatus(status) for status in self.status.split(",")),
+            extended_statuses=tuple(self.extendedOrderStatus.split(",")) if self.extendedOrderStatus else (),
+            threshold=timedelta(hours=float(self.threshold)),
+        )
+
+
+class SequenceSettings(TenantSettings):
+    """The invoice number format, as the Emporix sequence schema: preText "INV__num__" with 4 digits
+    from 1000 gives INV1000, INV1001, ..."""
+
+    KIND = "sequence"
+    preText: str = Field(
+        max_length=64,
+        description=f"The number's text; {NUMBER_PLACEHOLDER} stands for the counter.",
+        examples=["INV__num__"],
+    )
+    numberOfDigits: int = Field(ge=1, le=18, description="The counter is padded with zeros to this width.")
+    startValue: int = Field(ge=0, le=MAX_SEQUENCE_VALUE, description="The first counter value.")
+    maxValue: int = Field(
+        ge=0, le=MAX_SEQUENCE_VALUE, description="The last counter value; past it, invoicing fails, never wraps."
+    )
+
+    @field_validator("preText")
+    @classmethod
+    def _placeholder(cls, value: str) -> str:
+        if value.count(NUMBER_PLACEHOLDER) != 1:
+            raise ValueError(f"must contain the placeholder {NUMBER_PLACEHOLDER} exactly once; got {value!r}")
+        if any(not character.isprintable() for character in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> "SequenceSettings":
+        if self.maxValue < self.startValue:
+            raise ValueError(f"maxValue ({self.maxValue}) must not be below startValue ({self.startValue})")
+        return self
+
+    def to_schema(self) -> SequenceSchema:
+        return SequenceSchema(
+            pre_text=self.preText,
+            number_of_digits=self.numberOfDigits,
+            start_value=self.startValue,
+            max_value=self.maxValue,
+        )
+
+
+class SellerAddress(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    street: Text
+    zipCode: Text
+    city: Text
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code", examples=["DE"])
+    state: Text | None = None
+
+
+def iban_checksum_ok(iban: str) -> bool:
+    """ISO 13616: move the first four characters to the end, letters to numbers, remainder mod 97 is 1."""
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(character, 36)) for character in rearranged)) % 97 == 1
+
+
+class BankAccount(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    accountHolder: Text
+    iban: str = Field(description="Spaces allowed; stored without them.", examples=["DE89 3704 0044 0532 0130 00"])
+    bic: str | None = Field(default=None, pattern=r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$")
+    bankName: Text | None = None
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        iban = value.replace(" ", "").upper()
+        if not re.fullmatch(r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}", iban) or not iban_checksum_ok(iban):
+            raise ValueError(f"{value!r} is not a valid IBAN")
+        return iban
+
+
+class SellerSettings(TenantSettings):
+    """What the invoice says about the seller, and the document's language and locale."""
+
+    KIND = "seller"
+    legalName: Text
+    address: SellerAddress
+    vatId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=20)] | None = None
+    taxNumber: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=30)] | None = None
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()/-]{4,30}$")
+    bank: BankAccount | None = Field(default=None, description="Printed on invoices that are not paid yet.")
+    paymentTermsDays: int = Field(default=14, ge=0, le=365, description="Unpaid invoices are due this many days later.")
+    footer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
+    language: Literal["en", "de"] = Field(default="en", description="Language of the document's labels.")
+    locale: str = Field(
+        default="en_GB", description="Locale of numbers, money and dates, e.g. de_DE or en-US.", examples=["de_DE"]
+    )
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        try:
+            return str(Locale.parse(value.replace("-", "_")))
+        except (UnknownLocaleError, ValueError):
+            raise ValueError(f"{value!r} is not a known locale; use a code such as de_DE or en_GB") from None
+
+    @model_validator(mode="after")
+    def _tax_identity(self) -> "SellerSettings":
+        if not self.vatId and not self.taxNumber:
+            raise ValueError("an invoice must show the seller's vatId or taxNumber: give at least one")
+        return self
+
+    def to_seller(self) -> SellerDetails:
+        address = self.address
+        bank = self.bank
+        return SellerDetails(
+            legal_name=self.legalName,
+            address=PostalAddress(address.street, address.zipCode, address.city, address.country, (), address.state),
+            vat_id=self.vatId,
+            tax_number=self.taxNumber,
+            email=self.email,
+            phone=self.phone,
+            bank=BankDetails(bank.accountHolder, bank.iban, bank.bic, bank.bankName) if bank else None,
+            payment_terms_days=self.paymentTermsDays,
+            footer=self.footer,
+            language=self.language,
+            locale=self.locale,
+        )
+
+
+class LogoInfo(BaseModel):
+    """What the API says about a stored logo; the image itself is GET .../settings/logo."""
+
+    mediaType: str
+    width: int
+    height: int
+    size: int = Field(description="Bytes")
+    sha256: str

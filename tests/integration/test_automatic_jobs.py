@@ -1,0 +1,168 @@
+"""AUTOMATIC jobs: the tenant's invoice settings select the orders, with the real services."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from infra.mongo import ensure_indexes, selection_filter
+from schemas.settings import InvoiceSettings
+from tests.integration.flows import create_job, finished_job, stored
+from tests.support import WorkerProcess, wait_for
+
+pytestmark = pytest.mark.integration
+
+Publish = Callable[..., Awaitable[None]]
+
+
+def delivered(ago: timedelta) -> str:
+    return (datetime.now(UTC) - ago).isoformat()
+
+
+async def put_invoice_settings(api: httpx.AsyncClient, tenant: str, **settings: object) -> None:
+    response = await api.put(f"/invoice/{tenant}/settings/invoice", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def order_results(job: dict[str, Any]) -> dict[str, str]:
+    return {order["orderId"]: order["orderStatus"] for order in job["orders"]}
+
+
+async def test_automatic_job_takes_exactly_the_orders_its_settings_select(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    tenant: str,
+    new_order_event: Callable[..., dict[str, Any]],
+) -> None:
+    await put_invoice_settings(api, tenant, threshold=24, status="COMPLETED,SHIPPED", extendedOrderStatus="70,75")
+    long_ago, just_over, just_under = timedelta(days=3), timedelta(hours=24, minutes=5), timedelta(hours=23, minutes=55)
+    orders: dict[str, dict[str, Any]] = {
+        "take-completed": {"status": "COMPLETED", "extendedOrderStatus": "70", "deliveryDate": delivered(long_ago)},
+        "take-shipped-at-threshold": {
+            "status": "SHIPPED",
+            "extendedOrderStatus": "75",
+            "deliveryDate": delivered(just_over),
+        },
+        "take-bare-date": {"status": "COMPLETED", "extendedOrderStatus": "70", "deliveryDate": "2026-01-15"},
+        "skip-status": {"status": "CONFIRMED", "extendedOrderStatus": "70", "deliveryDate": delivered(long_ago)},
+        "skip-extended-status": {
+            "status": "COMPLETED",
+            "extendedOrderStatus": "80",
+            "deliveryDate": delivered(long_ago),
+        },
+        "skip-no-extended-status": {"status": "COMPLETED", "deliveryDate": delivered(long_ago)},
+        "skip-under-threshold": {
+            "status": "COMPLETED",
+            "extendedOrderStatus": "70",
+            "deliveryDate": delivered(just_under),
+        },
+        "skip-not-delivered": {"status": "COMPLETED", "extendedOrderStatus": "70", "deliveryDate": None},
+        "skip-invoiced": {"status": "COMPLETED", "extendedOrderStatus": "70", "deliveryDate": delivered(long_ago)},
+    }
+    await publish_orders(tenant, *(new_order_event(tenant, order_id, **fields) for order_id, fields in orders.items()))
+    await stored(stored_order, tenant, *orders)
+    manual = await finished_job(api, tenant, await create_job(api, tenant, ["skip-invoiced"]))
+    assert order_results(manual) == {"skip-invoiced": "SUCCESS"}
+
+    job = await finished_job(api, tenant, await create_job(api, tenant))
+
+    assert job["jobType"] == "AUTOMATIC"
+    assert order_results(job) == {
+        "take-bare-date": "SUCCESS",
+        "take-completed": "SUCCESS",
+        "take-shipped-at-threshold": "SUCCESS",
+    }
+    assert all(order["invoiceNumber"] and order["downloadLink"] for order in job["orders"])
+
+    # Nothing is left that the settings select: the next job is DONE with no orders.
+    again = await finished_job(api, tenant, await create_job(api, tenant))
+    assert again["orders"] == []
+    assert again["totalOrders"] == 0
+
+
+async def test_without_extended_status_any_extended_status_is_taken(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    tenant: str,
+    new_order_event: Callable[..., dict[str, Any]],
+) -> None:
+    await put_invoice_settings(api, tenant, threshold="0", status="COMPLETED")
+    await publish_orders(
+        tenant,
+        new_order_event(tenant, "with-extended", extendedOrderStatus="99"),
+        new_order_event(tenant, "without-extended"),
+    )
+    await stored(stored_order, tenant, "with-extended", "without-extended")
+    job = await finished_job(api, tenant, await create_job(api, tenant))
+    assert order_results(job) == {"with-extended": "SUCCESS", "without-extended": "SUCCESS"}
+
+
+async def test_a_failed_order_is_taken_again_by_the_next_job(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    tenant: str,
+    new_order_event: Callable[..., dict[str, Any]],
+) -> None:
+    await put_invoice_settings(api, tenant, threshold=0, status="COMPLETED")
+    await publish_orders(tenant, new_order_event(tenant, "wrong-total", total="99.99"))
+    await stored(stored_order, tenant, "wrong-total")
+    first = await finished_job(api, tenant, await create_job(api, tenant))
+    assert order_results(first) == {"wrong-total": "FAILURE"}
+
+    # The upstream service corrects the order; the next AUTOMATIC job invoices it.
+    corrected = new_order_event(tenant, "wrong-total", occurred_at=datetime.now(UTC) + timedelta(seconds=1))
+    await publish_orders(tenant, corrected)
+
+    async def correction_stored() -> bool:
+        order = await stored_order(tenant, "wrong-total")
+        return bool(order and str(order["order"]["totalPrice"]) == "58.76")
+
+    await wait_for(correction_stored, timeout=60, what="the corrected order in the store")
+    second = await finished_job(api, tenant, await create_job(api, tenant))
+    assert order_results(second) == {"wrong-total": "SUCCESS"}
+
+
+async def test_overlapping_automatic_jobs_never_share_an_order(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    second_worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    tenant: str,
+    new_order_event: Callable[..., dict[str, Any]],
+) -> None:
+    await put_invoice_settings(api, tenant, threshold=1, status="COMPLETED")
+    order_ids = [f"overlap-{i:03d}" for i in range(40)]
+    await publish_orders(tenant, *(new_order_event(tenant, order_id) for order_id in order_ids))
+    await stored(stored_order, tenant, *order_ids)
+
+    job_ids = await asyncio.gather(*(create_job(api, tenant) for _ in range(3)))
+    jobs = [await finished_job(api, tenant, job_id, timeout=300) for job_id in job_ids]
+
+    taken = [order["orderId"] for job in jobs for order in job["orders"]]
+    assert sorted(taken) == order_ids  # every order in exactly one job
+    assert all(order["orderStatus"] == "SUCCESS" for job in jobs for order in job["orders"])
+
+
+async def test_order_selection_is_served_by_the_compound_index(mongo_db: Any) -> None:
+    """On MongoDB the plan is an index scan of (tenant, status, deliveredAt). FerretDB v1 (SQLite) keeps
+    the index but scans the collection for any filter beyond `_id`, and says so ("filterPushdown": false)."""
+    await ensure_indexes(mongo_db)
+    indexes = await mongo_db.orders.index_information()
+    assert [("tenant", 1), ("status", 1), ("deliveredAt", 1)] in [index["key"] for index in indexes.values()]
+
+    selection = InvoiceSettings(threshold="24", status="COMPLETED,SHIPPED", extendedOrderStatus="70").to_selection()
+    query = selection_filter("shop", selection, selection.delivered_before(datetime.now(UTC)))
+    plan = await mongo_db.command("explain", {"find": "orders", "filter": query}, verbosity="queryPlanner")
+    if "ferretdbVersion" not in plan.get("serverInfo", {}):
+        assert "tenant_1_status_1_deliveredAt_1" in json.dumps(plan["queryPlanner"]["winningPlan"])

@@ -1,0 +1,129 @@
+"""Tenant settings over the API, stored in the real MongoDB: round trips, 404s and clear 400s."""
+
+import io
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+
+from invoicing.logo import MAX_LOGO_BYTES
+
+pytestmark = pytest.mark.integration
+
+SELLER = {
+    "legalName": "Müller & Söhne GmbH",
+    "address": {"street": "Hauptstraße 1", "zipCode": "10115", "city": "Berlin", "country": "DE"},
+    "vatId": "DE123456789",
+    "bank": {"accountHolder": "Müller & Söhne GmbH", "iban": "DE89 3704 0044 0532 0130 00"},
+    "language": "de",
+    "locale": "de_DE",
+}
+
+
+def png(size: tuple[int, int] = (120, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 80, 160)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("concern", "sent", "answered"),
+    [
+        (
+            "invoice",
+            {"threshold": 24, "status": "CREATED,CONFIRMED", "extendedOrderStatus": "70,75,76"},
+            {"threshold": "24", "status": "CREATED,CONFIRMED", "extendedOrderStatus": "70,75,76"},
+        ),
+        (
+            "sequence",
+            {"preText": "INV__num__", "numberOfDigits": 4, "startValue": 1000, "maxValue": 999999999},
+            {"preText": "INV__num__", "numberOfDigits": 4, "startValue": 1000, "maxValue": 999999999},
+        ),
+        (
+            "seller",
+            SELLER,
+            {**SELLER, "bank": {**SELLER["bank"], "iban": "DE89370400440532013000"}, "paymentTermsDays": 14},  # type: ignore[dict-item]
+        ),
+    ],
+)
+async def test_settings_round_trip(
+    api: httpx.AsyncClient, tenant: str, concern: str, sent: dict[str, Any], answered: dict[str, Any]
+) -> None:
+    url = f"/invoice/{tenant}/settings/{concern}"
+    missing = await api.get(url)
+    assert missing.status_code == 404
+    assert f"has no {concern} settings" in missing.json()["message"]
+
+    put = await api.put(url, json=sent)
+    assert put.status_code == 200, put.text
+    assert put.json() == answered
+    assert (await api.get(url)).json() == answered
+    assert (await api.get(f"/invoice/other{tenant[:8]}/settings/{concern}")).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("concern", "body", "expected"),
+    [
+        ("invoice", {"threshold": "tomorrow", "status": "CREATED"}, 'threshold: must be a number of hours, e.g. "24"'),
+        ("invoice", {"threshold": 24, "status": "CREATED,PAID"}, "status: unknown order status PAID"),
+        ("invoice", {"threshold": 24}, "status: Field required"),
+        ("sequence", {"preText": "INV", "numberOfDigits": 4, "startValue": 1, "maxValue": 9}, "placeholder __num__"),
+        ("sequence", {"preText": "I__num__", "numberOfDigits": 4, "startValue": 9, "maxValue": 1}, "must not be below"),
+        ("seller", {**SELLER, "vatId": None}, "vatId or taxNumber"),
+        ("seller", {**SELLER, "locale": "klingon"}, "not a known locale"),
+        (
+            "seller",
+            {**SELLER, "bank": {"accountHolder": "X", "iban": "DE00123"}},
+            "bank.iban: 'DE00123' is not a valid",
+        ),
+        ("seller", {**SELLER, "colour": "red"}, "colour: Extra inputs are not permitted"),
+        ("seller", [], "must be a JSON object"),
+    ],
+)
+async def test_bad_settings_are_400_saying_what_is_wrong(
+    api: httpx.AsyncClient, tenant: str, concern: str, body: object, expected: str
+) -> None:
+    response = await api.put(f"/invoice/{tenant}/settings/{concern}", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "400"
+    assert expected in response.json()["message"]
+    assert (await api.get(f"/invoice/{tenant}/settings/{concern}")).status_code == 404  # nothing stored
+
+
+async def test_logo_put_get_delete(api: httpx.AsyncClient, tenant: str) -> None:
+    url = f"/invoice/{tenant}/settings/logo"
+    assert (await api.get(url)).status_code == 404
+    image = png()
+    # The declared type is not trusted: the content decides.
+    put = await api.put(url, content=image, headers={"Content-Type": "application/octet-stream"})
+    assert put.status_code == 200, put.text
+    assert put.json()["mediaType"] == "image/png"
+    assert (put.json()["width"], put.json()["height"], put.json()["size"]) == (120, 40, len(image))
+
+    got = await api.get(url)
+    assert got.status_code == 200
+    assert got.headers["content-type"] == "image/png"
+    assert got.content == image
+
+    assert (await api.delete(url)).status_code == 204
+    assert (await api.get(url)).status_code == 404
+    assert (await api.delete(url)).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "expected"),
+    [
+        (b"%PDF-1.7 this is no image", 400, "not a readable PNG or JPEG"),
+        (b"", 400, "empty"),
+        (b"\x89PNG" + b"\0" * MAX_LOGO_BYTES, 413, f"larger than {MAX_LOGO_BYTES} bytes"),
+    ],
+)
+async def test_a_file_that_is_not_a_usable_logo_is_refused(
+    api: httpx.AsyncClient, tenant: str, content: bytes, status: int, expected: str
+) -> None:
+    url = f"/invoice/{tenant}/settings/logo"
+    response = await api.put(url, content=content, headers={"Content-Type": "image/png"})
+    assert response.status_code == status, response.text
+    assert expected in response.json()["message"]
+    assert (await api.get(url)).status_code == 404
