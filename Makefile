@@ -21,7 +21,7 @@ help:
 # The virtualenv is rebuilt when the dependency lists change; constraints.txt pins the tested versions.
 $(BIN)/.installed: pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
-	bash deploy/local/fonts.sh
+	bash deploy/local/system-packages.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"

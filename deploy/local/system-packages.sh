@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the project needs beside Python: DejaVu Sans, the invoice PDF's font (fonts-dejavu-core,
+# never committed to git), and pdftoppm (poppler-utils), with which tests check that each PDF renders.
+# INVOICE_FONT_DIR points elsewhere for systems that keep the font in another place.
+set -euo pipefail
+font_dir=${INVOICE_FONT_DIR:-/usr/share/fonts/truetype/dejavu}
+missing=()
+[[ -f $font_dir/DejaVuSans.ttf && -f $font_dir/DejaVuSans-Bold.ttf ]] || missing+=(fonts-dejavu-core)
+command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+sudo=()
+[[ $(id -u) == 0 ]] || sudo=(sudo)
+if command -v apt-get >/dev/null; then
+    echo "system packages: installing ${missing[*]}"
+    "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "system packages: ${missing[*]} missing; install them (or set INVOICE_FONT_DIR to DejaVu Sans)" >&2
+    exit 1
+fi
