@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +55,33 @@ class Settings(BaseSettings):
     download_link_ttl_seconds: int = 900
     max_order_ids: int = 10_000
 
+    # Access control: OAuth2 client credentials; access tokens are JWTs
+    jwt_signing_key: SecretStr | None = Field(
+        default=None, description="HS256 key of the tokens this service issues; a random one per process if unset"
+    )
+    jwt_key_id: str = Field(default="k1", description="Key id of jwt_signing_key, written into each token")
+    jwt_previous_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description='Earlier keys by key id (JSON: {"k0": "..."}), still accepted: rotation'
+    )
+    jwt_issuer: str = "invoice-service"
+    jwt_audience: str = "invoice-api"
+    jwt_tenant_claim: str = "tenant"
+    jwt_jwks_url: str | None = Field(default=None, description="Also accept tokens of this issuer's JWKS")
+    jwt_external_issuer: str | None = Field(default=None, description="`iss` of the tokens checked by jwt_jwks_url")
+    access_token_ttl_seconds: int = 3600
+    token_session_idle_seconds: int = 120
+    login_failures_per_client: int = Field(default=5, description="Failed token requests per client per minute")
+    login_failures_per_address: int = Field(default=20, description="Failed token requests per address per minute")
+
     log_level: str = "INFO"
     log_json: bool = False
+
+    @field_validator("jwt_signing_key", "link_signing_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < 32:
+            raise ValueError("a signing key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
+        return key
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

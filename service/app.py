@@ -8,19 +8,24 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from infra import mongo
+from infra.clients import ClientRepository
 from infra.kafka import KafkaPublisher
 from infra.links import LinkSigner
 from infra.settings import Settings, get_settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
+from infra.tokens import TokenService
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
-from service.routes import downloads, health, jobs
+from service.login_limits import FailedLogins
+from service.routes import downloads, health, jobs, oauth
 from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
 
-Extensions beyond the contract (all additive): `GET /health`, `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf`
+Access: an OAuth2 client-credentials token of the tenant (`POST /oauth/token`) with the scope each operation names.
+
+Extensions beyond the contract (all additive): `POST /oauth/token`, `GET /health`, `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf`
 (signed download links), the tenant settings under `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs,
 number sequence, seller details, logo), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and
 the 503 answer when Kafka or MongoDB cannot take a job.
@@ -45,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             publisher=KafkaPublisher(settings),
             storage=open_storage(settings, signer),
             signer=signer,
+            tokens=TokenService(settings),
+            clients=ClientRepository(db),
+            failed_logins=FailedLogins(settings.login_failures_per_client, settings.login_failures_per_address),
         )
         app.state.resources = resources
         try:
@@ -56,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Invoice Service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.include_router(oauth.router)
     app.include_router(jobs.router)
     app.include_router(tenant_settings.router)
     app.include_router(downloads.router)

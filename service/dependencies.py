@@ -7,13 +7,16 @@ from fastapi import Depends, Path, Request
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from infra.clients import ClientRepository
 from infra.kafka import KafkaPublisher
 from infra.links import LinkSigner
 from infra.mongo import Document, InvoiceRepository, JobRepository
 from infra.settings import Settings
 from infra.storage import InvoiceStorage
 from infra.tenant_settings import TenantSettingsRepository
+from infra.tokens import TokenService
 from schemas.orders import TENANT_PATTERN
+from service.login_limits import FailedLogins
 
 
 @dataclass
@@ -27,6 +30,9 @@ class ApiResources:
     publisher: KafkaPublisher
     storage: InvoiceStorage
     signer: LinkSigner
+    tokens: TokenService
+    clients: ClientRepository
+    failed_logins: FailedLogins
 
 
 def get_resources(request: Request) -> ApiResources:

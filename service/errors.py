@@ -23,16 +23,21 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, message: str, detail: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, detail: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.detail = detail
+        self.headers = headers
 
 
-def error_response(status: int, message: str, detail: str | None = None) -> JSONResponse:
+def error_response(
+    status: int, message: str, detail: str | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = ErrorResponse(message=message, code=str(status), detailInfo=detail)
-    return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True))
+    return JSONResponse(status_code=status, content=body.model_dump(exclude_none=True), headers=headers)
 
 
 def _field(location: Sequence[Any]) -> str:
@@ -69,7 +74,7 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.message, error.detail)
+        return error_response(error.status, error.message, error.detail, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -21,6 +21,7 @@ from schemas.api import (
 )
 from schemas.events import JobRequested
 from schemas.settings import InvoiceSettings
+from service.auth import ManageScope, ReadScope
 from service.dependencies import ApiResources, Resources, Tenant
 from service.errors import ApiError
 
@@ -74,10 +75,11 @@ async def submit_job(
 
 @router.post(
     "/invoice/{tenant}/jobs/invoices",
+    dependencies=[ManageScope],
     operation_id="POST-invoice-create-job",
     summary="Creating a job that starts an invoice creation",
     status_code=201,
-    responses={400: ERROR, 403: ERROR, 500: ERROR, 503: ERROR},
+    responses={400: ERROR, 401: ERROR, 403: ERROR, 500: ERROR, 503: ERROR},
 )
 async def create_job(tenant: Tenant, request: JobRequest, res: Resources) -> JobCreationResponse:
     order_ids = requested_order_ids(request, res.settings.max_order_ids)
@@ -97,11 +99,12 @@ async def create_job(tenant: Tenant, request: JobRequest, res: Resources) -> Job
 
 @router.get(
     "/invoice/{tenant}/jobs/invoices/{jobId}",
+    dependencies=[ReadScope],
     operation_id="GET-invoice-retrieve-job-and-order",
     summary="Returning a job status and order details",
     description="Returns the job status and details about the processed orders.",
     response_model_exclude_none=True,
-    responses={403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR},
+    responses={401: ERROR, 403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR},
 )
 async def get_job(
     tenant: Tenant,

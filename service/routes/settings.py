@@ -8,13 +8,14 @@ from fastapi import APIRouter, Request, Response
 
 from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
 from schemas.settings import InvoiceSettings, LogoInfo, SellerSettings, SequenceSettings, TenantSettings
+from service.auth import ManageScope, ReadScope
 from service.dependencies import ApiResources, Resources, Tenant
 from service.errors import ApiError
 from service.routes.jobs import ERROR
 
 router = APIRouter(tags=["Tenant Settings"])
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
-RESPONSES: dict[int | str, dict[str, Any]] = {400: ERROR, 403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR}
+RESPONSES: dict[int | str, dict[str, Any]] = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR}
 WHEN_MISSING = {
     InvoiceSettings: "AUTOMATIC jobs need them",
     SequenceSettings: "invoices are numbered INV-__num__ with 6 digits from 1 until they exist",
@@ -40,6 +41,7 @@ async def write_settings(res: ApiResources, tenant: str, value: SettingsT) -> Se
 
 @router.get(
     "/invoice/{tenant}/settings/invoice",
+    dependencies=[ReadScope],
     operation_id="GET-invoice-retrieve-invoice-settings",
     summary="Returning the order query of AUTOMATIC jobs",
     response_model_exclude_none=True,
@@ -51,6 +53,7 @@ async def get_invoice_settings(tenant: Tenant, res: Resources) -> InvoiceSetting
 
 @router.put(
     "/invoice/{tenant}/settings/invoice",
+    dependencies=[ManageScope],
     operation_id="PUT-invoice-update-invoice-settings",
     summary="Setting the order query of AUTOMATIC jobs",
     response_model_exclude_none=True,
@@ -62,6 +65,7 @@ async def put_invoice_settings(tenant: Tenant, body: InvoiceSettings, res: Resou
 
 @router.get(
     "/invoice/{tenant}/settings/sequence",
+    dependencies=[ReadScope],
     operation_id="GET-invoice-retrieve-sequence-settings",
     summary="Returning the invoice number sequence",
     responses=RESPONSES,
@@ -72,6 +76,7 @@ async def get_sequence_settings(tenant: Tenant, res: Resources) -> SequenceSetti
 
 @router.put(
     "/invoice/{tenant}/settings/sequence",
+    dependencies=[ManageScope],
     operation_id="PUT-invoice-update-sequence-settings",
     summary="Setting the invoice number sequence",
     description="Numbers already given stay; the next invoice takes the value after the last one used, "
@@ -84,6 +89,7 @@ async def put_sequence_settings(tenant: Tenant, body: SequenceSettings, res: Res
 
 @router.get(
     "/invoice/{tenant}/settings/seller",
+    dependencies=[ReadScope],
     operation_id="GET-invoice-retrieve-seller-settings",
     summary="Returning what invoices say about the seller",
     response_model_exclude_none=True,
@@ -95,6 +101,7 @@ async def get_seller_settings(tenant: Tenant, res: Resources) -> SellerSettings:
 
 @router.put(
     "/invoice/{tenant}/settings/seller",
+    dependencies=[ManageScope],
     operation_id="PUT-invoice-update-seller-settings",
     summary="Setting what invoices say about the seller, and their language and locale",
     response_model_exclude_none=True,
@@ -119,6 +126,7 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
 
 @router.put(
     "/invoice/{tenant}/settings/logo",
+    dependencies=[ManageScope],
     operation_id="PUT-invoice-update-logo",
     summary="Setting the logo in the invoice header",
     description=f"The body is the PNG or JPEG file itself (at most {MAX_LOGO_BYTES} bytes and 4000 x 4000 pixels). "
@@ -136,6 +144,7 @@ async def put_logo(tenant: Tenant, request: Request, res: Resources) -> LogoInfo
 
 @router.get(
     "/invoice/{tenant}/settings/logo",
+    dependencies=[ReadScope],
     operation_id="GET-invoice-retrieve-logo",
     summary="Returning the logo",
     response_class=Response,
@@ -151,6 +160,7 @@ async def get_logo(tenant: Tenant, res: Resources) -> Response:
 
 @router.delete(
     "/invoice/{tenant}/settings/logo",
+    dependencies=[ManageScope],
     operation_id="DELETE-invoice-remove-logo",
     summary="Removing the logo from invoices made from now on",
     status_code=204,

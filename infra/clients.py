@@ -1,0 +1,110 @@
+"""API clients of the OAuth2 client-credentials flow: each bound to one tenant and a set of scopes.
+
+The secret is shown once, when the client is made; only a salted scrypt hash is stored, and it is
+compared in constant time.
+"""
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infra.mongo import Document
+from schemas.events import utc_now
+
+SCOPE_MANAGE = "invoice.invoice_manage"
+SCOPE_READ = "invoice.invoice_read"
+SCOPES = {
+    SCOPE_MANAGE: "Create invoice jobs and change the tenant's settings",
+    SCOPE_READ: "Read invoice jobs and the tenant's settings",
+}
+
+# scrypt at n=2**14, r=8 costs some 16 MiB and tens of milliseconds per check: cheap for a client that
+# asks for a token now and then, slow for anyone guessing.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P)
+    encode = base64.b64encode
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt).decode()}${encode(digest).decode()}"
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored_hash.split("$")
+    except ValueError:
+        return False
+    if kind != "scrypt":
+        return False
+    expected = base64.b64decode(digest)
+    actual = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
+    return hmac.compare_digest(actual, expected)
+
+
+def unknown_scopes(scopes: set[str]) -> set[str]:
+    return scopes - SCOPES.keys()
+
+
+@dataclass(frozen=True)
+class Client:
+    client_id: str
+    tenant: str
+    scopes: frozenset[str]
+    created_at: datetime
+    revoked_at: datetime | None
+    secret_hash: str
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def from_document(cls, doc: Document) -> "Client":
+        return cls(
+            client_id=doc["_id"],
+            tenant=doc["tenant"],
+            scopes=frozenset(doc["scopes"]),
+            created_at=doc["createdAt"],
+            revoked_at=doc.get("revokedAt"),
+            secret_hash=doc["secretHash"],
+        )
+
+
+class ClientRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.clients: AsyncCollection[Document] = db.api_clients
+
+    async def create(self, tenant: str, scopes: set[str]) -> tuple[Client, str]:
+        """A new client and its secret (returned this once, never stored)."""
+        if unknown := unknown_scopes(scopes):
+            raise ValueError(f"unknown scopes: {', '.join(sorted(unknown))}; known: {', '.join(SCOPES)}")
+        secret = secrets.token_urlsafe(32)
+        doc = {
+            "_id": f"ic-{secrets.token_hex(10)}",
+            "tenant": tenant,
+            "scopes": sorted(scopes),
+            "createdAt": utc_now(),
+            "revokedAt": None,
+            "secretHash": hash_secret(secret),
+        }
+        await self.clients.insert_one(doc)
+        return Client.from_document(doc), secret
+
+    async def find(self, client_id: str) -> Client | None:
+        doc = await self.clients.find_one({"_id": client_id})
+        return None if doc is None else Client.from_document(doc)
+
+    async def list(self) -> list[Client]:
+        return [Client.from_document(doc) async for doc in self.clients.find({}).sort("createdAt", 1)]
+
+    async def revoke(self, client_id: str) -> bool:
+        """No new tokens for the client; tokens it already has live until they expire."""
+        result = await self.clients.update_one({"_id": client_id}, {"$set": {"revokedAt": utc_now()}})
+        return result.matched_count == 1

@@ -1,0 +1,144 @@
+"""POST /oauth/token: the OAuth2 client-credentials grant (RFC 6749 section 4.4), answered in the shape
+of the contract's authorization tutorial. Errors are RFC 6749's own JSON (`error`,
+`error_description`), not ErrorResponse: OAuth2 clients expect them."""
+
+import asyncio
+import base64
+import binascii
+from urllib.parse import parse_qsl, unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from infra.clients import Client, secret_matches, unknown_scopes
+from service.dependencies import ApiResources, Resources
+
+router = APIRouter(tags=["Authorization (extension)"])
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+MAX_FORM_BYTES = 4096
+
+
+class OAuthError(Exception):
+    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description, self.headers = status, error, description, headers or {}
+
+    def response(self) -> JSONResponse:
+        body = {"error": self.error, "error_description": self.description}
+        return JSONResponse(body, status_code=self.status, headers={**NO_STORE, **self.headers})
+
+
+def invalid_client(description: str = "client authentication failed") -> OAuthError:
+    return OAuthError(401, "invalid_client", description, {"WWW-Authenticate": 'Basic realm="invoice"'})
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/x-www-form-urlencoded":
+        raise OAuthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise OAuthError(400, "invalid_request", f"the body is larger than {MAX_FORM_BYTES} bytes")
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise OAuthError(400, "invalid_request", "the body is not a valid form") from None
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        if name in form:
+            raise OAuthError(400, "invalid_request", f"the parameter {name} is given more than once")
+        form[name] = value
+    return form
+
+
+def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
+    """From HTTP Basic (RFC 6749 2.3.1) or from the form, as the contract's tutorial sends them."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise invalid_client("the Basic credentials are malformed") from None
+        return unquote(client_id), unquote(secret)
+    client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
+    if not client_id or not secret:
+        raise invalid_client("client_id and client_secret are required")
+    return client_id, secret
+
+
+async def authenticate(res: ApiResources, client_id: str, secret: str, address: str) -> Client:
+    wait = res.failed_logins.retry_after(client_id, address)
+    if wait is not None:
+        raise OAuthError(
+            429, "invalid_client", f"too many failed attempts; try again in {wait} s", {"Retry-After": str(wait)}
+        )
+    client = await res.clients.find(client_id)
+    # The hash is checked even for an unknown client, so the answer's timing does not tell which IDs exist.
+    stored_hash = client.secret_hash if client else "scrypt$16384$8$AAAAAAAAAAAAAAAAAAAAAA==$AAAA"
+    matches = await asyncio.to_thread(secret_matches, secret, stored_hash)
+    if client is None or not matches or not client.active:
+        res.failed_logins.record_failure(client_id, address)
+        raise invalid_client()
+    return client
+
+
+def granted_scopes(client: Client, requested: str | None) -> frozenset[str]:
+    """The requested scopes, all of which the client must be allowed; none requested means all allowed."""
+    if requested is None or not requested.strip():
+        return client.scopes
+    scopes = set(requested.split())
+    if unknown := unknown_scopes(scopes):
+        raise OAuthError(400, "invalid_scope", f"unknown scope {' '.join(sorted(unknown))}")
+    if beyond := scopes - client.scopes:
+        raise OAuthError(400, "invalid_scope", f"the client is not allowed the scope {' '.join(sorted(beyond))}")
+    return frozenset(scopes)
+
+
+@router.post(
+    "/oauth/token",
+    operation_id="POST-oauth-token",
+    summary="Getting an access token (OAuth2 client credentials)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["grant_type"],
+                        "properties": {
+                            "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                            "client_id": {"type": "string"},
+                            "client_secret": {"type": "string"},
+                            "scope": {"type": "string", "description": "Space-separated scopes"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def token(request: Request, res: Resources) -> JSONResponse:
+    try:
+        form = await read_form(request)
+        grant_type = form.get("grant_type")
+        if not grant_type:
+            raise OAuthError(400, "invalid_request", "grant_type is required")
+        if grant_type != "client_credentials":
+            raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+        client_id, secret = client_credentials(request, form)
+        address = request.client.host if request.client else "unknown"
+        client = await authenticate(res, client_id, secret, address)
+        scopes = granted_scopes(client, form.get("scope"))
+    except OAuthError as error:
+        return error.response()
+    access_token, expires_in = res.tokens.issue(client_id=client.client_id, tenant=client.tenant, scopes=scopes)
+    body = {
+        "refresh_token": "",
+        "refresh_token_expires_in": 0,
+        "session_idle_time": res.settings.token_session_idle_seconds,
+        "token_type": "Bearer",
+        "access_token": access_token,
+        "expires_in": expires_in,
+        "scope": " ".join(sorted(scopes)),
+    }
+    return JSONResponse(body, headers=NO_STORE)
