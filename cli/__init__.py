@@ -4,6 +4,7 @@ import asyncio
 
 import typer
 
+from cli.clients import clients
 from cli.orders import orders
 from infra.kafka import ensure_topics
 from infra.logs import configure_logging
@@ -62,3 +63,4 @@ def worker() -> None:
 
 
 app.add_typer(orders, name="orders")
+app.add_typer(clients, name="clients")

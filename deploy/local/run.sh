@@ -9,6 +9,20 @@ bin="$root/.venv/bin"
 # Zero-setup default: invoice PDFs in a local folder. INVOICE_STORAGE=s3 uses the local MinIO instead.
 export INVOICE_STORAGE="${INVOICE_STORAGE:-local}"
 
+# Tokens and download links must outlive a restart of the API: local keys, made once, kept in .local/.
+keys="$root/.local/signing-keys.env"
+if [[ ! -f $keys ]]; then
+  (umask 077 && "$bin/python" -c 'import secrets
+print(f"INVOICE_JWT_SIGNING_KEY={secrets.token_hex(32)}")
+print(f"INVOICE_LINK_SIGNING_KEY={secrets.token_hex(32)}")' >"$keys")
+fi
+while IFS='=' read -r name value; do
+  [[ -n ${!name:-} ]] || export "$name=$value"  # the environment wins over the local file
+done <"$keys"
+
+# A client of the tenant "demo", made on first start; prints its credentials and a ready curl command.
+"$bin/invoice-service" clients demo --credentials-file "$root/.local/demo-client.json"
+
 "$bin/invoice-service" worker &
 worker=$!
 stop() {
