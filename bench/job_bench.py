@@ -18,7 +18,6 @@ import uuid
 from datetime import UTC, datetime
 
 import aioboto3
-import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
@@ -29,7 +28,7 @@ from schemas.orders import parse_order_event
 from service.app import create_app
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
-from tests.support import Endpoints, WorkerProcess, env_for, wait_for
+from tests.support import Endpoints, WorkerProcess, api_client, env_for, wait_for
 
 LOCAL = Endpoints("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin")
 
@@ -69,10 +68,7 @@ async def pipeline(settings: Settings, env: dict[str, str], run_id: str, orders:
         await results.start()
         await wait_for(lambda: _assigned(results), timeout=60, what="the results consumer's assignment")
         app = create_app(settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as api,
-        ):
+        async with api_client(app, settings) as api:
             started = time.perf_counter()
             response = await api.post(
                 f"/invoice/{tenant}/jobs/invoices", json={"jobType": "MANUAL", "orderIds": order_ids}
@@ -146,7 +142,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:10]
-    env = env_for(LOCAL, run_id, INVOICE_LOG_LEVEL="WARNING")
+    env = env_for(LOCAL, run_id)
     settings = Settings.model_validate({k.removeprefix("INVOICE_").lower(): v for k, v in env.items()})
     session = aioboto3.Session(
         aws_access_key_id=LOCAL.s3_key, aws_secret_access_key=LOCAL.s3_secret, region_name=settings.s3_region

@@ -5,10 +5,18 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+from infra.clients import SCOPES
+from infra.settings import Settings
+from infra.tokens import TokenService
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -38,6 +46,7 @@ def env_for(endpoints: Endpoints, run_id: str, **overrides: str) -> dict[str, st
         "INVOICE_WORKER_DATA_DIR": str(ROOT / ".local" / "test-worker" / run_id),
         "INVOICE_LOCAL_STORAGE_DIR": str(ROOT / ".local" / "test-invoices" / run_id),
         "INVOICE_LOG_LEVEL": "INFO",
+        "INVOICE_JWT_SIGNING_KEY": f"test-signing-key-{run_id}-{run_id}-{run_id}",
     }
     values.update(overrides)
     return values
@@ -97,3 +106,29 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+class TenantTokens(httpx.Auth):
+    """Signs each request to /invoice/{tenant}/... with a token for that tenant holding every scope: the
+    tests and benchmarks act as a fully authorised client of whichever tenant they use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.tokens = TokenService(settings)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        parts = request.url.path.split("/")
+        if len(parts) > 2 and parts[1] == "invoice" and "authorization" not in request.headers:
+            token, _ = self.tokens.issue(client_id="test-client", tenant=parts[2], scopes=frozenset(SCOPES))
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
+@asynccontextmanager
+async def api_client(app: FastAPI, settings: Settings, authorised: bool = True) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running, and an HTTP client that calls it in process."""
+    auth = TenantTokens(settings) if authorised else None
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver", auth=auth) as client,
+    ):
+        yield client

@@ -19,7 +19,7 @@ from pymongo import AsyncMongoClient
 
 from infra.settings import Settings
 from tests.factories import encoded, order_event
-from tests.support import ROOT, Endpoints, WorkerProcess, env_for
+from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for
 
 
 def docker_engine_answers() -> bool:
@@ -154,10 +154,7 @@ async def api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncCl
     from service.app import create_app
 
     app = create_app(settings)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with api_client(app, settings) as client:
         yield client
 
 

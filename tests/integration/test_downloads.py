@@ -12,6 +12,7 @@ from infra.links import LinkSigner
 from infra.settings import Settings
 from infra.storage import invoice_key
 from service.app import create_app
+from tests.support import api_client
 
 pytestmark = pytest.mark.integration
 
@@ -21,10 +22,7 @@ async def local_api(settings: Settings, tmp_path: Any) -> AsyncIterator[tuple[ht
     """The API with local storage, and the signer it signs its links with."""
     local = settings.model_copy(update={"storage": "local", "local_storage_dir": tmp_path})
     app = create_app(local)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with api_client(app, local) as client:
         yield client, local, app.state.resources.signer
 
 

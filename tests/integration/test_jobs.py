@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from infra.settings import Settings
 from service.app import create_app
 from tests.integration.flows import create_job, finished_job, pdf_text, stored
-from tests.support import WorkerProcess, wait_for
+from tests.support import WorkerProcess, api_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -249,10 +249,7 @@ async def test_kafka_down_answers_503_and_leaves_no_job(
     app = create_app(
         settings.model_copy(update={"kafka_bootstrap_servers": "127.0.0.1:1", "kafka_timeout_seconds": 2.0})
     )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with api_client(app, settings) as client:
         response = await client.post(f"/invoice/{tenant}/jobs/invoices", json={"jobType": "MANUAL", "orderIds": ["a"]})
         assert response.status_code == 503
         assert "Kafka" in response.json()["message"]
@@ -267,10 +264,7 @@ async def test_mongo_down_answers_503(settings: Settings, s3_bucket: str, tenant
     app = create_app(
         settings.model_copy(update={"mongo_url": SecretStr("mongodb://127.0.0.1:1"), "mongo_timeout_seconds": 1.0})
     )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client,
-    ):
+    async with api_client(app, settings) as client:
         response = await client.post(f"/invoice/{tenant}/jobs/invoices", json={"jobType": "MANUAL", "orderIds": ["a"]})
         assert response.status_code == 503
         assert "MongoDB" in response.json()["message"]
