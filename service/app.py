@@ -26,9 +26,10 @@ DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation
 Access: an OAuth2 client-credentials token of the tenant (`POST /oauth/token`) with the scope each operation names.
 
 Extensions beyond the contract (all additive): `POST /oauth/token`, `GET /health`,
-`GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf` (signed download links), the tenant settings under `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs,
-number sequence, seller details, logo), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and
-the 503 answer when Kafka or MongoDB cannot take a job.
+`GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf` (signed download links), the tenant settings under
+`/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs, number sequence, seller details, logo), the
+fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503 answer when Kafka or MongoDB
+cannot take a job.
 """
 
 
