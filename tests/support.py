@@ -91,7 +91,11 @@ class WorkerProcess:
                 f.seek(offset)
                 return b"Ready" in f.read()
 
-        await wait_for(ready, timeout=90, what=f"the worker to start (log: {self.log_path})")
+        try:
+            await wait_for(ready, timeout=90, what=f"the worker to start (log: {self.log_path})")
+        except BaseException:
+            self.stop()  # never leave a half-started worker behind
+            raise
 
     def kill(self) -> None:
         assert self.process is not None
