@@ -1,9 +1,21 @@
 """Logging for both processes: standard logging, rendered by structlog as key=value or JSON lines."""
 
 import logging
+import re
 import sys
 
 import structlog
+
+# A download link's signature lets anyone holding it fetch that invoice until it expires: access logs keep
+# the path but not the signature.
+SIGNATURE = re.compile(r"(signature=)[^&\s\"]+")
+
+
+class RedactSignatures(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(SIGNATURE.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
@@ -11,6 +23,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactSignatures())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             processor=renderer,

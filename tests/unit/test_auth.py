@@ -1,5 +1,6 @@
 """Client secrets, access tokens and the failed-login limit: the pure parts of access control."""
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -105,3 +106,20 @@ def test_openapi_declares_the_client_credentials_scheme_and_each_operations_scop
                 continue
             expected = SCOPE_READ if method == "get" else SCOPE_MANAGE
             assert operation["security"] == [{"OAuth2": [expected]}], f"{method} {path}"
+
+
+def test_access_logs_keep_no_download_signature() -> None:
+    from infra.logs import RedactSignatures
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s"',
+        ("127.0.0.1", "GET", "/x/pdf?expires=1&signature=abc123"),
+        None,
+    )
+    RedactSignatures().filter(record)
+    assert "abc123" not in record.getMessage()
+    assert "expires=1&signature=[redacted]" in record.getMessage()
