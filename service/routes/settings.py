@@ -2,113 +2,73 @@
 replaced with PUT. A change applies to the invoices made after it; an invoice already made keeps the
 settings it was made with."""
 
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
 from schemas.settings import InvoiceSettings, LogoInfo, SellerSettings, SequenceSettings, TenantSettings
 from service.auth import ManageScope, ReadScope
-from service.dependencies import ApiResources, Resources, Tenant
+from service.dependencies import Resources, Tenant
 from service.errors import ApiError
 from service.routes.jobs import ERROR
 
 router = APIRouter(tags=["Tenant Settings"])
-SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 RESPONSES: dict[int | str, dict[str, Any]] = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR}
-WHEN_MISSING = {
-    InvoiceSettings: "AUTOMATIC jobs need them",
-    SequenceSettings: "invoices are numbered INV-__num__ with 6 digits from 1 until they exist",
-    SellerSettings: "invoices show a placeholder seller until they exist",
-}
 
 
-async def read_settings(res: ApiResources, tenant: str, model: type[SettingsT]) -> SettingsT:
-    found = await res.tenant_settings.read(tenant, model)
-    if found is None:
-        raise ApiError(
-            404,
-            f"Tenant {tenant} has no {model.KIND} settings; {WHEN_MISSING[model]}",
-            f"PUT /invoice/{tenant}/settings/{model.KIND}",
-        )
-    return found
+def add_settings_resource(model: type[TenantSettings], what: str, missing: str, put_note: str = "") -> None:
+    """GET and PUT /invoice/{tenant}/settings/{model.KIND}: the three settings resources differ only in
+    their model and their words."""
+    path = f"/invoice/{{tenant}}/settings/{model.KIND}"
+
+    async def read(tenant: Tenant, res: Resources) -> Any:
+        found = await res.tenant_settings.read(tenant, model)
+        if found is None:
+            raise ApiError(404, f"Tenant {tenant} has no {model.KIND} settings; {missing}", f"PUT {path}")
+        return found
+
+    async def replace(tenant: Tenant, body: Any, res: Resources) -> Any:
+        await res.tenant_settings.write(tenant, body)
+        return body
+
+    # FastAPI takes the body's model (validation, 400s, OpenAPI schema) from the parameter's annotation.
+    replace.__annotations__["body"] = model
+    common: dict[str, Any] = {"response_model": model, "response_model_exclude_none": True, "responses": RESPONSES}
+    router.add_api_route(
+        path,
+        read,
+        methods=["GET"],
+        dependencies=[ReadScope],
+        operation_id=f"GET-invoice-retrieve-{model.KIND}-settings",
+        summary=f"Returning {what}",
+        **common,
+    )
+    router.add_api_route(
+        path,
+        replace,
+        methods=["PUT"],
+        dependencies=[ManageScope],
+        operation_id=f"PUT-invoice-update-{model.KIND}-settings",
+        summary=f"Setting {what}",
+        description=put_note or None,
+        **common,
+    )
 
 
-async def write_settings(res: ApiResources, tenant: str, value: SettingsT) -> SettingsT:
-    await res.tenant_settings.write(tenant, value)
-    return value
-
-
-@router.get(
-    "/invoice/{tenant}/settings/invoice",
-    dependencies=[ReadScope],
-    operation_id="GET-invoice-retrieve-invoice-settings",
-    summary="Returning the order query of AUTOMATIC jobs",
-    response_model_exclude_none=True,
-    responses=RESPONSES,
-)
-async def get_invoice_settings(tenant: Tenant, res: Resources) -> InvoiceSettings:
-    return await read_settings(res, tenant, InvoiceSettings)
-
-
-@router.put(
-    "/invoice/{tenant}/settings/invoice",
-    dependencies=[ManageScope],
-    operation_id="PUT-invoice-update-invoice-settings",
-    summary="Setting the order query of AUTOMATIC jobs",
-    response_model_exclude_none=True,
-    responses=RESPONSES,
-)
-async def put_invoice_settings(tenant: Tenant, body: InvoiceSettings, res: Resources) -> InvoiceSettings:
-    return await write_settings(res, tenant, body)
-
-
-@router.get(
-    "/invoice/{tenant}/settings/sequence",
-    dependencies=[ReadScope],
-    operation_id="GET-invoice-retrieve-sequence-settings",
-    summary="Returning the invoice number sequence",
-    responses=RESPONSES,
-)
-async def get_sequence_settings(tenant: Tenant, res: Resources) -> SequenceSettings:
-    return await read_settings(res, tenant, SequenceSettings)
-
-
-@router.put(
-    "/invoice/{tenant}/settings/sequence",
-    dependencies=[ManageScope],
-    operation_id="PUT-invoice-update-sequence-settings",
-    summary="Setting the invoice number sequence",
-    description="Numbers already given stay; the next invoice takes the value after the last one used, "
+add_settings_resource(InvoiceSettings, "the order query of AUTOMATIC jobs", "AUTOMATIC jobs need them")
+add_settings_resource(
+    SequenceSettings,
+    "the invoice number sequence",
+    "invoices are numbered INV-__num__ with 6 digits from 1 until they exist",
+    "Numbers already given stay; the next invoice takes the value after the last one used, "
     "or startValue when that is higher.",
-    responses=RESPONSES,
 )
-async def put_sequence_settings(tenant: Tenant, body: SequenceSettings, res: Resources) -> SequenceSettings:
-    return await write_settings(res, tenant, body)
-
-
-@router.get(
-    "/invoice/{tenant}/settings/seller",
-    dependencies=[ReadScope],
-    operation_id="GET-invoice-retrieve-seller-settings",
-    summary="Returning what invoices say about the seller",
-    response_model_exclude_none=True,
-    responses=RESPONSES,
+add_settings_resource(
+    SellerSettings,
+    "what invoices say about the seller, and their language and locale",
+    "invoices show a placeholder seller until they exist",
 )
-async def get_seller_settings(tenant: Tenant, res: Resources) -> SellerSettings:
-    return await read_settings(res, tenant, SellerSettings)
-
-
-@router.put(
-    "/invoice/{tenant}/settings/seller",
-    dependencies=[ManageScope],
-    operation_id="PUT-invoice-update-seller-settings",
-    summary="Setting what invoices say about the seller, and their language and locale",
-    response_model_exclude_none=True,
-    responses=RESPONSES,
-)
-async def put_seller_settings(tenant: Tenant, body: SellerSettings, res: Resources) -> SellerSettings:
-    return await write_settings(res, tenant, body)
 
 
 IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
