@@ -15,7 +15,7 @@ from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
-from service.routes import downloads, health, jobs
+from service.routes import downloads, health, invoices, jobs
 from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
@@ -23,7 +23,8 @@ DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation
 Extensions beyond the contract (all additive): `GET /health`, `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf`
 (signed download links), the tenant settings under `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs,
 number sequence, seller details, logo), the fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and
-the 503 answer when Kafka or MongoDB cannot take a job.
+the 503 answer when Kafka or MongoDB cannot take a job. `POST /invoice/{tenant}/invoices/{invoiceNumber}/email`
+emails an issued invoice to the customer again.
 """
 
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(tenant_settings.router)
     app.include_router(downloads.router)
+    app.include_router(invoices.router)
     app.include_router(health.router)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     return app
