@@ -11,7 +11,7 @@ write depends on what it read, the reader is the only writer of that document: K
 """
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -429,6 +429,9 @@ class PaymentCaptures:
 
     async def record(self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str) -> CaptureRecord:
         """Store the capture; if one is stored already (a race), that one stands and is returned."""
+        # BSON dates hold milliseconds: return exactly what a later read gives.
+        at = record.captured_at
+        record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
         doc = {
             "_id": f"{tenant}:{order_id}",
             "tenant": tenant,
