@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, wait_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from infra.mail import EmailNotSent
 from infra.mongo import InvoiceRecord
@@ -39,12 +39,18 @@ def worth_retrying(error: BaseException) -> bool:
     return (isinstance(error, EmailNotSent) and not error.permanent) or is_transient(error)
 
 
+def log_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    wait = state.next_action.sleep if state.next_action is not None else 0.0
+    log.warning("invoice email not sent (attempt %d), next attempt in %.1f s: %s", state.attempt_number, wait, error)
+
+
 def retrying_email(settings: Settings) -> AsyncRetrying:
     """Without a limit: the mail server comes back, or an operator fixes the settings and restarts."""
     return AsyncRetrying(
         retry=retry_if_exception(worth_retrying),
         wait=wait_exponential(multiplier=settings.email_retry_initial_seconds, max=settings.email_retry_max_seconds),
-        before_sleep=before_sleep_log(log, logging.WARNING),
+        before_sleep=log_retry,
         reraise=True,
     )
 
