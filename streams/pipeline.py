@@ -41,7 +41,9 @@ DOCUMENT = TypeAdapter(InvoiceDocument)
 NOT_INVOICEABLE = {OrderStatus.DECLINED}
 
 
-class PaymentGateway(Protocol):
+class PaymentCapturer(Protocol):
+    """infra.payments.PaymentGateway, or a stand-in."""
+
     async def capture(self, request: CaptureRequest) -> Capture: ...
 
 
@@ -53,7 +55,7 @@ class PipelineDeps:
     storage: InvoiceStorage
     render: Callable[[InvoiceDocument], Awaitable[bytes]]
     captures: PaymentCaptures
-    payments: PaymentGateway
+    payments: PaymentCapturer
     delivery: DeliveryDeps
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
     queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
@@ -181,12 +183,14 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
         except CaptureDeclined as declined:
             raise OrderRejected(f"Order {order.id} not invoiced: the payment was declined: {declined.reason}") from None
         except GatewayUnavailable as unavailable:
+            # The gateway may have captured without its answer arriving: a later job asks again with the
+            # same idempotency key, which the gateway answers with that capture instead of charging again.
             raise OrderRejected(
-                f"Order {order.id} not invoiced: payment not captured, {unavailable}; "
-                "nothing was recorded, so a later job can invoice the order"
+                f"Order {order.id} not invoiced: payment capture not confirmed, {unavailable}; "
+                "a later job can invoice the order (with the same idempotency key, so it is never charged twice)"
             ) from None
         except GatewayError as error:
-            raise OrderRejected(f"Order {order.id} not invoiced: payment not captured, {error}") from None
+            raise OrderRejected(f"Order {order.id} not invoiced: payment capture failed, {error}") from None
         recorded = await deps.captures.record(
             tenant=tenant,
             order_id=order.id,

@@ -153,6 +153,14 @@ class _Inbox:
         self.mails: list[ReceivedMail] = []
         self.lock = threading.Lock()
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address.startswith("unknown-"):
+            return "550 5.1.1 No such user here"  # a final refusal of this recipient
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         message = message_from_bytes(bytes(envelope.original_content or b""), policy=default)
         assert isinstance(message, EmailMessage)
@@ -163,7 +171,8 @@ class _Inbox:
 
 class SmtpSink:
     """An SMTP server (aiosmtpd) that keeps every message; with credentials, it requires AUTH LOGIN/PLAIN.
-    It can be stopped and started again on the same port, to play a mail server that is away."""
+    It can be stopped and started again on the same port, to play a mail server that is away. It refuses
+    recipients whose address starts with "unknown-" for good (550)."""
 
     def __init__(self, username: str | None = None, password: str | None = None) -> None:
         self.port = free_port()

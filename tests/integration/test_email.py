@@ -108,6 +108,27 @@ async def test_order_without_email_address_is_invoiced_without_email(
     assert "no customer email address" in resend.json()["message"]
 
 
+async def test_a_recipient_the_mail_server_refuses_for_good_is_not_retried(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    smtp_sink: SmtpSink,
+    tenant: str,
+    mongo_db: Any,
+) -> None:
+    recipient = f"unknown-{tenant}@customer.example"
+    results = await invoice_events(
+        api, publish_orders, stored_order, tenant, order_for(tenant, "o-1", name="Nobody", email=recipient)
+    )
+    result = results["o-1"]
+    assert result["orderStatus"] == "SUCCESS"
+    assert f"the email to {recipient} was refused and will not be retried" in result["message"]
+    assert "550" in result["message"]
+    invoice = await mongo_db.invoices.find_one({"_id": f"{tenant}:o-1"})
+    assert not invoice["emailPending"] and "550" in invoice["emailError"] and invoice.get("emailedAt") is None
+
+
 async def test_mail_server_away_leaves_the_email_pending_until_it_is_back_even_across_a_worker_restart(
     api: httpx.AsyncClient,
     worker: WorkerProcess,

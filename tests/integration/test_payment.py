@@ -149,7 +149,7 @@ async def test_gateway_down_fails_the_order_and_a_later_job_invoices_it(
     )
     result = results["down"]
     assert result["orderStatus"] == "FAILURE"
-    assert "payment not captured" in result["message"] and "HTTP 503" in result["message"]
+    assert "payment capture not confirmed" in result["message"] and "HTTP 503" in result["message"]
     assert "later job" in result["message"]
     assert len(payment_gateway.calls_for(transaction)) >= 2  # retried before giving up
     assert await mongo_db.invoices.count_documents({"tenant": tenant}) == 0
