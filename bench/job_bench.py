@@ -28,6 +28,7 @@ from schemas.orders import parse_order_event
 from service.app import create_app
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
+from tests.fakes import SmtpSink
 from tests.support import Endpoints, WorkerProcess, api_client, env_for, wait_for
 
 LOCAL = Endpoints("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin")
@@ -142,7 +143,10 @@ async def main() -> None:
     args = parser.parse_args()
 
     run_id = uuid.uuid4().hex[:10]
-    env = env_for(LOCAL, run_id)
+    # Every invoice is emailed: to an SMTP server in this process, so the figures include the sending.
+    mail = SmtpSink()
+    mail.start()
+    env = env_for(LOCAL, run_id, INVOICE_SMTP_PORT=str(mail.port))
     settings = Settings.model_validate({k.removeprefix("INVOICE_").lower(): v for k, v in env.items()})
     session = aioboto3.Session(
         aws_access_key_id=LOCAL.s3_key, aws_secret_access_key=LOCAL.s3_secret, region_name=settings.s3_region
@@ -150,7 +154,10 @@ async def main() -> None:
     async with session.client("s3", endpoint_url=settings.s3_endpoint_url) as s3:
         await s3.create_bucket(Bucket=settings.s3_bucket)
 
-    latencies = await pipeline(settings, env, run_id, args.orders)
+    try:
+        latencies = await pipeline(settings, env, run_id, args.orders)
+    finally:
+        mail.stop()
     render_seconds = await render_only(settings, args.orders)
 
     pipeline_rate = args.orders / max(latencies)

@@ -36,7 +36,7 @@ def api(
 
 @app.command()
 def worker() -> None:
-    """Run the stream worker (Faust agents: orders, plan, invoice, project) until Ctrl-C."""
+    """Run the stream worker (Faust agents: orders, plan, invoice, project, emails) until Ctrl-C."""
     from faust import Worker
 
     import streams.agents  # noqa: F401  (registers the agents with the app)
@@ -52,6 +52,7 @@ def worker() -> None:
             settings.topic_order_requests,
             settings.topic_order_results,
             settings.topic_dead_letters,
+            settings.topic_invoice_emails,
         )
     ]
     asyncio.run(

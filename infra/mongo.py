@@ -6,13 +6,15 @@ redelivery and concurrency is carried by `_id` or a unique index, never by a rea
 
 Hot paths address documents by `_id` alone: FerretDB v1 pushes only such filters down to its storage
 and scans the whole collection for any other (an `_id` plus one more condition included). Where a
-write depends on what it read, the reader is the only writer of that document: Kafka delivers one key
-(tenant:orderId, tenant:jobId) to one agent at a time, in order.
+write depends on what it read (order snapshots, job results), its agent runs a single actor, and Kafka
+delivers one key (tenant:orderId, tenant:jobId) to one consumer at a time, in order, so the reader is
+the only writer of that document. The invoice agent runs several actors: its writes rely on inserts.
 """
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -265,6 +267,9 @@ class InvoiceRecord:
     document: Mapping[str, Any]
     storage_key: str | None
     logo_sha256: str | None
+    emailed_at: datetime | None = None
+    email_pending: bool = False  # a first send failed; an InvoiceEmailRequested retries it
+    email_error: str | None = None  # why the last send failed
 
     @classmethod
     def from_document(cls, doc: Document) -> "InvoiceRecord":
@@ -278,7 +283,17 @@ class InvoiceRecord:
             document=doc["document"],
             storage_key=doc.get("storageKey"),
             logo_sha256=doc.get("logoSha256"),
+            emailed_at=doc.get("emailedAt"),
+            email_pending=bool(doc.get("emailPending")),
+            email_error=doc.get("emailError"),
         )
+
+    @property
+    def customer_email(self) -> str | None:
+        """The address on the invoice (the order's customer email when it was made)."""
+        buyer = self.document.get("buyer") or {}
+        email = buyer.get("email")
+        return email if isinstance(email, str) else None
 
 
 class NumberTaken(Exception):
@@ -367,3 +382,85 @@ class InvoiceRepository:
 
     async def count(self, tenant: str) -> int:
         return await self.invoices.count_documents({"tenant": tenant})
+
+    # The invoice email's state lives on the invoice: when it was sent, or that it is pending and why.
+
+    async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
+        await self.invoices.update_one(
+            {"_id": f"{tenant}:{order_id}"},
+            {"$set": {"emailedAt": at, "emailedTo": recipient, "emailPending": False, "emailError": None}},
+        )
+
+    async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None:
+        await self.invoices.update_one(
+            {"_id": f"{tenant}:{order_id}"}, {"$set": {"emailPending": True, "emailError": reason}}
+        )
+
+    async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None:
+        """The mail server refused this email for good (say, an unknown recipient): no more retries."""
+        await self.invoices.update_one(
+            {"_id": f"{tenant}:{order_id}"}, {"$set": {"emailPending": False, "emailError": reason}}
+        )
+
+
+# --- payment captures: one per (tenant, order), recorded once the gateway confirmed it ----------------
+
+
+@dataclass(frozen=True)
+class CaptureRecord:
+    transaction_id: str
+    amount: Decimal
+    currency: str
+    method: str
+    capture_id: str
+    captured_at: datetime
+
+
+class PaymentCaptures:
+    """`_id` is tenant:orderId. Only confirmed captures are recorded: a redelivered order finds its
+    capture here and is never sent to the gateway again, while a declined or unanswered capture leaves
+    nothing behind, so a later job may try the order again (with the same idempotency key)."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.captures: AsyncCollection[Document] = db.payment_captures
+
+    async def find(self, tenant: str, order_id: str) -> CaptureRecord | None:
+        doc = await self.captures.find_one({"_id": f"{tenant}:{order_id}"})
+        return None if doc is None else _capture_record(doc)
+
+    async def record(self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str) -> CaptureRecord:
+        """Store the capture; if one is stored already (a race), that one stands and is returned."""
+        # BSON dates hold milliseconds: return exactly what a later read gives.
+        at = record.captured_at
+        record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
+        doc = {
+            "_id": f"{tenant}:{order_id}",
+            "tenant": tenant,
+            "orderId": order_id,
+            "transactionId": record.transaction_id,
+            "amount": format(record.amount, "f"),  # Decimal as text: exact, and readable in the database
+            "currency": record.currency,
+            "method": record.method,
+            "captureId": record.capture_id,
+            "idempotencyKey": idempotency_key,
+            "capturedAt": record.captured_at,
+        }
+        try:
+            await self.captures.insert_one(doc)
+        except DuplicateKeyError:
+            existing = await self.find(tenant, order_id)
+            if existing is not None:
+                return existing
+            raise
+        return record
+
+
+def _capture_record(doc: Document) -> CaptureRecord:
+    return CaptureRecord(
+        transaction_id=doc["transactionId"],
+        amount=Decimal(doc["amount"]),
+        currency=doc["currency"],
+        method=doc["method"],
+        capture_id=doc["captureId"],
+        captured_at=doc["capturedAt"],
+    )

@@ -76,6 +76,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # --- Payment capture and invoice email --------------------------------------------------------
+    # The payment gateway (docs/payment-gateway.md). Without a URL, orders that need a capture fail and
+    # stay open for a later job; orders paid on invoice or already captured are invoiced as before.
+    payment_gateway_url: str | None = Field(default=None, description="Base URL, e.g. https://pay.example.com/v1")
+    payment_gateway_api_key: SecretStr | None = Field(default=None, description="Sent as a Bearer token; never logged")
+    payment_gateway_connect_timeout_seconds: float = 3.0
+    payment_gateway_timeout_seconds: float = Field(default=10.0, description="For one request's answer")
+    payment_gateway_retry_seconds: float = Field(
+        default=60.0, description="Timeouts and 5xx answers are retried with backoff for at most this long"
+    )
+    # Invoice email: SMTP (aiosmtplib). The defaults suit a local mail catcher on port 1025.
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        default="none", description="none: plain SMTP; starttls: upgrade after connecting; tls: TLS from the start"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, description="Never logged")
+    smtp_timeout_seconds: float = 10.0
+    email_default_sender: str = Field(
+        default="invoices@example.com", description="From address of tenants whose seller settings have no email"
+    )
+    email_retry_initial_seconds: float = Field(default=2.0, description="First wait before an email is sent again")
+    email_retry_max_seconds: float = Field(default=300.0, description="Longest wait between two attempts")
+    email_concurrency: int = Field(default=2, description="Emails retried or resent at once per worker")
+    topic_invoice_emails: str = "invoice-emails"
+
     @field_validator("jwt_signing_key", "link_signing_key")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:

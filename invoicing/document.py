@@ -5,8 +5,9 @@ the live order or the tenant's current settings.
 """
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from invoicing.payments import CapturedPayment
 from invoicing.recalculation import Totals
 from schemas.orders import Address, Order, PaymentStatus
 
@@ -83,8 +84,13 @@ def postal_address(address: Address) -> PostalAddress:
     return PostalAddress(street, address.zipCode, address.city, address.country, recipient, address.state)
 
 
-def payment_info(order: Order, invoice_date: date, payment_terms_days: int) -> PaymentInfo:
-    """Paid when a payment was captured; otherwise due `payment_terms_days` after the invoice date."""
+def payment_info(
+    order: Order, invoice_date: date, payment_terms_days: int, captured: CapturedPayment | None = None
+) -> PaymentInfo:
+    """Paid when the invoicing captured the payment (`captured`) or the order's payment was captured
+    before; otherwise due `payment_terms_days` after the invoice date."""
+    if captured is not None:
+        return PaymentInfo(paid=True, method=captured.method, paid_on=captured.captured_at.astimezone(UTC).date())
     for payment in order.payments:
         if payment.status is PaymentStatus.CAPTURED:
             return PaymentInfo(paid=True, method=payment.method, paid_on=invoice_date)
@@ -97,7 +103,14 @@ def _as_date(value: date | datetime | None) -> date | None:
 
 
 def build_invoice_document(
-    *, order: Order, tenant: str, totals: Totals, invoice_number: str, issued_at: datetime, seller: SellerDetails
+    *,
+    order: Order,
+    tenant: str,
+    totals: Totals,
+    invoice_number: str,
+    issued_at: datetime,
+    seller: SellerDetails,
+    captured: CapturedPayment | None = None,
 ) -> InvoiceDocument:
     billing = postal_address(order.billingAddress)
     shipping = postal_address(order.shippingAddress) if order.shippingAddress else None
@@ -119,7 +132,7 @@ def build_invoice_document(
             shipping_address=shipping if shipping != billing else None,
         ),
         totals=totals,
-        payment=payment_info(order, invoice_date, seller.payment_terms_days),
+        payment=payment_info(order, invoice_date, seller.payment_terms_days, captured),
     )
 
 

@@ -76,3 +76,11 @@ class ErrorResponse(BaseModel):
     detailInfo: str | SkipJsonSchema[None] = Field(
         default=None, description="More details about the error (if available)."
     )
+
+
+class InvoiceEmailAccepted(BaseModel):
+    """Extension: the answer to POST /invoice/{tenant}/invoices/{invoiceNumber}/email."""
+
+    invoiceNumber: str = Field(description="The invoice that will be emailed.")
+    recipient: str = Field(description="The customer email address it goes to (the one on the invoice).")
+    message: str

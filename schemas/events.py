@@ -4,10 +4,12 @@ invoice-job-requests   JobRequested            key tenant:jobId
 invoice-order-requests OrderInvoiceRequested   key tenant:orderId
 invoice-order-results  JobPlanned | OrderInvoiced | OrderFailed   key tenant:jobId
 invoice-dead-letters   DeadLetter              key as the original record
+invoice-emails         InvoiceEmailRequested   key tenant:orderId
 order-events           schemas.orders.OrderEvent (the upstream contract)
 """
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
@@ -83,6 +85,23 @@ class OrderFailed(Event):
     occurredAt: AwareDatetime = Field(default_factory=utc_now)
 
 
+class EmailReason(StrEnum):
+    RETRY = "RETRY"  # the first send failed: send until the mail server takes it
+    RESEND = "RESEND"  # asked for through the API: send again, even if sent before
+
+
+class InvoiceEmailRequested(Event):
+    """Email an issued invoice to the customer. Written when the first send failed (the invoice agent)
+    and when a client asks for the invoice again (the API); the email agent sends it, with retries."""
+
+    eventType: Literal["invoice.email-requested"] = "invoice.email-requested"
+    tenant: Tenant
+    orderId: OrderId
+    invoiceNumber: str
+    reason: EmailReason
+    requestedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
 class DeadLetter(Event):
     """A record no agent could process: the reason, where it came from, and its original bytes."""
 
@@ -105,5 +124,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OrderInvoiceRequested,
     OrderInvoiced,
     OrderFailed,
+    InvoiceEmailRequested,
     DeadLetter,
 )

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from schemas.events import (
     ALL_EVENTS,
     DeadLetter,
+    InvoiceEmailRequested,
     JobPlanned,
     JobRequested,
     OrderFailed,
@@ -45,6 +46,7 @@ TOPICS: dict[str, tuple[str, tuple[type[BaseModel], ...], str]] = {
     "invoice-job-requests": ("tenant:jobId", (JobRequested,), "the API"),
     "invoice-order-requests": ("tenant:orderId", (OrderInvoiceRequested,), "agent plan"),
     "invoice-order-results": ("tenant:jobId", (JobPlanned, OrderInvoiced, OrderFailed), "agents plan and invoice"),
+    "invoice-emails": ("tenant:orderId", (InvoiceEmailRequested,), "agent invoice (a failed first send) and the API"),
     "invoice-dead-letters": ("the original record's key", (DeadLetter,), "every agent"),
 }
 ASYNCAPI_PATH = SCHEMA_DIR / "asyncapi.json"

@@ -18,7 +18,7 @@ from infra.tokens import TokenService
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.login_limits import FailedLogins
-from service.routes import downloads, health, jobs, oauth
+from service.routes import downloads, health, invoices, jobs, oauth
 from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
@@ -29,7 +29,7 @@ Extensions beyond the contract (all additive): `POST /oauth/token`, `GET /health
 `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf` (signed download links), the tenant settings under
 `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs, number sequence, seller details, logo), the
 fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503 answer when Kafka or MongoDB
-cannot take a job.
+cannot take a job. `POST /invoice/{tenant}/invoices/{invoiceNumber}/email` emails an issued invoice again.
 """
 
 
@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(jobs.router)
     app.include_router(tenant_settings.router)
     app.include_router(downloads.router)
+    app.include_router(invoices.router)
     app.include_router(health.router)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     return app

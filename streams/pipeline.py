@@ -1,30 +1,50 @@
-"""Invoicing one order: validate, recalculate, number, render, store. Returns the result event.
+"""Invoicing one order: validate, recalculate, capture the payment, number, render, store, email.
+Returns the result event.
 
 The steps read top to bottom; every decision that needs no I/O is a pure function of `invoicing/`.
-Idempotent under redelivery: the invoice record (one per tenant and order) is the point of truth.
+Idempotent under redelivery: the invoice record (one per tenant and order) is the point of truth, and
+a confirmed payment capture is recorded (one per tenant and order) before the invoice exists.
 """
 
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from infra.mongo import InvoiceRecord, InvoiceRepository, NumberTaken, OrderRepository
+from infra.mail import EmailNotSent
+from infra.mongo import CaptureRecord, InvoiceRecord, InvoiceRepository, NumberTaken, OrderRepository, PaymentCaptures
+from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.storage import InvoiceStorage, invoice_key
 from infra.tenant_settings import TenantSettingsRepository
 from invoicing.document import DEFAULT_SELLER, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
-from invoicing.recalculation import PriceMismatch, check_order_figures, recalculate
-from schemas.events import OrderFailed, OrderInvoiced, OrderInvoiceRequested, utc_now
+from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
+from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
+from schemas.events import (
+    EmailReason,
+    InvoiceEmailRequested,
+    OrderFailed,
+    OrderInvoiced,
+    OrderInvoiceRequested,
+    utc_now,
+)
 from schemas.orders import Order, OrderStatus
 from schemas.settings import SellerSettings, SequenceSettings
+from streams.delivery import DeliveryDeps, NoRecipient, email_invoice
 
 log = logging.getLogger(__name__)
 
 DOCUMENT = TypeAdapter(InvoiceDocument)
 NOT_INVOICEABLE = {OrderStatus.DECLINED}
+
+
+class PaymentCapturer(Protocol):
+    """infra.payments.PaymentGateway, or a stand-in."""
+
+    async def capture(self, request: CaptureRequest) -> Capture: ...
 
 
 @dataclass(frozen=True)
@@ -34,6 +54,11 @@ class PipelineDeps:
     tenant_settings: TenantSettingsRepository
     storage: InvoiceStorage
     render: Callable[[InvoiceDocument], Awaitable[bytes]]
+    captures: PaymentCaptures
+    payments: PaymentCapturer
+    delivery: DeliveryDeps
+    # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
+    queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
     now: Callable[[], datetime] = utc_now
 
 
@@ -42,20 +67,22 @@ class OrderRejected(Exception):
 
 
 async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> OrderInvoiced | OrderFailed:
+    pdf = None
     try:
         record = await existing_or_new_invoice(request, deps)
         if record.job_id != request.jobId and record.issued:
             return failed(request, f"Order {request.orderId} is already invoiced as {record.number}")
         if not record.issued:
-            await issue(record, deps)
+            pdf = await issue(record, deps)
     except OrderRejected as rejection:
         return failed(request, str(rejection))
+    email = await email_once(record, deps, pdf)
     return OrderInvoiced(
         tenant=request.tenant,
         jobId=request.jobId,
         orderId=request.orderId,
         invoiceNumber=record.number,
-        message=f"Invoice {record.number} created",
+        message=f"Invoice {record.number} created{email}",
     )
 
 
@@ -78,9 +105,18 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
             seq = sequence.next_value(await deps.invoices.last_seq(tenant))
         except SequenceExhausted as exhausted:
             raise OrderRejected(str(exhausted)) from None
+        # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
+        # and before the number is allocated (a declined payment uses up no number).
+        captured = await capture_payment(tenant, order, totals, deps)
         number = sequence.format(seq)
         document = build_invoice_document(
-            order=order, tenant=tenant, totals=totals, invoice_number=number, issued_at=deps.now(), seller=seller
+            order=order,
+            tenant=tenant,
+            totals=totals,
+            invoice_number=number,
+            issued_at=deps.now(),
+            seller=seller,
+            captured=captured,
         )
         try:
             record = await deps.invoices.allocate(
@@ -127,9 +163,54 @@ async def tenant_invoice_settings(
     )
 
 
-async def issue(record: InvoiceRecord, deps: PipelineDeps) -> None:
-    """Render the stored document and store the PDF. Rendering the same document again gives the
-    same invoice, so a crash anywhere here is mended by the redelivery."""
+async def capture_payment(tenant: str, order: Order, totals: Totals, deps: PipelineDeps) -> CapturedPayment | None:
+    """Capture the order's authorised payment through the gateway, or None when the order needs no capture.
+
+    A confirmed capture is recorded before anything else happens, so a redelivered order (a crash, a
+    NumberTaken retry) finds it and never asks the gateway again; the gateway's idempotency key covers
+    the gap between its answer and the record. A decline or an unreachable gateway records nothing and
+    fails the order without a number: a later job may try again."""
+    try:
+        request = capture_request(tenant, order, totals)
+    except CaptureNotPossible as reason:
+        raise OrderRejected(f"Order {order.id} not invoiced: {reason}") from None
+    if request is None:
+        return None
+    recorded = await deps.captures.find(tenant, order.id)
+    if recorded is None:
+        try:
+            capture = await deps.payments.capture(request)
+        except CaptureDeclined as declined:
+            raise OrderRejected(f"Order {order.id} not invoiced: the payment was declined: {declined.reason}") from None
+        except GatewayUnavailable as unavailable:
+            # The gateway may have captured without its answer arriving: a later job asks again with the
+            # same idempotency key, which the gateway answers with that capture instead of charging again.
+            raise OrderRejected(
+                f"Order {order.id} not invoiced: payment capture not confirmed, {unavailable}; "
+                "a later job can invoice the order (with the same idempotency key, so it is never charged twice)"
+            ) from None
+        except GatewayError as error:
+            raise OrderRejected(f"Order {order.id} not invoiced: payment capture failed, {error}") from None
+        recorded = await deps.captures.record(
+            tenant=tenant,
+            order_id=order.id,
+            idempotency_key=request.idempotency_key,
+            record=CaptureRecord(
+                transaction_id=request.transaction_id,
+                amount=request.amount,
+                currency=request.currency,
+                method=request.method,
+                capture_id=capture.capture_id,
+                captured_at=deps.now(),
+            ),
+        )
+        log.info("payment captured", extra={"tenant": tenant, "order": order.id, "capture": capture.capture_id})
+    return CapturedPayment(method=recorded.method, captured_at=recorded.captured_at)
+
+
+async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
+    """Render the stored document and store the PDF; returns the PDF. Rendering the same document again
+    gives the same invoice, so a crash anywhere here is mended by the redelivery."""
     document = DOCUMENT.validate_python(record.document)
     if record.logo_sha256:
         # The logo lives once per tenant and content, not in every invoice record.
@@ -140,6 +221,38 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> None:
     await deps.storage.put(key, pdf)
     await deps.invoices.mark_issued(record.tenant, record.order_id, key)
     log.info("invoice issued", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
+    return pdf
+
+
+async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | None) -> str:
+    """Email the invoice once, and say in the order's message what became of it. A failed send never
+    undoes the invoice: it is handed to the email agent (a Kafka topic, so it outlives a worker restart),
+    which retries with backoff. A redelivered order reports what happened the first time."""
+    address = (record.customer_email or "").strip()
+    if record.emailed_at is not None:
+        return f" and emailed to {address}"
+    if record.email_pending:
+        return f"; the email to {address} is pending and will be retried ({record.email_error})"
+    try:
+        recipient = await email_invoice(record, deps.delivery, pdf)
+    except NoRecipient as nobody:
+        return f"; no email was sent: {nobody}"
+    except EmailNotSent as failure:
+        if failure.permanent:
+            await deps.invoices.mark_email_failed(record.tenant, record.order_id, failure.reason)
+            return f"; the email to {address} was refused and will not be retried ({failure.reason})"
+        await deps.queue_email(
+            InvoiceEmailRequested(
+                tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=EmailReason.RETRY
+            )
+        )
+        # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
+        await deps.invoices.mark_email_pending(record.tenant, record.order_id, failure.reason)
+        log.warning(
+            "invoice email pending: %s", failure.reason, extra={"tenant": record.tenant, "order": record.order_id}
+        )
+        return f"; the email to {address} is pending and will be retried ({failure.reason})"
+    return f" and emailed to {recipient}"
 
 
 def failed(request: OrderInvoiceRequested, reason: str) -> OrderFailed:

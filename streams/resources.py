@@ -7,7 +7,9 @@ from pymongo import AsyncMongoClient
 
 from infra import mongo
 from infra.links import LinkSigner
+from infra.mail import Mailer
 from infra.mongo import Document
+from infra.payments import PaymentGateway
 from infra.settings import Settings, get_settings
 from infra.storage import InvoiceStorage, open_storage
 from infra.tenant_settings import TenantSettingsRepository
@@ -25,6 +27,9 @@ class WorkerResources:
     tenant_settings: TenantSettingsRepository
     storage: InvoiceStorage
     render_pool: RenderPool
+    captures: mongo.PaymentCaptures
+    payment_gateway: PaymentGateway
+    mailer: Mailer
 
 
 _resources: WorkerResources | None = None
@@ -49,5 +54,8 @@ async def worker_resources() -> WorkerResources:
                 tenant_settings=TenantSettingsRepository(db),
                 storage=open_storage(settings, LinkSigner(settings)),
                 render_pool=RenderPool(processes=settings.render_processes),
+                captures=mongo.PaymentCaptures(db),
+                payment_gateway=PaymentGateway(settings),
+                mailer=Mailer(settings),
             )
         return _resources

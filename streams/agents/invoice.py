@@ -6,13 +6,19 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from schemas.events import OrderFailed, OrderInvoiced, OrderInvoiceRequested
-from streams.app import app, order_requests, order_results, settings
+from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
+from streams.agents.emails import delivery_deps
+from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import retrying_transient, send_to_dead_letters
 from streams.pipeline import PipelineDeps, invoice_order
 from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)
+
+
+async def queue_email(request: InvoiceEmailRequested) -> None:
+    delivery = await invoice_emails.send(key=f"{request.tenant}:{request.orderId}".encode(), value=request.to_bytes())
+    await delivery
 
 
 @app.agent(order_requests, concurrency=settings.invoice_concurrency)
@@ -24,6 +30,10 @@ async def invoice_orders(stream: Any) -> None:
         tenant_settings=resources.tenant_settings,
         storage=resources.storage,
         render=resources.render_pool.render,
+        captures=resources.captures,
+        payments=resources.payment_gateway,
+        delivery=delivery_deps(resources),
+        queue_email=queue_email,
     )
     async for event in stream.events():
         try:

@@ -19,6 +19,7 @@ from pymongo import AsyncMongoClient
 
 from infra.settings import Settings
 from tests.factories import encoded, order_event
+from tests.fakes import FakePaymentGateway, SmtpSink
 from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for
 
 
@@ -68,9 +69,49 @@ def run_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
+# The outside world of payments and email, as real servers in this process (tests/fakes.py).
+GATEWAY_API_KEY = "sk_test_" + uuid.uuid4().hex
+SMTP_USERNAME = "invoice-service"
+SMTP_PASSWORD = "smtp-" + uuid.uuid4().hex
+DEFAULT_SENDER = "invoices@service.example"
+
+
 @pytest.fixture(scope="session")
-def service_env(endpoints: Endpoints, run_id: str) -> dict[str, str]:
-    return env_for(endpoints, run_id)
+def payment_gateway() -> Iterator[FakePaymentGateway]:
+    gateway = FakePaymentGateway(GATEWAY_API_KEY, slow_seconds=3.0)
+    gateway.start()
+    yield gateway
+    gateway.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(SMTP_USERNAME, SMTP_PASSWORD)
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(scope="session")
+def service_env(
+    endpoints: Endpoints, run_id: str, payment_gateway: FakePaymentGateway, smtp_sink: SmtpSink
+) -> dict[str, str]:
+    return env_for(
+        endpoints,
+        run_id,
+        INVOICE_PAYMENT_GATEWAY_URL=payment_gateway.url,
+        INVOICE_PAYMENT_GATEWAY_API_KEY=GATEWAY_API_KEY,
+        # Short, so a gateway that answers too late or only 5xx fails an order in seconds, not a minute.
+        INVOICE_PAYMENT_GATEWAY_TIMEOUT_SECONDS="1",
+        INVOICE_PAYMENT_GATEWAY_RETRY_SECONDS="4",
+        INVOICE_SMTP_PORT=str(smtp_sink.port),
+        INVOICE_SMTP_USERNAME=SMTP_USERNAME,
+        INVOICE_SMTP_PASSWORD=SMTP_PASSWORD,
+        INVOICE_SMTP_TIMEOUT_SECONDS="5",
+        INVOICE_EMAIL_DEFAULT_SENDER=DEFAULT_SENDER,
+        INVOICE_EMAIL_RETRY_INITIAL_SECONDS="0.5",
+        INVOICE_EMAIL_RETRY_MAX_SECONDS="2",
+    )
 
 
 @pytest.fixture(scope="session")

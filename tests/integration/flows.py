@@ -53,3 +53,18 @@ async def pdf_bytes(url: str) -> bytes:
 async def pdf_text(url: str) -> str:
     reader = PdfReader(io.BytesIO(await pdf_bytes(url)))
     return "\n".join(page.extract_text() for page in reader.pages)
+
+
+async def invoice_events(
+    api: httpx.AsyncClient,
+    publish_orders: Callable[..., Awaitable[None]],
+    stored_order: Callable[[str, str], Awaitable[Any]],
+    tenant: str,
+    *events: dict[str, Any],
+) -> dict[str, dict[str, Any]]:
+    """Publish the order events, invoice their orders in one MANUAL job, and return its results by order."""
+    order_ids = [event["order"]["id"] for event in events]
+    await publish_orders(tenant, *events)
+    await stored(stored_order, tenant, *order_ids)
+    job = await finished_job(api, tenant, await create_job(api, tenant, order_ids))
+    return {order["orderId"]: order for order in job["orders"]}

@@ -155,6 +155,7 @@ ENDPOINTS = [
     ("GET", "/invoice/{tenant}/settings/logo", None, SCOPE_READ, 404),
     ("PUT", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 400),
     ("DELETE", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 404),
+    ("POST", "/invoice/{tenant}/invoices/INV-1/email", None, SCOPE_MANAGE, 404),
 ]
 
 

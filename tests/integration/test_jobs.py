@@ -173,7 +173,9 @@ async def test_malformed_order_events_are_dead_lettered_and_the_worker_goes_on(
     assert "entries" in entries_letter["reason"]
 
 
-@pytest.mark.parametrize("topic", ["topic_job_requests", "topic_order_requests", "topic_order_results"])
+@pytest.mark.parametrize(
+    "topic", ["topic_job_requests", "topic_order_requests", "topic_order_results", "topic_invoice_emails"]
+)
 async def test_malformed_records_on_the_internal_topics_are_dead_lettered(
     worker: WorkerProcess, producer: AIOKafkaProducer, settings: Settings, topic: str
 ) -> None:

@@ -1,0 +1,85 @@
+"""Which orders need their payment captured before they are invoiced, and what is captured.
+
+No I/O: the gateway adapter (`infra/payments.py`) sends what `capture_request` decides, and the
+pipeline records the outcome. An order is captured at most once: an order already CAPTURED, or paid
+later (method `invoice`, status PENDING), needs no capture.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from invoicing.recalculation import Totals
+from schemas.orders import Order, Payment, PaymentStatus
+
+PAY_ON_INVOICE = "invoice"
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    """Capture `amount` of the authorised transaction; the key makes a repeated request harmless."""
+
+    transaction_id: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+    method: str
+
+
+@dataclass(frozen=True)
+class CapturedPayment:
+    """A capture the gateway confirmed: what the invoice says about the payment."""
+
+    method: str
+    captured_at: datetime
+
+
+class CaptureNotPossible(Exception):
+    """The order asks for a capture that cannot be made; the message says why."""
+
+
+def payment_to_capture(order: Order) -> Payment | None:
+    """The order's authorised payment, unless the order is paid already or is paid on invoice."""
+    if any(payment.status is PaymentStatus.CAPTURED for payment in order.payments):
+        return None
+    authorized = [
+        payment
+        for payment in order.payments
+        if payment.status is PaymentStatus.AUTHORIZED and payment.method.lower() != PAY_ON_INVOICE
+    ]
+    if len(authorized) > 1:
+        # Which share of the total to take from which authorisation is not the invoice's to decide.
+        raise CaptureNotPossible(f"it has {len(authorized)} authorised payments; only one can be captured")
+    return authorized[0] if authorized else None
+
+
+def idempotency_key(tenant: str, order_id: str) -> str:
+    """The same for every attempt to capture one order's payment, whichever worker or job makes it.
+
+    Order IDs are free text (any character, up to 64), so the key is a hash: always a valid header
+    value of fixed length. Tenants are [a-z0-9]+, so the ':' keeps tenant and order apart."""
+    digest = hashlib.sha256(f"{tenant}:{order_id}".encode()).hexdigest()
+    return f"invoice-capture-{digest}"
+
+
+def capture_request(tenant: str, order: Order, totals: Totals) -> CaptureRequest | None:
+    """What to capture before `order` is invoiced, or None when nothing is to be captured. The invoice's
+    gross total is captured, as recalculated (the order's own figures agreed with it already)."""
+    payment = payment_to_capture(order)
+    if payment is None:
+        return None
+    if not payment.transactionId:
+        raise CaptureNotPossible(f"its authorised {payment.method} payment has no transactionId to capture")
+    if payment.authorizedAmount is not None and payment.authorizedAmount < totals.total:
+        raise CaptureNotPossible(
+            f"the authorised amount {payment.authorizedAmount} {totals.currency} is less than "
+            f"the invoice total {totals.total} {totals.currency}"
+        )
+    return CaptureRequest(
+        transaction_id=payment.transactionId,
+        amount=totals.total,
+        currency=totals.currency,
+        idempotency_key=idempotency_key(tenant, order.id),
+        method=payment.method,
+    )

@@ -1,0 +1,79 @@
+"""Emailing an issued invoice to the customer: the pipeline's first attempt, and the email agent's
+retries and resends. The PDF sent is the stored one, byte for byte; the words are in the invoice's
+language; the sender is the tenant's email from its seller settings, or the configured default."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import TypeAdapter
+
+from infra.mail import OutgoingEmail
+from infra.mongo import InvoiceRecord, InvoiceRepository
+from infra.storage import InvoiceStorage, invoice_key
+from infra.tenant_settings import TenantSettingsRepository
+from invoicing.delivery import recipient_problem
+from invoicing.document import InvoiceDocument
+from schemas.events import utc_now
+from schemas.settings import SellerSettings
+from streams.rendering.mail import invoice_mail_text, one_line
+
+log = logging.getLogger(__name__)
+
+STORED_DOCUMENT = TypeAdapter(InvoiceDocument)
+
+
+class MailSender(Protocol):
+    async def send(self, email: OutgoingEmail) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeliveryDeps:
+    invoices: InvoiceRepository
+    tenant_settings: TenantSettingsRepository
+    storage: InvoiceStorage
+    mailer: MailSender
+    default_sender: str
+    now: Callable[[], datetime] = utc_now
+
+
+class NoRecipient(Exception):
+    """Nobody to send the invoice to; the message says why."""
+
+
+async def sender_address(tenant_settings: TenantSettingsRepository, tenant: str, default: str) -> str:
+    """The tenant's address as it is now (a resend months later comes from where the tenant is now)."""
+    seller = await tenant_settings.read(tenant, SellerSettings)
+    return seller.email if seller is not None and seller.email else default
+
+
+async def email_invoice(record: InvoiceRecord, deps: DeliveryDeps, pdf: bytes | None = None) -> str:
+    """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
+    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
+    recipient = record.customer_email
+    problem = recipient_problem(recipient)
+    if problem is not None or recipient is None:
+        raise NoRecipient(problem)
+    recipient = recipient.strip()
+    document = STORED_DOCUMENT.validate_python(record.document)
+    text = invoice_mail_text(document)
+    if pdf is None:
+        pdf = await deps.storage.get(invoice_key(record.tenant, record.number))
+    sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
+    await deps.mailer.send(
+        OutgoingEmail(
+            sender=sender,
+            sender_name=one_line(document.seller.legal_name),
+            recipient=recipient,
+            subject=text.subject,
+            body=text.body,
+            attachment=pdf,
+            attachment_name=text.attachment_name,
+        )
+    )
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, deps.now())
+    # The customer's address stays out of the log: it is personal data, and the invoice records it.
+    log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
+    return recipient

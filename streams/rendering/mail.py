@@ -1,0 +1,78 @@
+"""The invoice email's words, in the document's language (English or German, like the PDF).
+
+The payment sentence is the PDF's own ("Paid by credit card on ..." or "Please pay ... by ..."), so
+the email never says something else than the invoice it carries.
+"""
+
+import re
+from dataclasses import dataclass
+from typing import TypedDict
+
+from babel import Locale
+from babel.dates import format_date
+
+from invoicing.document import InvoiceDocument
+from streams.rendering.labels import labels_for
+from streams.rendering.pdf import invoice_content
+
+
+class MailTexts(TypedDict):
+    subject: str
+    body: str
+
+
+MAIL_TEXTS: dict[str, MailTexts] = {
+    "en": MailTexts(
+        subject="Invoice {number} from {seller}",
+        body=(
+            "Hello {buyer},\n\n"
+            "please find attached invoice {number} for your order {order} of {order_date}.\n\n"
+            "{payment}\n\n"
+            "Kind regards\n"
+            "{seller}\n"
+        ),
+    ),
+    "de": MailTexts(
+        subject="Rechnung {number} von {seller}",
+        body=(
+            "Guten Tag {buyer},\n\n"
+            "anbei erhalten Sie die Rechnung {number} zu Ihrer Bestellung {order} vom {order_date}.\n\n"
+            "{payment}\n\n"
+            "Mit freundlichen Grüßen\n"
+            "{seller}\n"
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class MailText:
+    subject: str
+    body: str
+    attachment_name: str
+
+
+def one_line(text: str) -> str:
+    """Header values must not break lines (a seller name could hold a newline)."""
+    return " ".join(text.split())
+
+
+def invoice_mail_text(document: InvoiceDocument) -> MailText:
+    language = document.seller.language if document.seller.language in MAIL_TEXTS else "en"
+    texts = MAIL_TEXTS[language]
+    content = invoice_content(document)
+    values = {
+        "number": document.invoice_number,
+        "seller": document.seller.legal_name,
+        "buyer": document.buyer.name,
+        "order": document.order_id,
+        "order_date": format_date(document.order_date, format="long", locale=Locale.parse(document.seller.locale)),
+        "payment": content.payment,
+    }
+    # Invoice numbers may hold '/' or spaces; the file name keeps letters, digits, '.', '_' and '-'.
+    safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", document.invoice_number).strip("_") or "invoice"
+    return MailText(
+        subject=one_line(texts["subject"].format(**values)),
+        body=texts["body"].format(**values),
+        attachment_name=f"{labels_for(language)['invoice']}-{safe_number}.pdf",
+    )
