@@ -23,10 +23,21 @@ done <"$keys"
 # A client of the tenant "demo", made on first start; prints its credentials and a ready curl command.
 "$bin/invoice-service" clients demo --credentials-file "$root/.local/demo-client.json"
 
+# Invoice emails: unless INVOICE_SMTP_HOST names a mail server, a local catcher on 127.0.0.1:1025 keeps
+# each message as a file in .local/mail/new/.
+mail_sink=""
+if [[ -z ${INVOICE_SMTP_HOST:-} ]]; then
+  mkdir -p "$root/.local/mail" "$root/.local/logs"
+  "$bin/python" -m aiosmtpd -n -l 127.0.0.1:1025 -c aiosmtpd.handlers.Mailbox "$root/.local/mail" \
+    >>"$root/.local/logs/mail-sink.log" 2>&1 &
+  mail_sink=$!
+  echo "invoice emails go to .local/mail/new/ (a local catcher on 127.0.0.1:1025)"
+fi
+
 "$bin/invoice-service" worker &
 worker=$!
 stop() {
-  kill -TERM "$worker" 2>/dev/null || true
+  kill -TERM "$worker" $mail_sink 2>/dev/null || true
   wait "$worker" 2>/dev/null || true
 }
 trap stop EXIT INT TERM
