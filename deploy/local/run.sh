@@ -27,7 +27,7 @@ done <"$keys"
 # each message as a file in .local/mail/new/.
 mail_sink=""
 if [[ -z ${INVOICE_SMTP_HOST:-} ]]; then
-  mkdir -p "$root/.local/mail" "$root/.local/logs"
+  mkdir -p "$root/.local/mail/"{cur,new,tmp} "$root/.local/logs"  # a Maildir
   "$bin/python" -m aiosmtpd -n -l 127.0.0.1:1025 -c aiosmtpd.handlers.Mailbox "$root/.local/mail" \
     >>"$root/.local/logs/mail-sink.log" 2>&1 &
   mail_sink=$!
