@@ -17,12 +17,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from infra.settings import Settings
+from invoicing.document import InvoiceDocument
 from invoicing.selection import OrderSelection, delivery_instant
 from schemas.api import JobStatus, JobType, OrderResultStatus
 from schemas.events import utc_now
@@ -196,10 +198,8 @@ class OrderRepository:
             return True
         try:
             await self.orders.insert_one({"_id": key, **snapshot})
-        except DuplicateKeyError:
-            return await self.store_snapshot(
-                tenant=tenant, occurred_at=occurred_at, order=order
-            )  # raced: compare again
+        except DuplicateKeyError:  # stored meanwhile (a rebalance's overlap): compare with that one
+            return await self.store_snapshot(tenant=tenant, occurred_at=occurred_at, order=order)
         return True
 
     async def get(self, tenant: str, order_id: str) -> Document | None:
@@ -256,6 +256,10 @@ class OrderClaims:
 # --- invoices: one per (tenant, order), numbered gap-free per tenant ----------------------------------
 
 
+# How an invoice's document is kept in its record: JSON-compatible, read back into the dataclass.
+STORED_DOCUMENT = TypeAdapter(InvoiceDocument)
+
+
 @dataclass(frozen=True)
 class InvoiceRecord:
     tenant: str
@@ -287,6 +291,10 @@ class InvoiceRecord:
             email_pending=bool(doc.get("emailPending")),
             email_error=doc.get("emailError"),
         )
+
+    def invoice_document(self) -> InvoiceDocument:
+        """The document the invoice was made from, as it was then."""
+        return STORED_DOCUMENT.validate_python(self.document)
 
     @property
     def customer_email(self) -> str | None:
@@ -347,7 +355,7 @@ class InvoiceRepository:
         job_id: str,
         seq: int,
         number: str,
-        document: Mapping[str, Any],
+        document: InvoiceDocument,
         logo_sha256: str | None = None,
     ) -> InvoiceRecord | None:
         """Bind `number` to the order. Returns None when the order already has an invoice (read it with
@@ -359,7 +367,7 @@ class InvoiceRepository:
             "jobId": job_id,
             "seq": seq,
             "number": number,
-            "document": dict(document),
+            "document": STORED_DOCUMENT.dump_python(document, mode="json"),
             "logoSha256": logo_sha256,
             "allocatedAt": utc_now(),
             "issuedAt": None,

@@ -8,21 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import TypeAdapter
-
 from infra.mail import OutgoingEmail
 from infra.mongo import InvoiceRecord, InvoiceRepository
 from infra.storage import InvoiceStorage, invoice_key
 from infra.tenant_settings import TenantSettingsRepository
 from invoicing.delivery import recipient_problem
-from invoicing.document import InvoiceDocument
 from schemas.events import utc_now
 from schemas.settings import SellerSettings
 from streams.rendering.mail import invoice_mail_text, one_line
 
 log = logging.getLogger(__name__)
-
-STORED_DOCUMENT = TypeAdapter(InvoiceDocument)
 
 
 class MailSender(Protocol):
@@ -57,7 +52,7 @@ async def email_invoice(record: InvoiceRecord, deps: DeliveryDeps, pdf: bytes | 
     if problem is not None or recipient is None:
         raise NoRecipient(problem)
     recipient = recipient.strip()
-    document = STORED_DOCUMENT.validate_python(record.document)
+    document = record.invoice_document()
     text = invoice_mail_text(document)
     if pdf is None:
         pdf = await deps.storage.get(invoice_key(record.tenant, record.number))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from infra.mail import EmailNotSent
 from infra.mongo import CaptureRecord, InvoiceRecord, InvoiceRepository, NumberTaken, OrderRepository, PaymentCaptures
@@ -37,7 +37,6 @@ from streams.delivery import DeliveryDeps, NoRecipient, email_invoice
 
 log = logging.getLogger(__name__)
 
-DOCUMENT = TypeAdapter(InvoiceDocument)
 NOT_INVOICEABLE = {OrderStatus.DECLINED}
 
 
@@ -125,7 +124,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
                 job_id=request.jobId,
                 seq=seq,
                 number=number,
-                document=DOCUMENT.dump_python(document, mode="json"),
+                document=document,
                 logo_sha256=logo_sha256,
             )
         except NumberTaken:
@@ -211,7 +210,7 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
 async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
     """Render the stored document and store the PDF; returns the PDF. Rendering the same document again
     gives the same invoice, so a crash anywhere here is mended by the redelivery."""
-    document = DOCUMENT.validate_python(record.document)
+    document = record.invoice_document()
     if record.logo_sha256:
         # The logo lives once per tenant and content, not in every invoice record.
         logo = await deps.tenant_settings.logo_content(record.tenant, record.logo_sha256)
