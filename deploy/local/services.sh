@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The invoice service's real backing services, installed and run as local processes (no Docker):
 #   kafka     Apache Kafka broker, KRaft mode, one node that is both broker and controller
-#   ferretdb  FerretDB v1 (MongoDB wire protocol) on SQLite files
+#   postgres  PostgreSQL (Debian's package), FerretDB's storage, with GIN indexes beside FerretDB's own
+#   ferretdb  FerretDB v1 (MongoDB wire protocol) on that PostgreSQL
 #   minio     MinIO (S3 API), plus the invoice bucket
 #
-# Usage: deploy/local/services.sh install|start|stop|restart|status
+# Usage: deploy/local/services.sh install|start|stop|restart|status|migrate-sqlite
 #
 # Everything lives under $LOCAL_DIR (default <repo>/.local, git-ignored):
-#   bin/           ferretdb and minio binaries (go install)
+#   bin/           ferretdb and minio binaries (go install); PostgreSQL is the system's (apt)
 #   kafka/libs/    Kafka jars (Maven), kafka/server.properties (written by this script)
 #   data/<name>/   service data        logs/<name>.log   service output        run/<name>.pid   pids
 # Every service listens on 127.0.0.1 only. Settings are env vars; see the defaults below.
@@ -35,6 +36,15 @@ JAVA=${JAVA:-java}
 MVN=${MVN:-mvn}
 MVN_ARGS=${MVN_ARGS:-}  # e.g. -Dmaven.repo.local=/tmp/m2; mvn itself also reads MAVEN_OPTS
 
+# PostgreSQL from Debian's package (deploy/local/system-packages.sh installs it): one cluster in
+# data/postgres, TCP on 127.0.0.1 only, its Unix socket in a folder only the service user can enter.
+# Port 5433, not 5432: a system cluster of the same package may hold that one.
+POSTGRES_BIN=${POSTGRES_BIN:-$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)}
+POSTGRES_PORT=${POSTGRES_PORT:-5433}
+POSTGRES_SOCKET_DIR=$RUN_DIR/postgres
+# FerretDB's login to PostgreSQL; a secret (passed in FerretDB's environment, never on a command line).
+FERRETDB_POSTGRES_PASSWORD=${FERRETDB_POSTGRES_PASSWORD:-ferretdb}
+
 # FerretDB v1 and MinIO are built from source with `go install` (GOPATH, GOMODCACHE, GOCACHE are honoured).
 GO=${GO:-go}
 FERRETDB_VERSION=${FERRETDB_VERSION:-v1.24.2}
@@ -61,7 +71,7 @@ if [[ -z ${PYTHON:-} ]]; then
 fi
 READY="$SCRIPT_DIR/ready.py"
 
-SERVICES=(kafka ferretdb minio)
+SERVICES=(kafka postgres ferretdb minio)  # started in this order, stopped in the reverse
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -76,6 +86,7 @@ log_file() { echo "$LOG_DIR/$1.log"; }
 process_marker() {
     case $1 in
         kafka) echo "kafka.Kafka" ;;
+        postgres) echo "-D $DATA_DIR/postgres" ;;
         ferretdb) echo "$BIN_DIR/ferretdb" ;;
         minio) echo "$BIN_DIR/minio" ;;
     esac
@@ -101,7 +112,8 @@ port_in_use() {
 address_of() {
     case $1 in
         kafka) echo "$HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)" ;;
-        ferretdb) echo "mongodb://$HOST:$MONGO_PORT" ;;
+        postgres) echo "postgres://$HOST:$POSTGRES_PORT/ferretdb" ;;
+        ferretdb) echo "mongodb://$HOST:$MONGO_PORT (storage: postgres on $HOST:$POSTGRES_PORT)" ;;
         minio) echo "http://$HOST:$MINIO_PORT (bucket $INVOICE_S3_BUCKET)" ;;
     esac
 }
@@ -188,7 +200,15 @@ require_free_ports() {
     done
 }
 
-# SIGTERM, wait up to STOP_TIMEOUT, then SIGKILL.
+# PostgreSQL's SIGTERM waits for every client to leave; SIGINT is its fast shutdown (clean, no data lost).
+stop_signal() {
+    case $1 in
+        postgres) echo INT ;;
+        *) echo TERM ;;
+    esac
+}
+
+# SIGTERM (or the service's own stop signal), wait up to STOP_TIMEOUT, then SIGKILL.
 stop_service() {
     local name=$1 pid deadline
     pid=$(running_pid "$name")
@@ -198,7 +218,7 @@ stop_service() {
         return 0
     fi
     say "stopping $name (pid $pid) ..."
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -"$(stop_signal "$name")" "$pid" 2>/dev/null || true
     deadline=$((SECONDS + STOP_TIMEOUT))
     while [[ -d /proc/$pid ]] && ((SECONDS < deadline)); do
         sleep 0.5
@@ -329,7 +349,88 @@ install_ferretdb() {
     say "ferretdb installed: $("$BIN_DIR/ferretdb" --version 2>&1 | head -n 1)"
 }
 
+# --------------------------------------------------------------------------------------------- postgres
+
+# PostgreSQL refuses to run as root; as root, its processes run as the `postgres` user that Debian's
+# package creates, and own their folders.
+POSTGRES_AS_USER=()
+[[ $(id -u) != 0 ]] || POSTGRES_AS_USER=(setpriv --reuid=postgres --regid=postgres --init-groups)
+
+as_postgres_user() { (cd / && "${POSTGRES_AS_USER[@]}" "$@"); }
+
+postgres_owned_dir() {
+    mkdir -p "$1"
+    chmod 700 "$1"
+    [[ $(id -u) != 0 ]] || chown postgres:postgres "$1"
+}
+
+install_postgres() {
+    [[ -n $POSTGRES_BIN && -x $POSTGRES_BIN/postgres ]] ||
+        die "PostgreSQL not found under /usr/lib/postgresql (bash deploy/local/system-packages.sh installs it; or set POSTGRES_BIN)"
+    say "postgres $("$POSTGRES_BIN/postgres" --version | awk '{print $3}') found in $POSTGRES_BIN"
+}
+
+# The superuser reaches the cluster through its private Unix socket (trust: only the service user can
+# enter that folder); everything else, FerretDB included, over TCP with a password.
+psql_admin() {
+    as_postgres_user "$POSTGRES_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$POSTGRES_SOCKET_DIR" -p "$POSTGRES_PORT" \
+        -U postgres "$@"
+}
+
+postgres_ready() { as_postgres_user "$POSTGRES_BIN/pg_isready" -q -h "$HOST" -p "$POSTGRES_PORT"; }
+
+# FerretDB's role and database, and the trigger that adds a GIN index beside each of FerretDB's btree
+# indexes (deploy/local/postgres/gin-beside-btree.sql says why). Idempotent: runs on every start.
+setup_ferretdb_database() {
+    psql_admin -d postgres -v password="$FERRETDB_POSTGRES_PASSWORD" <<'SQL'
+SELECT format('CREATE ROLE ferretdb LOGIN PASSWORD %L', :'password')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ferretdb') \gexec
+SELECT format('ALTER ROLE ferretdb PASSWORD %L', :'password') \gexec
+SELECT 'CREATE DATABASE ferretdb OWNER ferretdb'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'ferretdb') \gexec
+SQL
+    psql_admin -d ferretdb -f - <"$SCRIPT_DIR/postgres/gin-beside-btree.sql" >/dev/null
+}
+
+start_postgres() {
+    local pid data=$DATA_DIR/postgres
+    pid=$(running_pid postgres)
+    if [[ -n $pid ]]; then
+        say "postgres already running (pid $pid)"
+    else
+        require_free_ports postgres "$POSTGRES_PORT"
+        mkdir -p "$DATA_DIR"
+        as_postgres_user test -x "$DATA_DIR" ||
+            die "postgres: the user 'postgres' cannot enter $DATA_DIR (a parent folder is private); set LOCAL_DIR to a folder it can reach"
+        postgres_owned_dir "$POSTGRES_SOCKET_DIR"
+        if [[ ! -f $data/PG_VERSION ]]; then
+            postgres_owned_dir "$data"
+            say "creating the postgres cluster in $data"
+            as_postgres_user "$POSTGRES_BIN/initdb" -D "$data" -U postgres --auth-local=trust \
+                --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >>"$(log_file postgres)" 2>&1 ||
+                fail_start postgres "initdb failed"
+        fi
+        # plan_cache_mode: FerretDB's driver caches prepared statements; a generic plan of
+        # `_jsonb -> $1 @> $2` cannot use an expression index, a plan for the actual field name can.
+        spawn postgres "${POSTGRES_AS_USER[@]}" "$POSTGRES_BIN/postgres" -D "$data" \
+            -c listen_addresses="$HOST" -c port="$POSTGRES_PORT" \
+            -c unix_socket_directories="$POSTGRES_SOCKET_DIR" \
+            -c plan_cache_mode=force_custom_plan
+        wait_ready postgres postgres_ready
+    fi
+    setup_ferretdb_database || fail_start postgres "setting up FerretDB's database failed"
+    say "postgres ready at $(address_of postgres)"
+}
+
 ferretdb_ready() { "$PYTHON" "$READY" mongo "$HOST" "$MONGO_PORT"; }
+
+# FerretDB on PostgreSQL, addressed by the URL in its environment, so the password stays off `ps`.
+spawn_ferretdb() {
+    local name=$1 port=$2
+    shift 2
+    spawn "$name" env FERRETDB_POSTGRESQL_URL="postgres://ferretdb:$FERRETDB_POSTGRES_PASSWORD@$HOST:$POSTGRES_PORT/ferretdb" \
+        "$BIN_DIR/ferretdb" --listen-addr="$HOST:$port" --telemetry=disable "$@"
+}
 
 start_ferretdb() {
     local pid
@@ -339,17 +440,49 @@ start_ferretdb() {
         return 0
     fi
     require_free_ports ferretdb "$MONGO_PORT"
-    # SQLite files (one per database) in data/ferretdb; FerretDB's state.json (instance UUID) beside it.
-    mkdir -p "$DATA_DIR/ferretdb" "$DATA_DIR/ferretdb-state"
-    spawn ferretdb "$BIN_DIR/ferretdb" \
-        --handler=sqlite \
-        --sqlite-url="file:$DATA_DIR/ferretdb/" \
-        --listen-addr="$HOST:$MONGO_PORT" \
-        --debug-addr="$FERRETDB_DEBUG_ADDR" \
-        --state-dir="$DATA_DIR/ferretdb-state" \
-        --telemetry=disable
+    mkdir -p "$DATA_DIR/ferretdb-state"  # FerretDB's state.json (instance UUID)
+    spawn_ferretdb ferretdb "$MONGO_PORT" --handler=postgresql \
+        --debug-addr="$FERRETDB_DEBUG_ADDR" --state-dir="$DATA_DIR/ferretdb-state"
     wait_ready ferretdb ferretdb_ready
     say "ferretdb ready at $(address_of ferretdb)"
+    if [[ -n $(sqlite_data_files) ]]; then
+        say "NOTE: $DATA_DIR/ferretdb holds data of the earlier SQLite store; '$0 migrate-sqlite' copies it over"
+    fi
+}
+
+# ----------------------------------------------------------------------- migrating the earlier SQLite store
+# Until FerretDB ran on PostgreSQL, it kept its data in SQLite files in data/ferretdb/. migrate-sqlite
+# serves those files with a second FerretDB on another port, copies every database, collection, index
+# and document into the running store (a document already there is kept), and then moves the files
+# to data/ferretdb-sqlite-migrated/, so it runs once.
+
+MIGRATION_PORT=${MIGRATION_PORT:-27018}
+
+sqlite_data_files() { find "$DATA_DIR/ferretdb" -maxdepth 1 -name '*.sqlite' 2>/dev/null; }
+
+cmd_migrate_sqlite() {
+    if [[ -z $(sqlite_data_files) ]]; then
+        say "no SQLite data in $DATA_DIR/ferretdb: nothing to migrate"
+        return 0
+    fi
+    cmd_start
+    require_free_ports ferretdb-sqlite "$MIGRATION_PORT"
+    say "serving the SQLite data on $HOST:$MIGRATION_PORT to copy it"
+    spawn ferretdb-sqlite "$BIN_DIR/ferretdb" --handler=sqlite --sqlite-url="file:$DATA_DIR/ferretdb/" \
+        --listen-addr="$HOST:$MIGRATION_PORT" --debug-addr=- --telemetry=disable \
+        --state-dir="$DATA_DIR/ferretdb-state"
+    migration_source_ready() { "$PYTHON" "$READY" mongo "$HOST" "$MIGRATION_PORT"; }
+    wait_ready ferretdb-sqlite migration_source_ready
+    local status=0
+    "$PYTHON" "$SCRIPT_DIR/copy_store.py" "mongodb://$HOST:$MIGRATION_PORT" "mongodb://$HOST:$MONGO_PORT" || status=$?
+    kill -TERM "$(<"$(pid_file ferretdb-sqlite)")" 2>/dev/null || true
+    rm -f "$(pid_file ferretdb-sqlite)"
+    if ((status != 0)); then
+        die "the copy failed (nothing was moved; running '$0 migrate-sqlite' again continues it)"
+    fi
+    mkdir -p "$DATA_DIR/ferretdb-sqlite-migrated"
+    mv "$DATA_DIR"/ferretdb/* "$DATA_DIR/ferretdb-sqlite-migrated/"
+    say "migrated; the SQLite files are kept in $DATA_DIR/ferretdb-sqlite-migrated/ (delete them when satisfied)"
 }
 
 # ------------------------------------------------------------------------------------------------ minio
@@ -397,6 +530,7 @@ cmd_install() {
     command -v "$MVN" >/dev/null || die "mvn not found (used to fetch the Kafka jars)"
     command -v "$GO" >/dev/null || die "go not found (used to build FerretDB and MinIO)"
     install_kafka
+    install_postgres
     install_ferretdb
     install_minio
 }
@@ -404,15 +538,16 @@ cmd_install() {
 cmd_start() {
     cmd_install
     start_kafka
+    start_postgres
     start_ferretdb
     start_minio
     say "all services ready"
 }
 
 cmd_stop() {
-    local name
-    for name in "${SERVICES[@]}"; do
-        stop_service "$name"
+    local index
+    for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
+        stop_service "${SERVICES[index]}"
     done
 }
 
@@ -434,8 +569,9 @@ case ${1:-} in
     stop) cmd_stop ;;
     restart) cmd_stop && cmd_start ;;
     status) cmd_status ;;
+    migrate-sqlite) cmd_migrate_sqlite ;;
     *)
-        echo "usage: $0 install|start|stop|restart|status" >&2
+        echo "usage: $0 install|start|stop|restart|status|migrate-sqlite" >&2
         exit 2
         ;;
 esac
