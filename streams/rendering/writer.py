@@ -10,12 +10,13 @@ import contextlib
 import io
 import logging
 import zlib
+from functools import lru_cache
 
 from borb.pdf import PDF, Document, Page, UsageStatistics
 from borb.pdf.primitives import hexstr, name, stream
 
 from streams.rendering.content import InvoiceContent
-from streams.rendering.images import Logo
+from streams.rendering.images import Raster
 from streams.rendering.layout import FONT_RESOURCES, LOGO_RESOURCE, PAGE_HEIGHT, PAGE_WIDTH, Canvas, Fonts
 
 CREATOR = "invoice-service"
@@ -33,7 +34,7 @@ def prepare_borb() -> None:
         _prepared = True
 
 
-def write_pdf(pages: list[Canvas], fonts: Fonts, logo: Logo | None, content: InvoiceContent) -> bytes:
+def write_pdf(pages: list[Canvas], fonts: Fonts, logo: Raster | None, content: InvoiceContent) -> bytes:
     """The PDF of these pages, with the document's metadata from `content`."""
     prepare_borb()
     resources = _resources(fonts, pages, logo)
@@ -49,7 +50,7 @@ def write_pdf(pages: list[Canvas], fonts: Fonts, logo: Logo | None, content: Inv
     return buffer.getvalue()
 
 
-def _resources(fonts: Fonts, pages: list[Canvas], logo: Logo | None) -> dict[str, object]:
+def _resources(fonts: Fonts, pages: list[Canvas], logo: Raster | None) -> dict[str, object]:
     """The resources of every page of one document: one dictionary, so borb writes it once."""
     faces = {False: fonts.regular, True: fonts.bold}
     font_resources = {
@@ -58,8 +59,34 @@ def _resources(fonts: Fonts, pages: list[Canvas], logo: Logo | None) -> dict[str
     }
     resources: dict[str, object] = {name("Font"): font_resources}
     if logo:
-        resources[name("XObject")] = {name(LOGO_RESOURCE): logo.xobject}
+        resources[name("XObject")] = {name(LOGO_RESOURCE): image_xobject(logo)}
     return resources
+
+
+@lru_cache(maxsize=8)
+def image_xobject(image: Raster) -> stream:
+    """An image XObject (with its soft mask), made once per logo and process like the logo's decoding."""
+    xobject = stream()
+    xobject[name("Type")] = name("XObject")
+    xobject[name("Subtype")] = name("Image")
+    xobject[name("Width")] = image.width
+    xobject[name("Height")] = image.height
+    xobject[name("ColorSpace")] = _colour_space(image)
+    xobject[name("BitsPerComponent")] = 8
+    xobject[name("Filter")] = name(image.encoding)
+    xobject[name("Bytes")] = image.data
+    xobject[name("Length")] = len(image.data)
+    if image.inverted:
+        xobject[name("Decode")] = [1, 0] * 4
+    if image.alpha:
+        xobject[name("SMask")] = image_xobject(image.alpha)
+    return xobject
+
+
+def _colour_space(image: Raster) -> object:
+    if image.colour_space == "Indexed":
+        return [name("Indexed"), name("DeviceRGB"), len(image.palette) // 3 - 1, hexstr(image.palette.hex())]
+    return name(image.colour_space)
 
 
 def _page(canvas: Canvas, resources: dict[str, object]) -> Page:
