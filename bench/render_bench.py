@@ -39,8 +39,9 @@ from pypdf import PdfReader
 from invoicing.document import DEFAULT_SELLER, BankDetails, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.recalculation import recalculate
 from schemas.orders import parse_order_event
+from streams.rendering.content import InvoiceContent, invoice_content
 from streams.rendering.fonts import FONT_DIR
-from streams.rendering.pdf import InvoiceContent, invoice_content, render_invoice_pdf, warm_up
+from streams.rendering.pdf import render_invoice_pdf, warm_up
 
 PRODUCTS = [
     ("Espresso cup, stoneware, 90 ml", "CUP-90", "12.90", 19),

@@ -12,8 +12,8 @@ from babel import Locale
 from babel.dates import format_date
 
 from invoicing.document import InvoiceDocument
+from streams.rendering.content import invoice_content
 from streams.rendering.labels import labels_for
-from streams.rendering.pdf import invoice_content
 
 
 class MailTexts(TypedDict):

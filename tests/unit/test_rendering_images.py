@@ -1,21 +1,25 @@
-"""Logos from PNG and JPEG bytes, read back through pypdf's own filters (FlateDecode with PNG predictors).
+"""Logos from PNG and JPEG bytes, as the PDF shows them: the image XObject's samples read back through
+pypdf's own filters and its colour space, the alpha from its soft mask.
 
 The PNG files are written here by a small encoder that applies every PNG filter type in turn, so the
-renderer's unfiltering is checked against data it did not produce.
+pixels expected are worked out from the test's own samples, not by the imaging library under test.
 """
 
 import base64
+import io
 import struct
 import zlib
 from typing import Any
 
 import pytest
+from PIL import Image
 from pypdf.filters import decode_stream_data
 from pypdf.generic import DictionaryObject, NameObject, NumberObject, StreamObject
 
-from streams.rendering.images import UnsupportedImage, logo_image
+from streams.rendering.images import Logo, UnsupportedImage, logo_image
+from streams.rendering.writer import image_xobject
 
-# A 3 x 5 grey progressive JPEG (written once with Pillow; kept here so the tests need no imaging library).
+# A 3 x 5 grey progressive JPEG (written once with Pillow; kept as bytes so it stays the same file).
 JPEG_GREY_3X5 = base64.b64decode(
     "/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDABALDA4MChAODQ4SERATGCgaGBYWGDEjJR0oOjM9PDkzODdASFxOQERXRTc4UG1RV19iZ2hnPk1xeX"
     "BkeFxlZ2P/wgALCAAFAAMBAREA/8QAFAABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQAAAAF//8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQAB"
@@ -92,15 +96,31 @@ def decoded(image: Any) -> bytes:
     return decode_stream_data(stream)
 
 
-def _idat(data: bytes) -> bytes:
-    """The compressed image data of a PNG: its IDAT chunks joined."""
-    offset, joined = 8, b""
-    while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        if kind == b"IDAT":
-            joined += data[offset + 8 : offset + 8 + length]
-        offset += 12 + length
-    return joined
+Pixel = tuple[int, int, int, int]  # red, green, blue, alpha
+
+
+def shown(logo: Logo) -> list[Pixel]:
+    """The logo's pixels as a PDF reader gets them: samples through the colour space, alpha from the soft mask."""
+    image = image_xobject(logo)
+    samples = decoded(image)
+    space = image["ColorSpace"]
+    if isinstance(space, list):  # [/Indexed /DeviceRGB last <palette>]: one palette index per sample
+        assert space[:2] == ["Indexed", "DeviceRGB"] and image["BitsPerComponent"] == 8
+        palette = bytes.fromhex(space[3])
+        colours = [(palette[3 * i], palette[3 * i + 1], palette[3 * i + 2]) for i in samples]
+    elif space == "DeviceGray":
+        colours = [(value, value, value) for value in samples]
+    else:
+        assert space == "DeviceRGB"
+        colours = [(samples[i], samples[i + 1], samples[i + 2]) for i in range(0, len(samples), 3)]
+    alpha = decoded(image["SMask"]) if "SMask" in image else bytes([255] * len(colours))
+    assert len(alpha) == len(colours) == logo.width * logo.height
+    return [(*colour, opacity) for colour, opacity in zip(colours, alpha, strict=True)]
+
+
+def high_bytes(samples: bytes, bits: int) -> bytes:
+    """Samples in 8 bits, as a logo is embedded: 16-bit samples keep their high byte."""
+    return samples[::2] if bits == 16 else samples
 
 
 def pattern(count: int) -> bytes:
@@ -119,35 +139,37 @@ def packed(indices: list[int], width: int, bits: int) -> bytes:
     return bytes(result)
 
 
-@pytest.mark.parametrize(("colour_type", "colour_space"), [(0, "DeviceGray"), (2, "DeviceRGB")])
 @pytest.mark.parametrize("bits", [8, 16])
-def test_png_without_transparency_goes_in_as_it_is(colour_type: int, colour_space: str, bits: int) -> None:
+def test_grey_png(bits: int) -> None:
     width, height = 7, 6
-    samples = pattern(width * CHANNELS[colour_type] * bits // 8 * height)
-    logo = logo_image(png(width, height, colour_type, bits, samples))
+    samples = pattern(width * height * bits // 8)
+    logo = logo_image(png(width, height, 0, bits, samples))
     assert (logo.width, logo.height) == (width, height)
-    image = logo.xobject
-    assert image["Subtype"] == "Image" and image["ColorSpace"] == colour_space and image["BitsPerComponent"] == bits
-    assert image["DecodeParms"]["Predictor"] == 15
-    assert decoded(image) == samples
-    assert "SMask" not in image
+    assert shown(logo) == [(value, value, value, 255) for value in high_bytes(samples, bits)]
+    assert "SMask" not in image_xobject(logo), "no soft mask where nothing is transparent"
 
 
 @pytest.mark.parametrize("bits", [8, 16])
-@pytest.mark.parametrize(("colour_type", "colour_space"), [(4, "DeviceGray"), (6, "DeviceRGB")])
-def test_png_alpha_becomes_a_soft_mask(colour_type: int, colour_space: str, bits: int) -> None:
+def test_rgb_png(bits: int) -> None:
+    width, height = 7, 6
+    samples = high_bytes(pattern(width * height * 3 * bits // 8), bits)
+    logo = logo_image(png(width, height, 2, bits, pattern(width * height * 3 * bits // 8)))
+    assert shown(logo) == [(*samples[i : i + 3], 255) for i in range(0, len(samples), 3)]
+    assert "SMask" not in image_xobject(logo)
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("colour_type", [4, 6])  # grey and alpha, RGB and alpha
+def test_png_alpha_becomes_a_soft_mask(colour_type: int, bits: int) -> None:
     width, height = 5, 7
-    sample = bits // 8
-    pixel = CHANNELS[colour_type] * sample
-    samples = pattern(width * height * pixel)
-    image = logo_image(png(width, height, colour_type, bits, samples)).xobject
-    colour = b"".join(samples[p : p + pixel - sample] for p in range(0, len(samples), pixel))
-    alpha = b"".join(samples[p + pixel - sample : p + pixel] for p in range(0, len(samples), pixel))
-    assert image["ColorSpace"] == colour_space and image["BitsPerComponent"] == bits
-    assert decoded(image) == colour
-    mask = image["SMask"]
-    assert mask["ColorSpace"] == "DeviceGray" and mask["BitsPerComponent"] == bits
-    assert decoded(mask) == alpha
+    channels = CHANNELS[colour_type]
+    raw = pattern(width * height * channels * bits // 8)
+    samples = high_bytes(raw, bits)
+    pixels = [samples[p : p + channels] for p in range(0, len(samples), channels)]
+    expected = [(*(pixel[:1] * 3 if channels == 2 else pixel[:3]), pixel[-1]) for pixel in pixels]
+    logo = logo_image(png(width, height, colour_type, bits, raw))
+    assert shown(logo) == expected
+    assert image_xobject(logo)["SMask"]["ColorSpace"] == "DeviceGray"
 
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
@@ -158,45 +180,55 @@ def test_png_palette_with_and_without_transparent_entries(bits: int) -> None:
     indices = [(x + y) % colours for y in range(height) for x in range(width)]
     samples = packed(indices, width, bits)
 
-    data = png(width, height, 3, bits, bytes(samples), palette=palette)
-    opaque = logo_image(data).xobject
-    assert opaque["ColorSpace"][:3] == ["Indexed", "DeviceRGB", colours - 1]
-    assert bytes.fromhex(opaque["ColorSpace"][3]) == palette
-    assert opaque["DecodeParms"] == {"Predictor": 15, "Colors": 1, "BitsPerComponent": bits, "Columns": width}
-    if bits == 8:
-        assert decoded(opaque) == bytes(samples)
-    else:  # pypdf's PNG predictor misreads rows of packed samples; pdftoppm's reading is checked below
-        assert opaque["Bytes"] == _idat(data)
-    assert "SMask" not in opaque
+    opaque = logo_image(png(width, height, 3, bits, samples, palette=palette))
+    assert shown(opaque) == [(index, 255 - index, 7, 255) for index in indices]
+    assert image_xobject(opaque)["ColorSpace"][0] == "Indexed", "a palette image stays one byte per pixel"
 
     transparency = bytes([0, 128])  # index 0 transparent, index 1 half, the rest opaque
-    masked = logo_image(png(width, height, 3, bits, bytes(samples), palette=palette, transparency=transparency))
-    assert decoded(masked.xobject) == bytes(samples)
-    expected_alpha = bytes((0, 128)[index] if index < 2 else 255 for index in indices)
-    assert decoded(masked.xobject["SMask"]) == expected_alpha
+    masked = logo_image(png(width, height, 3, bits, samples, palette=palette, transparency=transparency))
+    alpha = [(0, 128)[index] if index < 2 else 255 for index in indices]
+    assert shown(masked) == [(index, 255 - index, 7, a) for index, a in zip(indices, alpha, strict=True)]
 
 
-def test_png_transparent_colour_becomes_a_colour_key_mask() -> None:
-    samples = pattern(4 * 3 * 2)
-    image = logo_image(png(4, 2, 2, 8, samples, transparency=struct.pack(">HHH", 1, 2, 3))).xobject
-    assert image["Mask"] == [1, 1, 2, 2, 3, 3]
+def test_png_transparent_colour() -> None:
+    samples = bytes([1, 2, 3, 9, 9, 9, 1, 2, 3, 1, 2, 4])  # 2 x 2 pixels, two of them the transparent colour
+    logo = logo_image(png(2, 2, 2, 8, samples, transparency=struct.pack(">HHH", 1, 2, 3)))
+    assert [pixel[3] for pixel in shown(logo)] == [0, 255, 0, 255]
 
 
 def test_jpeg_goes_in_as_it_is() -> None:
     logo = logo_image(JPEG_GREY_3X5)
     assert (logo.width, logo.height) == (3, 5)
-    image = logo.xobject
-    assert image["Filter"] == "DCTDecode" and image["ColorSpace"] == "DeviceGray"
+    image = image_xobject(logo)
+    assert image["Filter"] == "DCTDecode" and image["ColorSpace"] == "DeviceGray" and image["BitsPerComponent"] == 8
     assert image["Bytes"] == JPEG_GREY_3X5
+    assert "Decode" not in image
+
+
+def test_cmyk_jpeg_by_adobe_is_read_inverted() -> None:
+    # Adobe's CMYK JPEGs (and Pillow's, with the Adobe marker) store every sample inverted.
+    buffer = io.BytesIO()
+    Image.new("CMYK", (4, 3), (0, 255, 0, 0)).save(buffer, format="JPEG")
+    image = image_xobject(logo_image(buffer.getvalue()))
+    assert image["Filter"] == "DCTDecode" and image["ColorSpace"] == "DeviceCMYK"
+    assert image["Decode"] == [1, 0, 1, 0, 1, 0, 1, 0]
+    assert image["Bytes"] == buffer.getvalue()
+
+
+def gif() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("P", (2, 2)).save(buffer, format="GIF")
+    return buffer.getvalue()
 
 
 @pytest.mark.parametrize(
     "data",
     [
         b"GIF89a",
+        gif(),  # an image, but not one the settings accept
         b"\x89PNG\r\n\x1a\n",  # no chunks
         png(2, 2, 2, 8, pattern(12))[:40],  # cut short inside the image data
-        png(2, 2, 2, 8, pattern(12), interlaced=True),
+        png(2, 2, 2, 8, pattern(12), interlaced=True),  # said to be interlaced, but its data is not
         b"\xff\xd8\xff\xe0\x00\x10JFIF",  # a JPEG without a frame header
     ],
 )
