@@ -7,7 +7,7 @@ naming the business term: an invalid file is never produced.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from invoicing.einvoice.terms import MEANS_CREDIT_CARD, EInvoice, FacturXProfile
+from invoicing.einvoice.terms import EMAIL_SCHEME, MEANS_CREDIT_CARD, EInvoice, FacturXProfile
 
 
 class EInvoiceFormat(StrEnum):
@@ -70,6 +70,12 @@ def check_requirements(einvoice: EInvoice, fmt: EInvoiceFormat, spec: FormatSpec
             missing.append(("BT-34", "Seller electronic address (settings/einvoice)"))
         if buyer.electronic_address is None:
             missing.append(("BT-49", "Buyer electronic address (the customer's email)"))
+    if fmt is EInvoiceFormat.PEPPOL:
+        # Peppol routes by participant ID: its EAS code list has no e-mail scheme (PEPPOL-EN16931-CL008).
+        if seller.electronic_address is not None and seller.electronic_address.scheme == EMAIL_SCHEME:
+            missing.append(("BT-34-1", "Seller electronic address as a Peppol participant ID, not e-mail (EM)"))
+        if buyer.electronic_address is not None and buyer.electronic_address.scheme == EMAIL_SCHEME:
+            missing.append(("BT-49-1", "Buyer electronic address as a Peppol participant ID, not e-mail (EM)"))
     if fmt in (EInvoiceFormat.XRECHNUNG_CII, EInvoiceFormat.XRECHNUNG_UBL) or spec.specification.endswith(
         "xrechnung_3.0"
     ):

@@ -35,12 +35,15 @@ class BuyerReferenceSource(StrEnum):
     NONE = "none"  # no buyer reference (XRechnung then cannot be made)
 
 
+EMAIL_SCHEME = "EM"
+
+
 @dataclass(frozen=True)
 class ElectronicAddress:
     """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
 
     value: str
-    scheme: str = "EM"
+    scheme: str = EMAIL_SCHEME
 
 
 @dataclass(frozen=True)
