@@ -10,13 +10,22 @@ from lxml import etree
 from invoicing.einvoice.formats import FormatSpec
 from invoicing.einvoice.terms import Address, Contact, EInvoice, Party, PaymentInstructions
 from invoicing.einvoice.vat import VatCategory, VatTreatment
-from invoicing.einvoice.xml import amount, decimal, price, serialized, sub
+from invoicing.einvoice.xml import (
+    LINES_MARKER,
+    amount,
+    decimal,
+    line_rows,
+    repeated_elements,
+    serialized,
+    spliced,
+    sub,
+)
 
 RSM = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
-NSMAP = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
+NSMAP: dict[str | None, str] = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
 
 
 def _rsm(name: str) -> str:
@@ -114,27 +123,36 @@ def cii_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
 
     transaction = sub(root, _rsm("SupplyChainTradeTransaction"))
     currency = einvoice.currency
-    for line in einvoice.lines:  # BG-25
-        item = sub(transaction, _ram("IncludedSupplyChainTradeLineItem"))
-        sub(sub(item, _ram("AssociatedDocumentLineDocument")), _ram("LineID"), line.id)  # BT-126
+    discount_reason = "Rabatt" if einvoice.language == "de" else "Discount"  # BT-139
+
+    def line_item(parent: etree._Element, texts: dict[str, str]) -> None:  # BG-25
+        item = sub(parent, _ram("IncludedSupplyChainTradeLineItem"))
+        sub(sub(item, _ram("AssociatedDocumentLineDocument")), _ram("LineID"), texts["id"])  # BT-126
         product = sub(item, _ram("SpecifiedTradeProduct"))  # BG-31
-        if line.seller_item_id:
-            sub(product, _ram("SellerAssignedID"), line.seller_item_id)  # BT-155
-        sub(product, _ram("Name"), line.item_name)  # BT-153
+        if "sku" in texts:
+            sub(product, _ram("SellerAssignedID"), texts["sku"])  # BT-155
+        sub(product, _ram("Name"), texts["name"])  # BT-153
         agreement = sub(item, _ram("SpecifiedLineTradeAgreement"))
-        sub(sub(agreement, _ram("NetPriceProductTradePrice")), _ram("ChargeAmount"), price(line.net_price))  # BT-146
+        sub(sub(agreement, _ram("NetPriceProductTradePrice")), _ram("ChargeAmount"), texts["price"])  # BT-146
         delivery = sub(item, _ram("SpecifiedLineTradeDelivery"))
-        sub(delivery, _ram("BilledQuantity"), decimal(line.quantity), unitCode=line.unit_code)  # BT-129, BT-130
+        sub(delivery, _ram("BilledQuantity"), texts["quantity"], unitCode=texts["unit"])  # BT-129/130
         settlement = sub(item, _ram("SpecifiedLineTradeSettlement"))
-        _trade_tax(settlement, "ApplicableTradeTax", line.vat)  # BG-30
-        if line.allowance:  # BG-27
+        tax = sub(settlement, _ram("ApplicableTradeTax"))  # BG-30
+        sub(tax, _ram("TypeCode"), "VAT")
+        sub(tax, _ram("CategoryCode"), texts["category"])  # BT-151
+        if "rate" in texts:  # BR-O-05: category O has no rate
+            sub(tax, _ram("RateApplicablePercent"), texts["rate"])  # BT-152
+        if "allowance" in texts:  # BG-27
             allowance = sub(settlement, _ram("SpecifiedTradeAllowanceCharge"))
             sub(sub(allowance, _ram("ChargeIndicator")), f"{{{UDT}}}Indicator", "false")
-            sub(allowance, _ram("ActualAmount"), amount(line.allowance))  # BT-136
+            sub(allowance, _ram("ActualAmount"), texts["allowance"])  # BT-136
             sub(allowance, _ram("ReasonCode"), "95")  # BT-140, UNTDID 5189 discount
-            sub(allowance, _ram("Reason"), "Rabatt" if einvoice.language == "de" else "Discount")  # BT-139
+            sub(allowance, _ram("Reason"), discount_reason)  # BT-139
         summation = sub(settlement, _ram("SpecifiedTradeSettlementLineMonetarySummation"))
-        sub(summation, _ram("LineTotalAmount"), amount(line.net_amount))  # BT-131
+        sub(summation, _ram("LineTotalAmount"), texts["net"])  # BT-131
+
+    lines = repeated_elements(line_rows(einvoice.lines), line_item, NSMAP)
+    transaction.append(etree.Comment(LINES_MARKER))  # BG-25, spliced in after serialization
 
     agreement = sub(transaction, _ram("ApplicableHeaderTradeAgreement"))
     if einvoice.buyer_reference:
@@ -194,4 +212,4 @@ def cii_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
     if totals.paid:
         sub(summation, _ram("TotalPrepaidAmount"), amount(totals.paid))  # BT-113
     sub(summation, _ram("DuePayableAmount"), amount(totals.due))  # BT-115
-    return serialized(root)
+    return spliced(serialized(root), lines)

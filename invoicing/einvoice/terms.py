@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from functools import cache
 
 from invoicing.document import BankDetails, InvoiceDocument, PostalAddress
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
@@ -339,6 +340,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
     language = seller.language
     delivery_postal = delivery_address(document)
 
+    @cache  # lines share a handful of rates: one treatment each
     def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
         return vat_treatment(
             rate,

@@ -8,12 +8,21 @@ from lxml import etree
 from invoicing.einvoice.formats import FormatSpec
 from invoicing.einvoice.terms import Address, EInvoice, Party, PaymentInstructions
 from invoicing.einvoice.vat import VatCategory, VatTreatment
-from invoicing.einvoice.xml import amount, decimal, price, serialized, sub
+from invoicing.einvoice.xml import (
+    LINES_MARKER,
+    amount,
+    decimal,
+    line_rows,
+    repeated_elements,
+    serialized,
+    spliced,
+    sub,
+)
 
 INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-NSMAP = {None: INVOICE, "cac": CAC, "cbc": CBC}
+NSMAP: dict[str | None, str] = {None: INVOICE, "cac": CAC, "cbc": CBC}
 
 
 def _cac(name: str) -> str:
@@ -161,21 +170,30 @@ def ubl_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
         sub(monetary, _cbc("PrepaidAmount"), amount(totals.paid), currencyID=currency)  # BT-113
     sub(monetary, _cbc("PayableAmount"), amount(totals.due), currencyID=currency)  # BT-115
 
-    for line in einvoice.lines:  # BG-25
-        element = sub(root, _cac("InvoiceLine"))
-        sub(element, _cbc("ID"), line.id)  # BT-126
-        sub(element, _cbc("InvoicedQuantity"), decimal(line.quantity), unitCode=line.unit_code)  # BT-129, BT-130
-        sub(element, _cbc("LineExtensionAmount"), amount(line.net_amount), currencyID=currency)  # BT-131
-        if line.allowance:  # BG-27
+    discount_reason = "Rabatt" if einvoice.language == "de" else "Discount"  # BT-139
+
+    def invoice_line(parent: etree._Element, texts: dict[str, str]) -> None:  # BG-25
+        element = sub(parent, _cac("InvoiceLine"))
+        sub(element, _cbc("ID"), texts["id"])  # BT-126
+        sub(element, _cbc("InvoicedQuantity"), texts["quantity"], unitCode=texts["unit"])  # BT-129, BT-130
+        sub(element, _cbc("LineExtensionAmount"), texts["net"], currencyID=currency)  # BT-131
+        if "allowance" in texts:  # BG-27
             allowance = sub(element, _cac("AllowanceCharge"))
             sub(allowance, _cbc("ChargeIndicator"), "false")
             sub(allowance, _cbc("AllowanceChargeReasonCode"), "95")  # BT-140, UNTDID 5189 discount
-            sub(allowance, _cbc("AllowanceChargeReason"), "Rabatt" if einvoice.language == "de" else "Discount")
-            sub(allowance, _cbc("Amount"), amount(line.allowance), currencyID=currency)  # BT-136
+            sub(allowance, _cbc("AllowanceChargeReason"), discount_reason)
+            sub(allowance, _cbc("Amount"), texts["allowance"], currencyID=currency)  # BT-136
         item = sub(element, _cac("Item"))  # BG-31
-        sub(item, _cbc("Name"), line.item_name)  # BT-153
-        if line.seller_item_id:
-            sub(sub(item, _cac("SellersItemIdentification")), _cbc("ID"), line.seller_item_id)  # BT-155
-        _tax_category(item, "ClassifiedTaxCategory", line.vat)  # BG-30
-        sub(sub(element, _cac("Price")), _cbc("PriceAmount"), price(line.net_price), currencyID=currency)  # BT-146
-    return serialized(root)
+        sub(item, _cbc("Name"), texts["name"])  # BT-153
+        if "sku" in texts:
+            sub(sub(item, _cac("SellersItemIdentification")), _cbc("ID"), texts["sku"])  # BT-155
+        category = sub(item, _cac("ClassifiedTaxCategory"))  # BG-30
+        sub(category, _cbc("ID"), texts["category"])  # BT-151
+        if "rate" in texts:  # BR-O-05: category O has no rate
+            sub(category, _cbc("Percent"), texts["rate"])  # BT-152
+        _tax_scheme(category)
+        sub(sub(element, _cac("Price")), _cbc("PriceAmount"), texts["price"], currencyID=currency)  # BT-146
+
+    lines = repeated_elements(line_rows(einvoice.lines), invoice_line, NSMAP)
+    root.append(etree.Comment(LINES_MARKER))  # BG-25, spliced in after serialization
+    return spliced(serialized(root), lines)

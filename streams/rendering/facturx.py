@@ -1,10 +1,10 @@
 """Make a rendered invoice PDF a Factur-X / ZUGFeRD PDF/A-3b: the CII XML embedded as factur-x.xml.
 
 borb 3.0.9 cannot write PDF/A-2/3 itself (its conformance mode crashes when writing, and its PDF/A-1
-output fails veraPDF), so the invoice is rendered as always and this step, with pikepdf (qpdf), adds
-what PDF/A-3b and Factur-X ask of the file:
+output fails veraPDF), so the invoice is rendered as always and this step adds, as an incremental
+update read with pikepdf (qpdf), what PDF/A-3b and Factur-X ask of the file:
 
-- the XML as an embedded file (/Subtype text/xml, /Params with /ModDate, /Size, /CheckSum), named
+- the XML as an embedded file (/Subtype text/xml, /Params with /CreationDate, /ModDate, /Size), named
   factur-x.xml, with /AFRelationship /Alternative, listed in the catalog's /AF and /Names/EmbeddedFiles;
 - an sRGB output intent (GTS_PDFA1) with an ICC profile that Pillow's LittleCMS makes, so nothing is
   downloaded or committed;
@@ -20,6 +20,7 @@ which PDF/A requires and tests/validators check with veraPDF.
 
 import hashlib
 import io
+import zlib
 from datetime import UTC, datetime
 from functools import cache
 from xml.sax.saxutils import escape
@@ -126,6 +127,63 @@ def xmp_metadata(
     return xmp.encode("utf-8")
 
 
+class IncrementalUpdate:
+    """New and changed objects appended to a PDF, with their cross-reference section and trailer
+    (ISO 32000-1, 7.5.6): the original bytes stay as they are, so nothing is parsed or written twice."""
+
+    def __init__(self, original: bytes, first_free: int) -> None:
+        self.original = original
+        self.body = bytearray(b"\n")
+        self.offsets: dict[int, int] = {}
+        self.next_number = first_free
+
+    def reserve(self) -> int:
+        self.next_number += 1
+        return self.next_number - 1
+
+    def put(self, number: int, dictionary: bytes, stream: bytes | None = None) -> None:
+        self.offsets[number] = len(self.original) + len(self.body)
+        self.body += b"%d 0 obj\n" % number
+        if stream is None:
+            self.body += dictionary + b"\nendobj\n"
+        else:
+            self.body += dictionary + b"\nstream\n" + stream + b"\nendstream\nendobj\n"
+
+    def finished(self, trailer: bytes) -> bytes:
+        xref_offset = len(self.original) + len(self.body)
+        # The head of the free list (object 0) opens every section, as most writers do; without it
+        # pypdf warns that the table is "not zero-indexed".
+        xref = bytearray(b"xref\n0 1\n0000000000 65535 f\r\n")
+        numbers = sorted(self.offsets)
+        start = 0
+        while start < len(numbers):  # one subsection per run of consecutive object numbers
+            end = start
+            while end + 1 < len(numbers) and numbers[end + 1] == numbers[end] + 1:
+                end += 1
+            xref += b"%d %d\n" % (numbers[start], end - start + 1)
+            for number in numbers[start : end + 1]:
+                xref += b"%010d 00000 n\r\n" % self.offsets[number]  # 20 bytes per entry
+            start = end + 1
+        tail = b"trailer\n" + trailer + b"\nstartxref\n%d\n%%%%EOF\n" % xref_offset
+        return self.original + bytes(self.body) + bytes(xref) + tail
+
+
+def _dictionary(entries: dict[str, bytes]) -> bytes:
+    return b"<<" + b"".join(b"/" + key.encode("ascii") + b" " + value for key, value in entries.items()) + b">>"
+
+
+def _string(text: str) -> bytes:
+    return bytes(pikepdf.String(text).unparse())
+
+
+def _reference(number: int) -> bytes:
+    return b"%d 0 R" % number
+
+
+def _stream_dictionary(length: int, entries: dict[str, bytes]) -> bytes:
+    return _dictionary({**entries, "Length": b"%d" % length})
+
+
 def facturx_pdf(
     pdf: bytes,
     xml: bytes,
@@ -135,58 +193,106 @@ def facturx_pdf(
 ) -> bytes:
     """`pdf` (as the renderer made it) as PDF/A-3b with `xml` embedded as factur-x.xml. `moment` is the
     creation and modification time written to the document info, XMP and the embedded file
-    (default: now); the same inputs and moment give the same bytes."""
+    (default: now); the same inputs and moment give the same bytes.
+
+    Written as an incremental update (which PDF/A allows): pikepdf only reads the catalog, the document
+    info and the trailer, and the new objects are appended. Rewriting the whole file with qpdf instead
+    cost 1.5-3 ms per invoice, most of e-invoicing's budget of 30 % on top of rendering."""
     moment = moment or datetime.now(UTC)
+    date = _string(_pdf_date(moment))
     with pikepdf.open(io.BytesIO(pdf)) as document:
-        root = document.Root
-        info = document.docinfo
+        trailer = document.trailer
+        root_number, root_generation = document.Root.objgen
+        # Not document.docinfo: it would make a new object when there is none, numbered like ours.
+        info = trailer.get("/Info", pikepdf.Dictionary())
+        info_number = info.objgen[0] if info.is_indirect else 0
+        if root_generation != 0 or "/Encrypt" in trailer:
+            raise ValueError("only an unencrypted PDF whose catalog has generation 0 can be updated")
+        root = {str(key)[1:]: bytes(value.unparse()) for key, value in document.Root.items()}
+        info_entries = {str(key)[1:]: bytes(value.unparse()) for key, value in info.items()}
+        texts = {key: str(info.get(f"/{key}", "")) for key in ("Title", "Author", "Subject", "Creator", "Producer")}
+        original_id = bytes(trailer.ID[0]) if "/ID" in trailer else hashlib.md5(pdf[:4096]).digest()
+        update = IncrementalUpdate(pdf, int(trailer.Size))
 
-        icc = document.make_stream(srgb_icc_profile(), N=3)
-        root.OutputIntents = pikepdf.Array(
-            [
-                pikepdf.Dictionary(
-                    Type=pikepdf.Name.OutputIntent,
-                    S=pikepdf.Name.GTS_PDFA1,
-                    OutputConditionIdentifier=SRGB,
-                    Info=SRGB,
-                    RegistryName="http://www.color.org",
-                    DestOutputProfile=icc,
-                )
-            ]
+    icc = srgb_icc_profile()
+    icc_number = update.reserve()
+    update.put(icc_number, _stream_dictionary(len(icc), {"N": b"3"}), icc)
+
+    compressed = zlib.compress(xml, 3)  # ~30:1 for CII, in a third of the time of level 6
+    embedded_number = update.reserve()
+    params = _dictionary({"CreationDate": date, "ModDate": date, "Size": b"%d" % len(xml)})
+    embedded = {"Type": b"/EmbeddedFile", "Subtype": b"/text#2Fxml", "Filter": b"/FlateDecode", "Params": params}
+    update.put(embedded_number, _stream_dictionary(len(compressed), embedded), compressed)
+
+    filespec_number = update.reserve()
+    update.put(
+        filespec_number,
+        _dictionary(
+            {
+                "Type": b"/Filespec",
+                "F": _string(FACTURX_FILENAME),
+                "UF": _string(FACTURX_FILENAME),
+                "Desc": _string("Factur-X invoice (UN/CEFACT CII)"),
+                "AFRelationship": b"/Alternative",
+                "EF": _dictionary({"F": _reference(embedded_number), "UF": _reference(embedded_number)}),
+            }
+        ),
+    )
+
+    metadata = xmp_metadata(
+        title=texts["Title"],
+        author=texts["Author"],
+        subject=texts["Subject"],
+        creator_tool=texts["Creator"],
+        producer=texts["Producer"],
+        moment=moment,
+        level=CONFORMANCE_LEVEL[profile],
+    )
+    metadata_number = update.reserve()
+    update.put(metadata_number, _stream_dictionary(len(metadata), {"Type": b"/Metadata", "Subtype": b"/XML"}), metadata)
+
+    # The document info with its dates in the PDF date format (borb writes "D:...Z00"), agreeing with the XMP.
+    info_entries.update(CreationDate=date, ModDate=date)
+    if info_number == 0:
+        info_number = update.reserve()
+    update.put(info_number, _dictionary(info_entries))
+
+    intent = _dictionary(
+        {
+            "Type": b"/OutputIntent",
+            "S": b"/GTS_PDFA1",
+            "OutputConditionIdentifier": _string(SRGB),
+            "Info": _string(SRGB),
+            "RegistryName": _string("http://www.color.org"),
+            "DestOutputProfile": _reference(icc_number),
+        }
+    )
+    # The renderer's catalog has no name dictionary, metadata, output intents or associated files;
+    # should it ever have them, the update's versions replace them.
+    attachments = _dictionary({"Names": b"[" + _string(FACTURX_FILENAME) + b" " + _reference(filespec_number) + b"]"})
+    root.update(
+        Metadata=_reference(metadata_number),
+        OutputIntents=b"[" + intent + b"]",
+        AF=b"[" + _reference(filespec_number) + b"]",
+        Names=_dictionary({"EmbeddedFiles": attachments}),
+    )
+    update.put(root_number, _dictionary(root))
+
+    # The first file identifier stays (ISO 32000-1, 14.4); the second changes with the update.
+    changed_id = hashlib.md5(original_id + date + xml[-4096:]).digest()
+    return update.finished(
+        _dictionary(
+            {
+                "Size": b"%d" % update.next_number,
+                "Root": _reference(root_number),
+                "Info": _reference(info_number),
+                "ID": b"[<" + original_id.hex().encode() + b"> <" + changed_id.hex().encode() + b">]",
+                "Prev": b"%d" % _startxref(pdf),
+            }
         )
+    )
 
-        spec = pikepdf.AttachedFileSpec(
-            document,
-            xml,
-            description="Factur-X invoice (UN/CEFACT CII)",
-            filename=FACTURX_FILENAME,
-            mime_type="text/xml",
-            creation_date=_pdf_date(moment),
-            mod_date=_pdf_date(moment),
-            relationship=pikepdf.Name.Alternative,
-        )
-        document.attachments[FACTURX_FILENAME] = spec
-        # The file specification as the attachments name tree holds it, so /AF and /Names share one object.
-        filespec = document.Root.Names.EmbeddedFiles.Names[1]
-        params = filespec.EF.F.Params
-        params.CheckSum = pikepdf.String(hashlib.md5(xml).digest())  # the PDF spec prescribes MD5 here
-        root.AF = pikepdf.Array([filespec])
 
-        info.CreationDate = _pdf_date(moment)
-        info.ModDate = _pdf_date(moment)
-        metadata = xmp_metadata(
-            title=_text(info, "/Title"),
-            author=_text(info, "/Author"),
-            subject=_text(info, "/Subject"),
-            creator_tool=_text(info, "/Creator"),
-            producer=_text(info, "/Producer"),
-            moment=moment,
-            level=CONFORMANCE_LEVEL[profile],
-        )
-        root.Metadata = document.make_stream(metadata, Type=pikepdf.Name.Metadata, Subtype=pikepdf.Name.XML)
-
-        output = io.BytesIO()
-        # A fixed /ID from the content keeps the output reproducible; object streams stay off because
-        # PDF/A validators and older readers handle plain cross-reference tables best.
-        document.save(output, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.disable)
-        return output.getvalue()
+def _startxref(pdf: bytes) -> int:
+    position = pdf.rindex(b"startxref")
+    return int(pdf[position + len(b"startxref") :].split()[0])

@@ -344,3 +344,22 @@ def test_line_count_and_unit_price_of_200_lines() -> None:
     assert len(texts(root, "//ram:LineID")) == 200
     assert texts(root, "//ram:SellerAssignedID") == [f"SKU-{i}" for i in range(1, 201)]
     assert entries(1)[0]["unitPrice"] == 1.5
+
+
+@pytest.mark.parametrize("fmt", list(EInvoiceFormat), ids=str)
+def test_line_texts_are_escaped_and_come_back_unchanged(fmt: EInvoiceFormat) -> None:
+    name, sku = 'Tea & "Biscuits" <1 kg> {x}', "T&B-<1>"
+    tea = document(
+        entries=[{"id": "1", "product": {"name": name, "sku": sku}, "amount": 1, "unitPrice": 2, "taxRate": 7}]
+    )
+    peppol = fmt is EInvoiceFormat.PEPPOL
+    facts = OrderFacts(buyer_electronic_address=ElectronicAddress("DE111111125", "9930")) if peppol else None
+    root = etree.fromstring(einvoice_xml(tea, PEPPOL_SETTINGS if peppol else SETTINGS, fmt, facts))
+    all_texts = [str(text) for text in root.xpath("//text()")]
+    assert name in all_texts and sku in all_texts
+
+
+def test_characters_xml_cannot_carry_are_refused() -> None:
+    bell = document(entries=[{"id": "1", "product": {"name": "Bell \x07"}, "amount": 1, "unitPrice": 2, "taxRate": 7}])
+    with pytest.raises(ValueError, match="XML cannot carry"):
+        einvoice_xml(bell, SETTINGS)

@@ -2,8 +2,8 @@
 attached, the output intent, the XMP, embedded fonts, and the invoice itself unchanged. (veraPDF and
 Mustang judge the same files in tests/validators.)"""
 
-import hashlib
 import io
+import warnings
 from datetime import UTC, datetime
 
 import pikepdf
@@ -45,13 +45,13 @@ def test_xml_embedded_as_factur_x_xml_with_relationship_alternative(facturx: byt
     with pikepdf.open(io.BytesIO(facturx)) as pdf:
         spec = pdf.attachments["factur-x.xml"]
         assert spec.get_file().read_bytes() == xml
-        filespec = pdf.Root.Names.EmbeddedFiles.Names[1]
+        filespec = pikepdf.NameTree(pdf.Root.Names.EmbeddedFiles)["factur-x.xml"]
         assert filespec.AFRelationship == pikepdf.Name.Alternative
         assert filespec.UF == "factur-x.xml" and filespec.F == "factur-x.xml"
         assert [entry.objgen for entry in pdf.Root.AF] == [filespec.objgen], "the catalog's /AF lists it"
         stream = filespec.EF.F
         assert stream.Subtype == pikepdf.Name("/text/xml")
-        assert bytes(stream.Params.CheckSum) == hashlib.md5(xml).digest()
+        assert stream.Params.Size == len(xml)
         assert str(stream.Params.ModDate) == "D:20261125093000+00'00'"
 
 
@@ -108,3 +108,16 @@ def test_invoice_pages_and_text_unchanged(rendered: bytes, facturx: bytes) -> No
 
 def test_same_input_same_bytes(rendered: bytes, xml: bytes, facturx: bytes) -> None:
     assert facturx_pdf(rendered, xml, moment=MOMENT) == facturx
+
+
+def test_an_incremental_update_that_readers_take_without_a_warning(rendered: bytes, facturx: bytes) -> None:
+    assert facturx.startswith(rendered), "the rendered PDF is kept byte for byte"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reader = PdfReader(io.BytesIO(facturx), strict=True)
+        assert list(reader.attachments) == ["factur-x.xml"]
+    with pikepdf.open(io.BytesIO(rendered)) as before, pikepdf.open(io.BytesIO(facturx)) as after:
+        assert bytes(after.trailer.ID[0]) == bytes(before.trailer.ID[0]), "the first file identifier stays"
+        assert bytes(after.trailer.ID[1]) != bytes(before.trailer.ID[1])
+    with pikepdf.open(io.BytesIO(facturx)) as pdf:
+        assert pdf.check_pdf_syntax() == []
