@@ -8,13 +8,14 @@ LOCAL := .local
 SERVICES := bash deploy/local/services.sh
 COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
 
-.PHONY: help venv services services-stop services-status run test unit lint schemas clean
+.PHONY: help venv services services-stop services-status validators run test unit lint schemas clean
 
 help:
 	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
 	@echo "make test           set everything up and run the whole test suite"
 	@echo "make services       start Kafka, FerretDB and MinIO in the background (returns when all answer)"
 	@echo "make services-stop  stop them"
+	@echo "make validators     install the e-invoice validators (XSD, Schematron, veraPDF, Mustang) into .local/validators"
 	@echo "make lint           ruff and mypy"
 	@echo "make schemas        regenerate schemas/json from the event models"
 
@@ -47,7 +48,12 @@ $(COMPOSE_SCHEMA): | venv
 	$(BIN)/python -m pip download --quiet --no-deps --dest $(LOCAL)/cache docker-compose==1.29.2
 	$(BIN)/python -c 'import zipfile,sys; z=zipfile.ZipFile("$(LOCAL)/cache/docker_compose-1.29.2-py2.py3-none-any.whl"); open("$@","wb").write(z.read("compose/config/compose_spec.json"))'
 
-test: services $(COMPOSE_SCHEMA)
+# The e-invoice validators tests/validators runs: Maven Central jars and saxonche; cached, a no-op when
+# installed (deploy/local/validators.sh compares a stamp of the pom and the script).
+validators: venv
+	bash deploy/local/validators.sh
+
+test: services validators $(COMPOSE_SCHEMA)
 	$(BIN)/python -m pytest
 
 unit: venv $(COMPOSE_SCHEMA)

@@ -1,0 +1,93 @@
+"""E-invoices (EN 16931) from the invoice document: Factur-X CII, XRechnung CII and UBL, Peppol BIS 3.0.
+
+Pure: no I/O. `einvoice_xml(document, settings, fmt)` gives the XML bytes of one format, or raises
+MissingBusinessTerm naming what the format needs and the invoice lacks. `business_terms()` in
+invoicing.einvoice.terms is the one mapping from the document to BT/BG numbers.
+"""
+
+from invoicing.document import InvoiceDocument
+from invoicing.einvoice.cii import cii_invoice
+from invoicing.einvoice.formats import (
+    EInvoiceFormat,
+    MissingBusinessTerm,
+    Syntax,
+    check_requirements,
+    format_spec,
+)
+from invoicing.einvoice.terms import (
+    BuyerReferenceSource,
+    EInvoice,
+    EInvoiceSettings,
+    ElectronicAddress,
+    FacturXProfile,
+    OrderFacts,
+    PaymentCard,
+    TotalsMismatch,
+    business_terms,
+)
+from invoicing.einvoice.ubl import ubl_invoice
+from invoicing.einvoice.vat import (
+    EU_COUNTRIES,
+    InvalidVatCategory,
+    MissingExemptionReason,
+    TaxCategoryChoice,
+    VatCategory,
+    VatTreatment,
+    legal_note,
+    vat_treatment,
+)
+from invoicing.einvoice.xml import UnrepresentableAmount
+
+FACTURX_FILENAME = "factur-x.xml"
+
+
+def einvoice_xml(
+    document: InvoiceDocument,
+    settings: EInvoiceSettings,
+    fmt: EInvoiceFormat = EInvoiceFormat.FACTURX,
+    facts: OrderFacts | None = None,
+) -> bytes:
+    """The invoice in `fmt`, UTF-8 XML. For FACTURX, the settings' profile decides between EN 16931 and
+    XRechnung CII (the XML to embed in the PDF as factur-x.xml)."""
+    return xml_of(business_terms(document, settings, facts), fmt, settings.profile)
+
+
+def xml_of(einvoice: EInvoice, fmt: EInvoiceFormat, profile: FacturXProfile = FacturXProfile.EN16931) -> bytes:
+    spec = format_spec(fmt, profile)
+    check_requirements(einvoice, fmt, spec)
+    return cii_invoice(einvoice, spec) if spec.syntax is Syntax.CII else ubl_invoice(einvoice, spec)
+
+
+def vat_legal_notes(einvoice: EInvoice) -> tuple[str, ...]:
+    """The legal notes the PDF must print for the invoice's categories without VAT (reverse charge,
+    intra-Community supply, export, exemptions), once each, in breakdown order."""
+    notes = (legal_note(row.vat) for row in einvoice.vat_breakdown)
+    return tuple(dict.fromkeys(note for note in notes if note))
+
+
+__all__ = [
+    "EU_COUNTRIES",
+    "FACTURX_FILENAME",
+    "BuyerReferenceSource",
+    "EInvoice",
+    "EInvoiceFormat",
+    "EInvoiceSettings",
+    "ElectronicAddress",
+    "FacturXProfile",
+    "InvalidVatCategory",
+    "MissingBusinessTerm",
+    "MissingExemptionReason",
+    "OrderFacts",
+    "PaymentCard",
+    "TaxCategoryChoice",
+    "TotalsMismatch",
+    "UnrepresentableAmount",
+    "VatCategory",
+    "VatTreatment",
+    "business_terms",
+    "einvoice_xml",
+    "legal_note",
+    "vat_legal_notes",
+    "vat_treatment",
+    "xml_of",
+]

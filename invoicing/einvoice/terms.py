@@ -1,0 +1,446 @@
+"""The invoice as EN 16931 business terms: the one place where the invoice document is mapped to BT/BG
+numbers. The CII and UBL writers only spell these terms in their syntax; they decide nothing.
+
+Money stays Decimal. Amounts are the document's own (rounded once, by invoicing.recalculation); the VAT
+breakdown is regrouped by category and rate and checked to give the document's taxes and total to the
+cent, so the XML and the PDF always say the same.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from functools import cache
+
+from invoicing.document import BankDetails, InvoiceDocument, PostalAddress
+from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
+
+CENT = Decimal("0.01")
+ZERO = Decimal(0)
+
+
+class FacturXProfile(StrEnum):
+    """The Factur-X/ZUGFeRD profile of the embedded CII; EN 16931 (ZUGFeRD "COMFORT") by default, or
+    XRECHNUNG (the XRechnung CII in a Factur-X PDF, ZUGFeRD 2.3's profile of that name)."""
+
+    EN16931 = "EN16931"
+    XRECHNUNG = "XRECHNUNG"
+
+
+class BuyerReferenceSource(StrEnum):
+    """Where BT-10 (buyer reference; the Leitweg-ID in German public procurement) comes from."""
+
+    ORDER_ID = "orderId"  # the shop's order number
+    FIXED = "fixed"  # EInvoiceSettings.buyer_reference, the same for every invoice of the tenant
+    NONE = "none"  # no buyer reference (XRechnung then cannot be made)
+
+
+EMAIL_SCHEME = "EM"
+
+
+@dataclass(frozen=True)
+class ElectronicAddress:
+    """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
+
+    value: str
+    scheme: str = EMAIL_SCHEME
+
+
+@dataclass(frozen=True)
+class EInvoiceSettings:
+    """The tenant's e-invoice settings (`settings/einvoice`). Contact values fall back to the seller's
+    email and phone when not set."""
+
+    profile: FacturXProfile = FacturXProfile.EN16931
+    seller_electronic_address: ElectronicAddress | None = None  # BT-34
+    contact_name: str | None = None  # BT-41
+    contact_phone: str | None = None  # BT-42
+    contact_email: str | None = None  # BT-43
+    buyer_reference_source: BuyerReferenceSource = BuyerReferenceSource.ORDER_ID  # BT-10
+    buyer_reference: str | None = None  # BT-10 when the source is FIXED
+
+
+@dataclass(frozen=True)
+class PaymentCard:
+    """BG-18: only the last digits of the card (BT-87 must never carry the full number)."""
+
+    last_digits: str  # BT-87
+    network: str | None = None  # UBL's NetworkID (VISA, MC, ...); not an EN 16931 term
+    holder: str | None = None  # BT-88
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the order says that the invoice document does not (yet) carry; see docs/einvoice.md for the
+    fields the order contract and InvoiceDocument are to gain."""
+
+    line_tax_categories: Mapping[int, TaxCategoryChoice] = field(default_factory=dict)  # by line position
+    shipping_tax_category: TaxCategoryChoice | None = None
+    payment_card: PaymentCard | None = None
+    buyer_electronic_address: ElectronicAddress | None = None  # else the buyer's email (scheme EM)
+
+
+# --- the business terms ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    """BG-5 (seller), BG-8 (buyer), BG-15 (deliver to)."""
+
+    line_one: str  # BT-35 / BT-50 / BT-75
+    city: str  # BT-37 / BT-52 / BT-77
+    post_code: str  # BT-38 / BT-53 / BT-78
+    country: str  # BT-40 / BT-55 / BT-80, ISO 3166-1 alpha-2
+    subdivision: str | None = None  # BT-39 / BT-54 / BT-79
+
+
+@dataclass(frozen=True)
+class Contact:
+    """BG-6 (seller contact) or BG-9 (buyer contact)."""
+
+    name: str | None  # BT-41 / BT-56
+    phone: str | None  # BT-42 / BT-57
+    email: str | None  # BT-43 / BT-58
+
+
+@dataclass(frozen=True)
+class Party:
+    """BG-4 (seller) or BG-7 (buyer)."""
+
+    name: str  # BT-27 / BT-44
+    address: Address  # BG-5 / BG-8
+    vat_id: str | None  # BT-31 / BT-48
+    electronic_address: ElectronicAddress | None  # BT-34 / BT-49
+    contact: Contact | None  # BG-6 / BG-9
+    tax_number: str | None = None  # BT-32 (seller only)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """BG-13."""
+
+    party_name: str | None  # BT-70
+    actual_date: date | None  # BT-72
+    address: Address | None  # BG-15
+
+
+@dataclass(frozen=True)
+class CreditTransfer:
+    """BG-17."""
+
+    iban: str  # BT-84
+    account_name: str | None  # BT-85
+    bic: str | None  # BT-86
+
+
+@dataclass(frozen=True)
+class PaymentInstructions:
+    """BG-16."""
+
+    means_code: str  # BT-81, UNTDID 4461
+    means_text: str | None  # BT-82
+    remittance_information: str  # BT-83
+    credit_transfer: CreditTransfer | None  # BG-17
+    card: PaymentCard | None  # BG-18
+
+
+@dataclass(frozen=True)
+class Line:
+    """BG-25 with its price (BG-29), item (BG-31), VAT (BG-30) and allowance (BG-27)."""
+
+    id: str  # BT-126
+    quantity: Decimal  # BT-129
+    unit_code: str  # BT-130, UN/ECE Rec. 20
+    net_amount: Decimal  # BT-131
+    allowance: Decimal  # BG-27 BT-136; ZERO when the line has no discount
+    net_price: Decimal  # BT-146
+    item_name: str  # BT-153
+    seller_item_id: str | None  # BT-155
+    vat: VatTreatment  # BT-151, BT-152
+
+
+@dataclass(frozen=True)
+class Charge:
+    """BG-21, a document level charge (the shipping)."""
+
+    amount: Decimal  # BT-99
+    reason: str  # BT-104
+    reason_code: str  # BT-105, UNTDID 7161
+    vat: VatTreatment  # BT-102, BT-103
+
+
+@dataclass(frozen=True)
+class VatBreakdown:
+    """BG-23, one per VAT category and rate."""
+
+    base: Decimal  # BT-116
+    tax: Decimal  # BT-117
+    vat: VatTreatment  # BT-118, BT-119, BT-120, BT-121
+
+
+@dataclass(frozen=True)
+class DocumentTotals:
+    """BG-22."""
+
+    line_total: Decimal  # BT-106
+    allowance_total: Decimal  # BT-107
+    charge_total: Decimal  # BT-108
+    tax_exclusive: Decimal  # BT-109
+    tax_total: Decimal  # BT-110
+    tax_inclusive: Decimal  # BT-112
+    paid: Decimal  # BT-113
+    due: Decimal  # BT-115
+
+
+@dataclass(frozen=True)
+class EInvoice:
+    number: str  # BT-1
+    issue_date: date  # BT-2
+    type_code: str  # BT-3, UNTDID 1001: 380 commercial invoice
+    currency: str  # BT-5
+    due_date: date | None  # BT-9
+    buyer_reference: str | None  # BT-10
+    sales_order_reference: str  # BT-14
+    payment_terms: str  # BT-20
+    notes: tuple[str, ...]  # BT-22
+    seller: Party  # BG-4
+    buyer: Party  # BG-7
+    delivery: Delivery | None  # BG-13
+    payment: PaymentInstructions  # BG-16
+    charges: tuple[Charge, ...]  # BG-21
+    totals: DocumentTotals  # BG-22
+    vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
+    lines: tuple[Line, ...]  # BG-25
+    language: str  # the seller's language, for texts the mapping writes (BT-20, BT-120)
+
+
+class TotalsMismatch(AssertionError):
+    """The business terms would not add up to the document's figures: a bug, never a data problem."""
+
+
+# --- the mapping ----------------------------------------------------------------------------------
+
+# UNTDID 4461 payment means, by the order's payment method (lower case, without "-", "_" and spaces).
+CARD_METHODS = frozenset({"card", "creditcard", "debitcard", "visa", "mastercard", "amex", "americanexpress"})
+ONLINE_METHODS = frozenset({"paypal", "klarna", "applepay", "googlepay", "amazonpay", "sofort", "giropay"})
+MEANS_CREDIT_TRANSFER_SEPA = "58"
+MEANS_CREDIT_CARD = "54"
+MEANS_ONLINE_PAYMENT_SERVICE = "68"
+MEANS_NOT_DEFINED = "1"
+UNIT_ONE = "C62"  # UN/ECE Rec. 20 "one": items counted as such
+CHARGE_FREIGHT = "FC"  # UNTDID 7161 freight charge
+INVOICE = "380"  # UNTDID 1001 commercial invoice
+
+
+def address(postal: PostalAddress) -> Address:
+    return Address(postal.street, postal.city, postal.zip_code, postal.country, postal.state)
+
+
+def delivery_address(document: InvoiceDocument) -> PostalAddress:
+    return document.buyer.shipping_address or document.buyer.billing_address
+
+
+def _normalized_method(method: str | None) -> str:
+    return "".join(char for char in (method or "").lower() if char.isalnum())
+
+
+def payment_instructions(document: InvoiceDocument, card: PaymentCard | None) -> PaymentInstructions:
+    """BG-16: what the buyer paid with, or is to pay with. An invoice still due is paid by credit transfer
+    to the seller's account (BG-17) when the seller has one."""
+    payment = document.payment
+    bank: BankDetails | None = document.seller.bank
+    method = _normalized_method(payment.method)
+    remittance = document.invoice_number
+    if not payment.paid and bank is not None:
+        transfer = CreditTransfer(bank.iban.replace(" ", ""), bank.account_holder, bank.bic)
+        return PaymentInstructions(MEANS_CREDIT_TRANSFER_SEPA, "SEPA credit transfer", remittance, transfer, None)
+    if method in CARD_METHODS:
+        return PaymentInstructions(MEANS_CREDIT_CARD, payment.method, remittance, None, card)
+    if method in ONLINE_METHODS:
+        return PaymentInstructions(MEANS_ONLINE_PAYMENT_SERVICE, payment.method, remittance, None, None)
+    return PaymentInstructions(MEANS_NOT_DEFINED, payment.method, remittance, None, None)
+
+
+_TERMS_TEXT = {
+    "en": {
+        "paid": "Paid{by} on {date}.",
+        "by": " by {method}",
+        "due": "Payable by {date} without deduction, quoting the invoice number {number}.",
+    },
+    "de": {
+        "paid": "Bezahlt{by} am {date}.",
+        "by": " per {method}",
+        "due": "Zahlbar bis {date} ohne Abzug unter Angabe der Rechnungsnummer {number}.",
+    },
+}
+
+
+def payment_terms(document: InvoiceDocument) -> str:
+    """BT-20 in the seller's language. Dates are ISO 8601: the XML has no locale."""
+    texts = _TERMS_TEXT.get(document.seller.language, _TERMS_TEXT["en"])
+    payment = document.payment
+    if payment.paid:
+        paid_on = payment.paid_on or document.invoice_date
+        by = texts["by"].format(method=payment.method) if payment.method else ""
+        return texts["paid"].format(by=by, date=paid_on.isoformat())
+    due_on = payment.due_on or document.invoice_date
+    return texts["due"].format(date=due_on.isoformat(), number=document.invoice_number)
+
+
+def buyer_reference(document: InvoiceDocument, settings: EInvoiceSettings) -> str | None:
+    match settings.buyer_reference_source:
+        case BuyerReferenceSource.ORDER_ID:
+            return document.order_id
+        case BuyerReferenceSource.FIXED:
+            return settings.buyer_reference
+        case BuyerReferenceSource.NONE:
+            return None
+
+
+def _round_tax(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def vat_breakdown(lines: tuple[Line, ...], charges: tuple[Charge, ...]) -> tuple[VatBreakdown, ...]:
+    """BG-23: one row per category and rate, its base the sum of the line nets and charges in it (no
+    document level allowances here), its tax rounded once per row, as the document's taxes are."""
+    rows: dict[tuple[VatCategory, Decimal], tuple[Decimal, VatTreatment]] = {}
+    for amount, vat in [(line.net_amount, line.vat) for line in lines] + [(c.amount, c.vat) for c in charges]:
+        key = (vat.category, vat.rate)
+        base, first = rows.get(key, (ZERO, vat))
+        rows[key] = (base + amount, first)
+    return tuple(
+        VatBreakdown(base=base, tax=_round_tax(base * vat.rate / 100), vat=vat)
+        for (_, _), (base, vat) in sorted(rows.items(), key=lambda item: (item[0][1], item[0][0].value))
+    )
+
+
+def _check_against_document(einvoice: EInvoice, document: InvoiceDocument) -> None:
+    """The XML's totals are the PDF's: BT-109 is the PDF's net subtotal, BT-110 the sum of its tax rows,
+    BT-112 its total; and each rate's tax equals the PDF's row for that rate."""
+    totals = document.totals
+    tax_by_rate: dict[Decimal, Decimal] = {}
+    for row in einvoice.vat_breakdown:
+        tax_by_rate[row.vat.rate] = tax_by_rate.get(row.vat.rate, ZERO) + row.tax
+    document_tax_by_rate = {row.rate: row.tax for row in totals.taxes}
+    if tax_by_rate != document_tax_by_rate:
+        raise TotalsMismatch(f"VAT per rate {tax_by_rate} differs from the document's {document_tax_by_rate}")
+    expected = (totals.subtotal + totals.shipping_net, totals.tax_total, totals.total)
+    actual = (einvoice.totals.tax_exclusive, einvoice.totals.tax_total, einvoice.totals.tax_inclusive)
+    if actual != expected:
+        raise TotalsMismatch(f"BT-109, BT-110, BT-112 are {actual}; the document's figures are {expected}")
+
+
+def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts: OrderFacts | None = None) -> EInvoice:
+    """The EN 16931 business terms of `document`: complete for EN 16931, whatever a stricter format
+    (XRechnung, Peppol) needs in addition is checked by invoicing.einvoice.formats."""
+    facts = facts or OrderFacts()
+    seller, buyer, totals = document.seller, document.buyer, document.totals
+    language = seller.language
+    delivery_postal = delivery_address(document)
+
+    @cache  # lines share a handful of rates: one treatment each
+    def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
+        return vat_treatment(
+            rate,
+            explicit,
+            seller_country=seller.address.country,
+            delivery_country=delivery_postal.country,
+            buyer_vat_id=buyer.vat_id,
+            language=language,
+        )
+
+    lines = tuple(
+        Line(
+            id=str(line.position),
+            quantity=line.quantity,
+            unit_code=UNIT_ONE,
+            net_amount=line.net,
+            allowance=line.discount.quantize(CENT, rounding=ROUND_HALF_UP),
+            net_price=line.unit_price,
+            item_name=line.description,
+            seller_item_id=line.sku,
+            vat=treatment(line.tax_rate, facts.line_tax_categories.get(line.position)),
+        )
+        for line in totals.lines
+    )
+    charges: tuple[Charge, ...] = ()
+    if totals.shipping_tax_rate is not None:
+        shipping_vat = treatment(totals.shipping_tax_rate, facts.shipping_tax_category)
+        reason = "Versandkosten" if language == "de" else "Shipping"
+        charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
+    breakdown = vat_breakdown(lines, charges)
+
+    line_total = sum((line.net_amount for line in lines), ZERO)
+    charge_total = sum((charge.amount for charge in charges), ZERO)
+    tax_total = sum((row.tax for row in breakdown), ZERO)
+    tax_exclusive = line_total + charge_total
+    tax_inclusive = tax_exclusive + tax_total
+    paid = tax_inclusive if document.payment.paid else ZERO
+
+    contact = Contact(
+        name=settings.contact_name,
+        phone=settings.contact_phone or seller.phone,
+        email=settings.contact_email or seller.email,
+    )
+    buyer_contact = Contact(name=buyer.name if buyer.company else None, phone=None, email=buyer.email)
+    buyer_address = facts.buyer_electronic_address or (ElectronicAddress(buyer.email) if buyer.email else None)
+    # BG-13: where the goods went. Stated when it differs from the billing address, and whenever a line
+    # is an intra-Community supply, whose deliver-to country is mandatory (BR-IC-12).
+    intra_community = any(row.vat.category is VatCategory.INTRA_COMMUNITY for row in breakdown)
+    delivery_party = None
+    delivery_place = None
+    if buyer.shipping_address is not None or intra_community:
+        delivery_place = address(delivery_postal)
+        delivery_party = ", ".join(delivery_postal.recipient) or buyer.company or buyer.name
+    delivery = (
+        Delivery(delivery_party, document.delivery_date, delivery_place)
+        if delivery_place is not None or document.delivery_date is not None
+        else None
+    )
+
+    einvoice = EInvoice(
+        number=document.invoice_number,
+        issue_date=document.invoice_date,
+        type_code=INVOICE,
+        currency=totals.currency,
+        due_date=None if document.payment.paid else document.payment.due_on,
+        buyer_reference=buyer_reference(document, settings),
+        sales_order_reference=document.order_id,
+        payment_terms=payment_terms(document),
+        notes=(seller.footer,) if seller.footer else (),
+        seller=Party(
+            name=seller.legal_name,
+            address=address(seller.address),
+            vat_id=seller.vat_id,
+            electronic_address=settings.seller_electronic_address,
+            contact=contact,
+            tax_number=seller.tax_number,
+        ),
+        buyer=Party(
+            name=buyer.company or buyer.name,
+            address=address(buyer.billing_address),
+            vat_id=buyer.vat_id,
+            electronic_address=buyer_address,
+            contact=buyer_contact if (buyer_contact.name or buyer_contact.email) else None,
+        ),
+        delivery=delivery,
+        payment=payment_instructions(document, facts.payment_card),
+        charges=charges,
+        totals=DocumentTotals(
+            line_total=line_total,
+            allowance_total=ZERO,
+            charge_total=charge_total,
+            tax_exclusive=tax_exclusive,
+            tax_total=tax_total,
+            tax_inclusive=tax_inclusive,
+            paid=paid,
+            due=tax_inclusive - paid,
+        ),
+        vat_breakdown=breakdown,
+        lines=lines,
+        language=language,
+    )
+    _check_against_document(einvoice, document)
+    return einvoice
