@@ -44,6 +44,7 @@ POSTGRES_PORT=${POSTGRES_PORT:-5433}
 POSTGRES_SOCKET_DIR=$RUN_DIR/postgres
 # FerretDB's login to PostgreSQL; a secret (passed in FerretDB's environment, never on a command line).
 FERRETDB_POSTGRES_PASSWORD=${FERRETDB_POSTGRES_PASSWORD:-ferretdb}
+FERRETDB_POOL_MAX_CONNS=${FERRETDB_POOL_MAX_CONNS:-150}
 
 # FerretDB v1 and MinIO are built from source with `go install` (GOPATH, GOMODCACHE, GOCACHE are honoured).
 GO=${GO:-go}
@@ -415,7 +416,7 @@ start_postgres() {
         spawn postgres "${POSTGRES_AS_USER[@]}" "$POSTGRES_BIN/postgres" -D "$data" \
             -c listen_addresses="$HOST" -c port="$POSTGRES_PORT" \
             -c unix_socket_directories="$POSTGRES_SOCKET_DIR" \
-            -c plan_cache_mode=force_custom_plan
+            -c plan_cache_mode=force_custom_plan -c max_connections=$((FERRETDB_POOL_MAX_CONNS + 20))
         wait_ready postgres postgres_ready
     fi
     setup_ferretdb_database || fail_start postgres "setting up FerretDB's database failed"
@@ -428,7 +429,10 @@ ferretdb_ready() { "$PYTHON" "$READY" mongo "$HOST" "$MONGO_PORT"; }
 spawn_ferretdb() {
     local name=$1 port=$2
     shift 2
-    spawn "$name" env FERRETDB_POSTGRESQL_URL="postgres://ferretdb:$FERRETDB_POSTGRES_PASSWORD@$HOST:$POSTGRES_PORT/ferretdb" \
+    # pool_max_conns: FerretDB holds a connection for each open cursor; with its default of 50, a burst of
+    # open cursors plus one dropDatabase (which waits for a connection while holding FerretDB's metadata
+    # lock) stalls every client. PostgreSQL's max_connections (below) leaves room above it.
+    spawn "$name" env FERRETDB_POSTGRESQL_URL="postgres://ferretdb:$FERRETDB_POSTGRES_PASSWORD@$HOST:$POSTGRES_PORT/ferretdb?pool_max_conns=$FERRETDB_POOL_MAX_CONNS" \
         "$BIN_DIR/ferretdb" --listen-addr="$HOST:$port" --telemetry=disable "$@"
 }
 
