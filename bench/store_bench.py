@@ -35,7 +35,9 @@ PADDING = "x" * 600  # brings each document to about 1 KB, as the service's own 
 
 
 def filler(collection: str, index: int) -> Document:
-    tenant = f"other{index % 50}"
+    # 20 documents per tenant and 100 results per job at any size: a query's answer stays the same size
+    # as the collection grows, so only the cost of finding it can change.
+    tenant = f"other{index // 20}"
     key = f"{tenant}:fill-{index}"
     common = {"tenant": tenant, "orderId": f"fill-{index}", "padding": PADDING}
     match collection:
@@ -136,7 +138,7 @@ QUERIES: dict[str, tuple[str, QueryFilter]] = {
 
 def query_filters(size: int) -> dict[str, tuple[str, Document]]:
     index = size // 2
-    tenant, job = f"other{index % 50}", f"job-{index // 100}"
+    tenant, job = f"other{index // 20}", f"job-{index // 100}"
     return {name: (collection, make(tenant, job, index)) for name, (collection, make) in QUERIES.items()}
 
 

@@ -6,6 +6,7 @@
 #   minio     MinIO (S3 API), plus the invoice bucket
 #
 # Usage: deploy/local/services.sh install|start|stop|restart|status|migrate-sqlite
+#        start, stop and restart take service names to act on some only (default: all)
 #
 # Everything lives under $LOCAL_DIR (default <repo>/.local, git-ignored):
 #   bin/           ferretdb and minio binaries (go install); PostgreSQL is the system's (apt)
@@ -41,6 +42,7 @@ MVN_ARGS=${MVN_ARGS:-}  # e.g. -Dmaven.repo.local=/tmp/m2; mvn itself also reads
 # Port 5433, not 5432: a system cluster of the same package may hold that one.
 POSTGRES_BIN=${POSTGRES_BIN:-$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null | sort -V | tail -n 1)}
 POSTGRES_PORT=${POSTGRES_PORT:-5433}
+POSTGRES_SHARED_BUFFERS=${POSTGRES_SHARED_BUFFERS:-256MB}  # PostgreSQL's own cache; its default is 128MB
 POSTGRES_SOCKET_DIR=$RUN_DIR/postgres
 # FerretDB's login to PostgreSQL; a secret (passed in FerretDB's environment, never on a command line).
 FERRETDB_POSTGRES_PASSWORD=${FERRETDB_POSTGRES_PASSWORD:-ferretdb}
@@ -416,7 +418,8 @@ start_postgres() {
         spawn postgres "${POSTGRES_AS_USER[@]}" "$POSTGRES_BIN/postgres" -D "$data" \
             -c listen_addresses="$HOST" -c port="$POSTGRES_PORT" \
             -c unix_socket_directories="$POSTGRES_SOCKET_DIR" \
-            -c plan_cache_mode=force_custom_plan -c max_connections=$((FERRETDB_POOL_MAX_CONNS + 20))
+            -c plan_cache_mode=force_custom_plan -c max_connections=$((FERRETDB_POOL_MAX_CONNS + 20)) \
+            -c shared_buffers="$POSTGRES_SHARED_BUFFERS"
         wait_ready postgres postgres_ready
     fi
     setup_ferretdb_database || fail_start postgres "setting up FerretDB's database failed"
@@ -539,20 +542,40 @@ cmd_install() {
     install_minio
 }
 
-cmd_start() {
-    cmd_install
-    start_kafka
-    start_postgres
-    start_ferretdb
-    start_minio
-    say "all services ready"
+# The services named on the command line (all of them without names), each checked to be one of ours.
+selected_services() {
+    local name known
+    if (($# == 0)); then
+        echo "${SERVICES[@]}"
+        return 0
+    fi
+    for name in "$@"; do
+        known=0
+        for known_name in "${SERVICES[@]}"; do [[ $name == "$known_name" ]] && known=1; done
+        ((known)) || die "unknown service '$name' (one of: ${SERVICES[*]})"
+    done
+    echo "$@"
 }
 
-cmd_stop() {
-    local index
-    for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
-        stop_service "${SERVICES[index]}"
+cmd_start() {
+    local name wanted
+    wanted=" $(selected_services "$@") "
+    cmd_install
+    for name in "${SERVICES[@]}"; do
+        [[ $wanted == *" $name "* ]] && "start_$name"
     done
+    wanted=${wanted# }
+    say "ready: ${wanted% }"
+}
+
+# One service can be stopped alone (the fault tests do: `services.sh stop kafka`, later `start kafka`).
+cmd_stop() {
+    local index wanted
+    wanted=" $(selected_services "$@") "
+    for ((index = ${#SERVICES[@]} - 1; index >= 0; index--)); do
+        [[ $wanted == *" ${SERVICES[index]} "* ]] && stop_service "${SERVICES[index]}"
+    done
+    return 0
 }
 
 cmd_status() {
@@ -567,15 +590,17 @@ cmd_status() {
     done
 }
 
-case ${1:-} in
+command=${1:-}
+shift || true
+case $command in
     install) cmd_install ;;
-    start) cmd_start ;;
-    stop) cmd_stop ;;
-    restart) cmd_stop && cmd_start ;;
+    start) cmd_start "$@" ;;
+    stop) cmd_stop "$@" ;;
+    restart) cmd_stop "$@" && cmd_start "$@" ;;
     status) cmd_status ;;
     migrate-sqlite) cmd_migrate_sqlite ;;
     *)
-        echo "usage: $0 install|start|stop|restart|status|migrate-sqlite" >&2
+        echo "usage: $0 install|start [SERVICE...]|stop [SERVICE...]|restart [SERVICE...]|status|migrate-sqlite" >&2
         exit 2
         ;;
 esac
