@@ -8,7 +8,7 @@ LOCAL := .local
 SERVICES := bash deploy/local/services.sh
 COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
 
-.PHONY: help venv services services-stop services-status validators run test unit lint schemas clean
+.PHONY: help venv services services-stop services-status validators kustomize run test unit lint schemas clean
 
 help:
 	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
@@ -16,6 +16,7 @@ help:
 	@echo "make services       start Kafka, FerretDB and MinIO in the background (returns when all answer)"
 	@echo "make services-stop  stop them"
 	@echo "make validators     install the e-invoice validators (XSD, Schematron, veraPDF, Mustang) into .local/validators"
+	@echo "make kustomize      install kustomize into .local/bin (tests render deploy/k8s with it)"
 	@echo "make lint           ruff and mypy"
 	@echo "make schemas        regenerate schemas/json from the event models"
 
@@ -53,10 +54,15 @@ $(COMPOSE_SCHEMA): | venv
 validators: venv
 	bash deploy/local/validators.sh
 
-test: services validators $(COMPOSE_SCHEMA)
+# kustomize, which tests/unit/test_k8s_manifests.py renders deploy/k8s with: built from source by `go install`
+# (pinned version); a no-op when installed.
+kustomize:
+	bash deploy/local/kustomize.sh
+
+test: services validators $(COMPOSE_SCHEMA) kustomize
 	$(BIN)/python -m pytest
 
-unit: venv $(COMPOSE_SCHEMA)
+unit: venv $(COMPOSE_SCHEMA) kustomize
 	$(BIN)/python -m pytest tests/unit
 
 lint: venv

@@ -20,6 +20,8 @@ app = faust.App(
     broker=faust_broker_url(settings.kafka_bootstrap_servers),
     datadir=str(settings.worker_data_dir / settings.topic(settings.worker_app_id)),
     topic_partitions=settings.topic_partitions,
+    # For the topics Faust declares itself (its group leader topic): as many replicas as ours.
+    topic_replication_factor=settings.topic_replication_factor,
     producer_acks=-1,
     # A worker killed with SIGKILL holds its partitions until the session times out: keep that short.
     broker_session_timeout=10.0,
