@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.mongo import ensure_indexes, selection_filter
+from infra.db import ensure_indexes
+from infra.orders import selection_filter
 from schemas.settings import InvoiceSettings
 from tests.integration.flows import create_job, finished_job, stored
 from tests.support import WorkerProcess, wait_for
