@@ -14,7 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from infra.db import DUPLICATE_KEY, Document, ignore_duplicates
+from infra.db import Document, ignore_duplicates
 from infra.records import Job, JobOrderResult, OrderOutcome
 from schemas.api import JobStatus, JobType, OrderResultStatus
 from schemas.events import utc_now
@@ -104,54 +104,41 @@ class JobRepository:
         """Set each order's final result once, in one bulk write, and move each job's finished counter by
         the results this batch turned from PENDING, so redelivered results are never counted twice.
 
-        Every update is an upsert addressed by `_id` and PENDING: a PENDING result is updated (counted);
-        a result already final cannot match, and its upsert meets the `_id` (a duplicate key: a
-        redelivery); a result whose plan has not arrived yet is inserted. The last two kinds store their
-        fields and recount their job, which also repairs a counter left behind by a crash between the
-        bulk write and the counter update."""
+        Each update is addressed by `_id` and matches only a PENDING result. When every one matched, the
+        counters move by the batch. Otherwise some result was final already (a redelivery) or overtook its
+        plan (no PENDING result yet); the bulk result does not say which, so the batch is written again
+        as upserts (the same fields: harmless for the rest) and its jobs are recounted, which also repairs
+        a counter left behind by a crash between the bulk write and the counter update. (An upsert that
+        meets a final result would say which at once, by its duplicate key, but FerretDB v1 answers such a
+        bulk in a form PyMongo cannot read.)"""
         if not outcomes:
             return
-        updates = [
-            UpdateOne(
-                {"_id": f"{outcome.job_id}:{outcome.order_id}", "status": PENDING},
-                {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
-                upsert=True,
-            )
+        pending_only = [
+            UpdateOne({"_id": _result_id(outcome), "status": PENDING}, {"$set": _result_fields(outcome)})
             for outcome in outcomes
         ]
-        already_final: set[int] = set()
-        overtook_plan: set[int] = set()
-        try:
-            result = await self.orders.bulk_write(updates, ordered=False)
-            overtook_plan = set(result.upserted_ids or {})
-        except BulkWriteError as error:
-            for failure in error.details.get("writeErrors", []):
-                if failure.get("code") != DUPLICATE_KEY:
-                    raise
-                already_final.add(failure["index"])
-            overtook_plan = {upsert["index"] for upsert in error.details.get("upserted", [])}
-        if already_final:
-            # Stored as the latest delivery says, as a single result would be.
+        written = await self.orders.bulk_write(pending_only, ordered=False)
+        recount = written.modified_count != len(outcomes)
+        if recount:
             await self.orders.bulk_write(
                 [
                     UpdateOne(
-                        {"_id": f"{outcomes[i].job_id}:{outcomes[i].order_id}"}, {"$set": _result_fields(outcomes[i])}
+                        {"_id": _result_id(outcome)},
+                        {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
+                        upsert=True,
                     )
-                    for i in sorted(already_final)
+                    for outcome in outcomes
                 ],
                 ordered=False,
             )
-        counted = Counter(
-            outcome.job_id for i, outcome in enumerate(outcomes) if i not in already_final and i not in overtook_plan
-        )
-        to_recount = {outcomes[i].job_id for i in already_final | overtook_plan}
+        counted = Counter(outcome.job_id for outcome in outcomes)
         now = utc_now()
-        for job_id in dict.fromkeys(outcome.job_id for outcome in outcomes):
-            if job_id in to_recount:
+        for job_id, count in counted.items():
+            if recount:
                 finished = await self.orders.count_documents({"jobId": job_id, "status": {"$ne": PENDING}})
                 change: Document = {"$set": {"finishedOrders": finished, "updatedAt": now}}
             else:
-                change = {"$inc": {"finishedOrders": counted[job_id]}, "$set": {"updatedAt": now}}
+                change = {"$inc": {"finishedOrders": count}, "$set": {"updatedAt": now}}
             job = await self.jobs.find_one_and_update({"_id": job_id}, change, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
 
@@ -162,6 +149,10 @@ class JobRepository:
             await self.jobs.update_one(
                 {"_id": job["_id"]}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
             )
+
+
+def _result_id(outcome: OrderOutcome) -> str:
+    return f"{outcome.job_id}:{outcome.order_id}"
 
 
 def _result_fields(outcome: OrderOutcome) -> Document:
