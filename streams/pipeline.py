@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from infra.mail import EmailNotSent
+from infra.mapping import seller_details, sequence_schema
 from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
@@ -160,8 +161,8 @@ async def tenant_invoice_settings(
     seller = await repository.read(tenant, SellerSettings)
     logo = await repository.current_logo(tenant)
     return (
-        sequence.to_schema() if sequence else DEFAULT_SEQUENCE,
-        seller.to_seller() if seller else DEFAULT_SELLER,
+        sequence_schema(sequence) if sequence else DEFAULT_SEQUENCE,
+        seller_details(seller) if seller else DEFAULT_SELLER,
         logo.sha256 if logo else None,
     )
 

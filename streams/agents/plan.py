@@ -4,6 +4,7 @@ import asyncio
 from functools import partial
 from typing import Any
 
+from infra.mapping import order_selection
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
 from streams.app import app, job_requests, order_requests, order_results
@@ -37,7 +38,7 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
     Claiming is an insert keyed by the order, so overlapping jobs never share one; a redelivered request
     finds the claims it made before and keeps them."""
     assert request.invoiceSettings is not None
-    selection = request.invoiceSettings.to_selection()
+    selection = order_selection(request.invoiceSettings)
     candidates = resources.orders.select(request.tenant, selection, selection.delivered_before(request.requestedAt))
     batch: list[str] = []
 
