@@ -17,7 +17,7 @@ from infra.records import OrderOutcome
 from schemas.api import OrderResultStatus
 from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
 from streams.app import app, order_results
-from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
+from streams.failures import parse_or_dead_letter, retrying_transient, run_step
 from streams.resources import worker_resources
 
 PROJECTION_BATCH = 500
@@ -73,9 +73,7 @@ async def fold_batch(jobs: JobStore, events: Sequence[Any]) -> None:
     except Exception:
         # One record at fault must not hold up the others: fold each alone; the faulty one is dead-lettered.
         for event, result in valid:
-            outcome = await run_step(event, f"projecting a result of job {result.jobId}", partial(fold, jobs, [result]))
-            if isinstance(outcome, Defect):
-                continue
+            await run_step(event, f"projecting a result of job {result.jobId}", partial(fold, jobs, [result]))
 
 
 @app.agent(order_results)
