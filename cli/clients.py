@@ -10,7 +10,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from infra import mongo
+from infra import db
 from infra.clients import SCOPES, Client, ClientRepository
 from infra.settings import get_settings
 from schemas.orders import TENANT_PATTERN
@@ -22,7 +22,7 @@ T = TypeVar("T")
 def with_clients(action: Callable[[ClientRepository], Awaitable[T]]) -> T:
     async def run() -> T:
         settings = get_settings()
-        client = mongo.connect(settings)
+        client = db.connect(settings)
         try:
             return await action(ClientRepository(client[settings.mongo_database]))
         finally:

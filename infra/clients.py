@@ -14,7 +14,7 @@ from datetime import datetime
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from infra.mongo import Document
+from infra.db import Document
 from schemas.events import utc_now
 
 SCOPE_MANAGE = "invoice.invoice_manage"

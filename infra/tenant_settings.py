@@ -12,7 +12,7 @@ from bson import Binary
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from infra.mongo import Document
+from infra.db import Document
 from invoicing.logo import Logo
 from schemas.events import utc_now
 from schemas.settings import LogoInfo, TenantSettings

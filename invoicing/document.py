@@ -7,9 +7,9 @@ the live order or the tenant's current settings.
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from invoicing.orders import AddressInput, OrderInput, PaymentStatus
 from invoicing.payments import CapturedPayment
 from invoicing.recalculation import Totals
-from schemas.orders import Address, Order, PaymentStatus
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,14 @@ class InvoiceDocument:
     payment: PaymentInfo
 
 
-def postal_address(address: Address) -> PostalAddress:
+def postal_address(address: AddressInput) -> PostalAddress:
     street = f"{address.street} {address.streetNumber}" if address.streetNumber else address.street
     recipient = tuple(name for name in (address.contactName, address.companyName) if name)
     return PostalAddress(street, address.zipCode, address.city, address.country, recipient, address.state)
 
 
 def payment_info(
-    order: Order, invoice_date: date, payment_terms_days: int, captured: CapturedPayment | None = None
+    order: OrderInput, invoice_date: date, payment_terms_days: int, captured: CapturedPayment | None = None
 ) -> PaymentInfo:
     """Paid when the invoicing captured the payment (`captured`) or the order's payment was captured
     before; otherwise due `payment_terms_days` after the invoice date."""
@@ -104,7 +104,7 @@ def _as_date(value: date | datetime | None) -> date | None:
 
 def build_invoice_document(
     *,
-    order: Order,
+    order: OrderInput,
     tenant: str,
     totals: Totals,
     invoice_number: str,

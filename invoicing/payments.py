@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from invoicing.orders import OrderInput, PaymentInput, PaymentStatus
 from invoicing.recalculation import Totals
-from schemas.orders import Order, Payment, PaymentStatus
 
 PAY_ON_INVOICE = "invoice"
 
@@ -39,7 +39,7 @@ class CaptureNotPossible(Exception):
     """The order asks for a capture that cannot be made; the message says why."""
 
 
-def payment_to_capture(order: Order) -> Payment | None:
+def payment_to_capture(order: OrderInput) -> PaymentInput | None:
     """The order's authorised payment, unless the order is paid already or is paid on invoice."""
     if any(payment.status is PaymentStatus.CAPTURED for payment in order.payments):
         return None
@@ -63,7 +63,7 @@ def idempotency_key(tenant: str, order_id: str) -> str:
     return f"invoice-capture-{digest}"
 
 
-def capture_request(tenant: str, order: Order, totals: Totals) -> CaptureRequest | None:
+def capture_request(tenant: str, order: OrderInput, totals: Totals) -> CaptureRequest | None:
     """What to capture before `order` is invoiced, or None when nothing is to be captured. The invoice's
     gross total is captured, as recalculated (the order's own figures agreed with it already)."""
     payment = payment_to_capture(order)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from invoicing.money import ZERO, minor_unit, round_money
-from schemas.orders import Order
+from invoicing.orders import OrderInput
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class PriceMismatch(Exception):
     """The order's own figures differ from the recalculation by a minor unit or more."""
 
 
-def recalculate(order: Order) -> Totals:
+def recalculate(order: OrderInput) -> Totals:
     currency = order.currency
     lines = tuple(
         InvoiceLine(
@@ -84,7 +84,7 @@ def recalculate(order: Order) -> Totals:
     return Totals(currency, lines, shipping_net, shipping_rate, subtotal, taxes, total)
 
 
-def check_order_figures(order: Order, totals: Totals) -> None:
+def check_order_figures(order: OrderInput, totals: Totals) -> None:
     """Raise PriceMismatch naming both figures when the order's subtotal or total is off by >= a minor unit."""
     unit = minor_unit(order.currency)
     for label, claimed, recalculated in (

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from schemas.orders import OrderStatus
+from invoicing.orders import OrderStatus
 
 
 @dataclass(frozen=True)

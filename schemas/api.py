@@ -7,8 +7,10 @@ listed in the README.
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
+
+MAX_ORDER_ID_LENGTH = 64
 
 
 class JobType(StrEnum):
@@ -36,6 +38,26 @@ class JobRequest(BaseModel):
         description="A job type determines if the orders are searched automatically based on parameters "
         "configured in configuration service or are manually provided in orderIds array."
     )
+
+    @model_validator(mode="after")
+    def order_ids_fit_the_job_type(self) -> "JobRequest":
+        # The most order IDs per job is a setting: the application service checks it.
+        if self.jobType is JobType.AUTOMATIC:
+            if self.orderIds is not None:
+                raise ValueError("orderIds must not be given for an AUTOMATIC job: its orders are found by query")
+            return self
+        if not self.orderIds:
+            raise ValueError("orderIds is required for a MANUAL job and must not be empty")
+        for index, order_id in enumerate(self.orderIds):
+            if not order_id.strip():
+                raise ValueError(f"orderIds[{index}] is empty")
+            if len(order_id) > MAX_ORDER_ID_LENGTH:
+                raise ValueError(f"orderIds[{index}] is longer than {MAX_ORDER_ID_LENGTH} characters")
+        return self
+
+    def distinct_order_ids(self) -> list[str]:
+        """The distinct order IDs, in request order (none for an AUTOMATIC job)."""
+        return list(dict.fromkeys(self.orderIds or ()))
 
 
 class JobCreationResponse(BaseModel):

@@ -1,22 +1,21 @@
 """Tenant settings, as the API reads and writes them (compatible extensions of the contract).
 
 `InvoiceSettings` and `SequenceSettings` have the shape of the Emporix `invoiceSettings` configuration
-value and of its sequence schema, so a tenant can copy them over unchanged. Each model turns itself
-into the domain object the worker uses (`to_selection`, `to_schema`, `to_seller`).
+value and of its sequence schema, so a tenant can copy them over unchanged. `infra/mapping.py` turns
+them into the domain objects the worker uses.
 """
 
 import re
-from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, ClassVar, Literal
 
 from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from invoicing.document import BankDetails, PostalAddress, SellerDetails
-from invoicing.numbering import NUMBER_PLACEHOLDER, SequenceSchema
-from invoicing.selection import OrderSelection
+from invoicing.numbering import NUMBER_PLACEHOLDER
 from schemas.orders import OrderStatus
+
+__all__ = ["NUMBER_PLACEHOLDER"]  # re-exported: the placeholder is the domain's, the API documents it
 
 MAX_THRESHOLD_HOURS = Decimal(24 * 366 * 10)  # ten years
 MAX_SEQUENCE_VALUE = 10**18 - 1
@@ -92,13 +91,6 @@ class InvoiceSettings(TenantSettings):
             return None
         return ",".join(_comma_separated(value, "extended order statuses")) or None
 
-    def to_selection(self) -> OrderSelection:
-        return OrderSelection(
-            statuses=tuple(OrderStatus(status) for status in self.status.split(",")),
-            extended_statuses=tuple(self.extendedOrderStatus.split(",")) if self.extendedOrderStatus else (),
-            threshold=timedelta(hours=float(self.threshold)),
-        )
-
 
 class SequenceSettings(TenantSettings):
     """The invoice number format, as the Emporix sequence schema: preText "INV__num__" with 4 digits
@@ -130,14 +122,6 @@ class SequenceSettings(TenantSettings):
         if self.maxValue < self.startValue:
             raise ValueError(f"maxValue ({self.maxValue}) must not be below startValue ({self.startValue})")
         return self
-
-    def to_schema(self) -> SequenceSchema:
-        return SequenceSchema(
-            pre_text=self.preText,
-            number_of_digits=self.numberOfDigits,
-            start_value=self.startValue,
-            max_value=self.maxValue,
-        )
 
 
 class SellerAddress(BaseModel):
@@ -202,23 +186,6 @@ class SellerSettings(TenantSettings):
         if not self.vatId and not self.taxNumber:
             raise ValueError("an invoice must show the seller's vatId or taxNumber: give at least one")
         return self
-
-    def to_seller(self) -> SellerDetails:
-        address = self.address
-        bank = self.bank
-        return SellerDetails(
-            legal_name=self.legalName,
-            address=PostalAddress(address.street, address.zipCode, address.city, address.country, (), address.state),
-            vat_id=self.vatId,
-            tax_number=self.taxNumber,
-            email=self.email,
-            phone=self.phone,
-            bank=BankDetails(bank.accountHolder, bank.iban, bank.bic, bank.bankName) if bank else None,
-            payment_terms_days=self.paymentTermsDays,
-            footer=self.footer,
-            language=self.language,
-            locale=self.locale,
-        )
 
 
 class LogoInfo(BaseModel):

@@ -7,8 +7,10 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from infra import mongo
+from infra import db as mongo
 from infra.clients import ClientRepository
+from infra.invoices import InvoiceRepository
+from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
 from infra.links import LinkSigner
 from infra.settings import Settings, get_settings
@@ -45,8 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings,
             mongo=client,
             db=db,
-            jobs=mongo.JobRepository(db),
-            invoices=mongo.InvoiceRepository(db),
+            jobs=JobRepository(db),
+            invoices=InvoiceRepository(db),
             tenant_settings=TenantSettingsRepository(db),
             publisher=KafkaPublisher(settings),
             storage=open_storage(settings, signer),

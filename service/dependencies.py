@@ -8,15 +8,18 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.clients import ClientRepository
+from infra.db import Document
+from infra.invoices import InvoiceRepository
+from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
 from infra.links import LinkSigner
-from infra.mongo import Document, InvoiceRepository, JobRepository
 from infra.settings import Settings
 from infra.storage import InvoiceStorage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
 from schemas.orders import TENANT_PATTERN
 from service.login_limits import FailedLogins
+from service.services import JobServices
 
 
 @dataclass
@@ -41,6 +44,19 @@ def get_resources(request: Request) -> ApiResources:
 
 
 Resources = Annotated[ApiResources, Depends(get_resources)]
+
+
+def get_job_services(res: Resources) -> JobServices:
+    return JobServices(
+        settings=res.settings,
+        jobs=res.jobs,
+        tenant_settings=res.tenant_settings,
+        publisher=res.publisher,
+        storage=res.storage,
+    )
+
+
+Jobs = Annotated[JobServices, Depends(get_job_services)]
 
 Tenant = Annotated[
     str,

@@ -18,8 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from infra.kafka import KafkaUnavailable
 from schemas.api import ErrorResponse
+from service.services import Conflict, InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
+
+# The `responses` of path operations: each error status is documented as an ErrorResponse.
+ERROR: dict[str, Any] = {"model": ErrorResponse}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: ERROR for status in statuses}
 
 
 class ApiError(Exception):
@@ -75,6 +83,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
         return error_response(error.status, error.message, error.detail, error.headers)
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid(_: Request, error: InvalidRequest) -> JSONResponse:
+        return error_response(400, str(error))
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, error: NotFound) -> JSONResponse:
+        return error_response(404, str(error))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, error: Conflict) -> JSONResponse:
+        return error_response(409, str(error))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,8 +1,19 @@
-"""How agents meet failure: retry what is passing, dead-letter what can never be processed."""
+"""How agents meet failure, one policy for all of them:
+
+- a record that does not parse can never be processed: it goes to the dead-letter topic with the
+  reason and its original bytes (`parse_or_dead_letter`);
+- a dependency that is away (MongoDB, storage, Kafka) is waited for: the step is retried without limit;
+- anything else is a defect: it is logged with a reference and the record is dead-lettered with the
+  reason, the reference and its original bytes, where an operator can replay it once the defect is
+  fixed (`run_step`). Nothing is dropped silently, and the partition goes on.
+"""
 
 import base64
 import logging
-from typing import Any
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pymongo.errors import ConnectionFailure, OperationFailure
@@ -12,6 +23,8 @@ from schemas.events import DeadLetter
 from streams.app import dead_letters
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def is_transient(error: BaseException) -> bool:
@@ -48,5 +61,42 @@ async def send_to_dead_letters(event: Any, reason: str) -> None:
         value=base64.b64encode(message.value or b"").decode(),
     )
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
-    delivery = await dead_letters.send(key=message.key, value=letter.to_bytes())
-    await delivery
+    sent = await dead_letters.send(key=message.key, value=letter.to_bytes())
+    await sent
+
+
+async def parse_or_dead_letter(event: Any, parse: Callable[[bytes], T], what: str) -> T | None:
+    """The record parsed by `parse`, or None once it is dead-lettered as an invalid `what`. `parse`
+    raises ValueError (pydantic's ValidationError is one) for a record that cannot be processed."""
+    try:
+        return parse(event.value)
+    except ValueError as error:
+        await send_to_dead_letters(event, f"invalid {what}: {error}")
+        return None
+
+
+@dataclass(frozen=True)
+class Defect:
+    """A step failed for a reason that retrying cannot mend; the record is dead-lettered."""
+
+    reference: str
+
+
+async def run_step(event: Any, what: str, step: Callable[[], Awaitable[T]]) -> T | Defect:
+    """Run one agent's step for `event`: retried while a dependency is away; a defect is logged with a
+    reference and the record dead-lettered with the reason. The caller decides what else a defect means
+    for its step (the invoice agent, say, also fails the order, so its job still finishes)."""
+    try:
+        async for attempt in retrying_transient():
+            with attempt:
+                return await step()
+    except Exception as error:
+        return await report_defect(event, what, error)
+    raise AssertionError("unreachable: tenacity either returns, retries or re-raises")  # pragma: no cover
+
+
+async def report_defect(event: Any, what: str, error: Exception) -> Defect:
+    reference = uuid.uuid4().hex[:12]
+    log.error("%s failed, reference %s", what, reference, exc_info=error)
+    await send_to_dead_letters(event, f"{what} failed (reference {reference}): {type(error).__name__}: {error}")
+    return Defect(reference)

@@ -10,19 +10,27 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
-
-from pydantic import ValidationError
 
 from infra.mail import EmailNotSent
-from infra.mongo import CaptureRecord, InvoiceRecord, InvoiceRepository, NumberTaken, OrderRepository, PaymentCaptures
-from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable
-from infra.storage import InvoiceStorage, invoice_key
-from infra.tenant_settings import TenantSettingsRepository
-from invoicing.document import DEFAULT_SELLER, InvoiceDocument, SellerDetails, build_invoice_document
+from infra.mapping import seller_details, sequence_schema
+from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
+from infra.ports import (
+    CaptureStore,
+    InvoiceNumbers,
+    InvoiceStorage,
+    InvoiceStore,
+    OrderStore,
+    PaymentCapturer,
+    Render,
+    TenantSettingsStore,
+)
+from infra.records import CaptureRecord, InvoiceRecord, NumberTaken, UnreadableOrder
+from infra.storage import invoice_key
+from invoicing.document import DEFAULT_SELLER, SellerDetails, build_invoice_document
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
-from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
+from invoicing.payments import CapturedPayment, CaptureNotPossible, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
+from invoicing.recipients import NoRecipient
 from schemas.events import (
     EmailReason,
     InvoiceEmailRequested,
@@ -33,29 +41,27 @@ from schemas.events import (
 )
 from schemas.orders import Order, OrderStatus
 from schemas.settings import SellerSettings, SequenceSettings
-from streams.delivery import DeliveryDeps, NoRecipient, email_invoice
+from streams.emailing import EmailDeps, email_invoice
 
 log = logging.getLogger(__name__)
 
 NOT_INVOICEABLE = {OrderStatus.DECLINED}
 
 
-class PaymentCapturer(Protocol):
-    """infra.payments.PaymentGateway, or a stand-in."""
-
-    async def capture(self, request: CaptureRequest) -> Capture: ...
-
-
 @dataclass(frozen=True)
 class PipelineDeps:
-    orders: OrderRepository
-    invoices: InvoiceRepository
-    tenant_settings: TenantSettingsRepository
+    """The ports the pipeline works through: MongoDB, storage, gateway and SMTP adapters in the worker,
+    the in-memory fakes of tests/memory.py in the unit tests."""
+
+    orders: OrderStore
+    invoices: InvoiceStore
+    numbers: InvoiceNumbers
+    tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
-    render: Callable[[InvoiceDocument], Awaitable[bytes]]
-    captures: PaymentCaptures
+    render: Render
+    captures: CaptureStore
     payments: PaymentCapturer
-    delivery: DeliveryDeps
+    email: EmailDeps
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
     queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
     now: Callable[[], datetime] = utc_now
@@ -101,7 +107,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
             raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
         sequence, seller, logo_sha256 = await tenant_invoice_settings(deps.tenant_settings, tenant)
         try:
-            seq = sequence.next_value(await deps.invoices.last_seq(tenant))
+            seq = sequence.next_value(await deps.numbers.last_seq(tenant))
         except SequenceExhausted as exhausted:
             raise OrderRejected(str(exhausted)) from None
         # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
@@ -118,7 +124,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
             captured=captured,
         )
         try:
-            record = await deps.invoices.allocate(
+            record = await deps.numbers.allocate(
                 tenant=tenant,
                 order_id=order_id,
                 job_id=request.jobId,
@@ -134,21 +140,20 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
         # else another job allocated this order's invoice at the same moment: read and use it
 
 
-async def load_invoiceable_order(orders: OrderRepository, tenant: str, order_id: str) -> Order:
-    stored = await orders.get(tenant, order_id)
-    if stored is None:
-        raise OrderRejected(f"Order {order_id} not found")
+async def load_invoiceable_order(orders: OrderStore, tenant: str, order_id: str) -> Order:
     try:
-        order = Order.model_validate(stored)
-    except ValidationError as error:
+        order = await orders.get(tenant, order_id)
+    except UnreadableOrder as error:
         raise OrderRejected(f"Order {order_id} is stored in a form that cannot be read: {error}") from None
+    if order is None:
+        raise OrderRejected(f"Order {order_id} not found")
     if order.status in NOT_INVOICEABLE:
         raise OrderRejected(f"Order {order_id} has status {order.status.value} and cannot be invoiced")
     return order
 
 
 async def tenant_invoice_settings(
-    repository: TenantSettingsRepository, tenant: str
+    repository: TenantSettingsStore, tenant: str
 ) -> tuple[SequenceSchema, SellerDetails, str | None]:
     """The tenant's number sequence, seller details and logo (its SHA-256) as they are now; defaults where
     the tenant has none. Read for each new invoice, so a change applies to the invoices made after it."""
@@ -156,8 +161,8 @@ async def tenant_invoice_settings(
     seller = await repository.read(tenant, SellerSettings)
     logo = await repository.current_logo(tenant)
     return (
-        sequence.to_schema() if sequence else DEFAULT_SEQUENCE,
-        seller.to_seller() if seller else DEFAULT_SELLER,
+        sequence_schema(sequence) if sequence else DEFAULT_SEQUENCE,
+        seller_details(seller) if seller else DEFAULT_SELLER,
         logo.sha256 if logo else None,
     )
 
@@ -233,7 +238,7 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
     if record.email_pending:
         return f"; the email to {address} is pending and will be retried ({record.email_error})"
     try:
-        recipient = await email_invoice(record, deps.delivery, pdf)
+        recipient = await email_invoice(record, deps.email, pdf)
     except NoRecipient as nobody:
         return f"; no email was sent: {nobody}"
     except EmailNotSent as failure:

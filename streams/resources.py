@@ -1,18 +1,28 @@
-"""What the agents share inside one worker process, opened on first use in the worker's event loop."""
+"""What the agents share inside one worker process, opened on first use in the worker's event loop:
+the adapters behind the ports, and the dependencies of the pipeline and of emailing made from them."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
 
-from infra import mongo
+from infra import db as mongo
+from infra.captures import PaymentCaptures
+from infra.claims import OrderClaims
+from infra.db import Document
+from infra.invoices import InvoiceRepository
+from infra.jobs import JobRepository
 from infra.links import LinkSigner
 from infra.mail import Mailer
-from infra.mongo import Document
+from infra.orders import OrderRepository
 from infra.payments import PaymentGateway
 from infra.settings import Settings, get_settings
 from infra.storage import InvoiceStorage, open_storage
 from infra.tenant_settings import TenantSettingsRepository
+from schemas.events import InvoiceEmailRequested
+from streams.emailing import EmailDeps
+from streams.pipeline import PipelineDeps
 from streams.rendering.pool import RenderPool
 
 
@@ -20,16 +30,39 @@ from streams.rendering.pool import RenderPool
 class WorkerResources:
     settings: Settings
     mongo_client: AsyncMongoClient[Document]
-    jobs: mongo.JobRepository
-    orders: mongo.OrderRepository
-    invoices: mongo.InvoiceRepository
-    claims: mongo.OrderClaims
+    jobs: JobRepository
+    orders: OrderRepository
+    invoices: InvoiceRepository
+    claims: OrderClaims
     tenant_settings: TenantSettingsRepository
     storage: InvoiceStorage
     render_pool: RenderPool
-    captures: mongo.PaymentCaptures
+    captures: PaymentCaptures
     payment_gateway: PaymentGateway
     mailer: Mailer
+
+    def email_deps(self) -> EmailDeps:
+        return EmailDeps(
+            invoices=self.invoices,
+            tenant_settings=self.tenant_settings,
+            storage=self.storage,
+            mailer=self.mailer,
+            default_sender=self.settings.email_default_sender,
+        )
+
+    def pipeline_deps(self, queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]) -> PipelineDeps:
+        return PipelineDeps(
+            orders=self.orders,
+            invoices=self.invoices,
+            numbers=self.invoices,
+            tenant_settings=self.tenant_settings,
+            storage=self.storage,
+            render=self.render_pool.render,
+            captures=self.captures,
+            payments=self.payment_gateway,
+            email=self.email_deps(),
+            queue_email=queue_email,
+        )
 
 
 _resources: WorkerResources | None = None
@@ -47,14 +80,14 @@ async def worker_resources() -> WorkerResources:
             _resources = WorkerResources(
                 settings=settings,
                 mongo_client=client,
-                jobs=mongo.JobRepository(db),
-                orders=mongo.OrderRepository(db),
-                invoices=mongo.InvoiceRepository(db),
-                claims=mongo.OrderClaims(db),
+                jobs=JobRepository(db),
+                orders=OrderRepository(db),
+                invoices=InvoiceRepository(db),
+                claims=OrderClaims(db),
                 tenant_settings=TenantSettingsRepository(db),
                 storage=open_storage(settings, LinkSigner(settings)),
                 render_pool=RenderPool(processes=settings.render_processes),
-                captures=mongo.PaymentCaptures(db),
+                captures=PaymentCaptures(db),
                 payment_gateway=PaymentGateway(settings),
                 mailer=Mailer(settings),
             )

@@ -6,9 +6,8 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from infra.storage import invoice_key
-from schemas.api import ErrorResponse
 from service.dependencies import Resources, Tenant
-from service.errors import ApiError
+from service.errors import ApiError, error_responses
 
 router = APIRouter(tags=["Invoices (extension)"])
 
@@ -18,7 +17,7 @@ router = APIRouter(tags=["Invoices (extension)"])
     operation_id="GET-invoice-download-pdf",
     summary="Download an invoice PDF through a signed, expiring link",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}}, 403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}},
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(403, 404)},
 )
 async def download_invoice(
     tenant: Tenant,

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from infra.mongo import ping
+from infra.db import ping
 from service.dependencies import Resources
 
 router = APIRouter(tags=["Operations (extension)"])

@@ -5,13 +5,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from invoicing.delivery import recipient_problem
 from schemas.api import InvoiceEmailAccepted
-from schemas.events import EmailReason, InvoiceEmailRequested
+from service import services
 from service.auth import ManageScope
 from service.dependencies import Resources, Tenant
-from service.errors import ApiError
-from service.routes.jobs import ERROR
+from service.errors import error_responses
 
 router = APIRouter(tags=["Invoices (extension)"])
 
@@ -27,29 +25,14 @@ router = APIRouter(tags=["Invoices (extension)"])
         "is away; the invoice's `emailedAt` then records the time."
     ),
     status_code=202,
-    responses={400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 409: ERROR, 500: ERROR, 503: ERROR},
+    responses=error_responses(400, 401, 403, 404, 409, 500, 503),
 )
 async def resend_invoice_email(
     tenant: Tenant, invoiceNumber: Annotated[str, Path(max_length=128)], res: Resources
 ) -> InvoiceEmailAccepted:
-    invoice = await res.invoices.find_by_number(tenant, invoiceNumber)
-    if invoice is None:
-        raise ApiError(404, f"Invoice {invoiceNumber} not found for tenant {tenant}")
-    if not invoice.issued:
-        raise ApiError(409, f"Invoice {invoiceNumber} is still being made; try again in a moment")
-    problem = recipient_problem(invoice.customer_email)
-    if problem is not None or invoice.customer_email is None:
-        raise ApiError(409, f"Invoice {invoiceNumber} cannot be emailed: {problem}")
-    recipient = invoice.customer_email.strip()
-    request = InvoiceEmailRequested(
-        tenant=tenant, orderId=invoice.order_id, invoiceNumber=invoice.number, reason=EmailReason.RESEND
-    )
-    # Keyed like the order, so the email agent handles one order's emails in the order they were asked for.
-    await res.publisher.publish(
-        res.settings.topic(res.settings.topic_invoice_emails), f"{tenant}:{invoice.order_id}", request.to_bytes()
-    )
+    queued = await services.request_invoice_email(res.settings, res.invoices, res.publisher, tenant, invoiceNumber)
     return InvoiceEmailAccepted(
-        invoiceNumber=invoice.number,
-        recipient=recipient,
-        message=f"Invoice {invoice.number} will be emailed to {recipient}",
+        invoiceNumber=queued.invoice_number,
+        recipient=queued.recipient,
+        message=f"Invoice {queued.invoice_number} will be emailed to {queued.recipient}",
     )

@@ -10,11 +10,10 @@ from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
 from schemas.settings import InvoiceSettings, LogoInfo, SellerSettings, SequenceSettings, TenantSettings
 from service.auth import ManageScope, ReadScope
 from service.dependencies import Resources, Tenant
-from service.errors import ApiError
-from service.routes.jobs import ERROR
+from service.errors import ERROR, ApiError, error_responses
 
 router = APIRouter(tags=["Tenant Settings"])
-RESPONSES: dict[int | str, dict[str, Any]] = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 500: ERROR, 503: ERROR}
+RESPONSES = error_responses(400, 401, 403, 404, 500, 503)
 
 
 def add_settings_resource(model: type[TenantSettings], what: str, missing: str, put_note: str = "") -> None:

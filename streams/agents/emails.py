@@ -4,35 +4,26 @@ Each request is retried with exponential backoff until the mail server takes it.
 committed only once the agent is done with it, so a worker that stops or crashes meanwhile leaves it on
 the topic for the next worker: the retry outlives restarts. A final refusal (a 5xx answer to this
 sender, recipient or content) is recorded on the invoice and ends the retries, so one bad address never
-holds up the emails behind it.
+holds up the emails behind it. A defect (neither the mail server nor a dependency being away) follows
+the agents' policy (streams/failures.py): the request is dead-lettered with the reason, never dropped.
 """
 
 import logging
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from infra.mail import EmailNotSent
-from infra.mongo import InvoiceRecord
 from infra.settings import Settings
+from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
 from streams.app import app, invoice_emails, settings
-from streams.delivery import DeliveryDeps, NoRecipient, email_invoice
-from streams.failures import is_transient, retrying_transient, send_to_dead_letters
-from streams.resources import WorkerResources, worker_resources
+from streams.emailing import EmailDeps, email_invoice
+from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
+from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)
-
-
-def delivery_deps(resources: WorkerResources) -> DeliveryDeps:
-    return DeliveryDeps(
-        invoices=resources.invoices,
-        tenant_settings=resources.tenant_settings,
-        storage=resources.storage,
-        mailer=resources.mailer,
-        default_sender=resources.settings.email_default_sender,
-    )
 
 
 def worth_retrying(error: BaseException) -> bool:
@@ -58,24 +49,19 @@ def retrying_email(settings: Settings) -> AsyncRetrying:
 @app.agent(invoice_emails, concurrency=settings.email_concurrency)
 async def email_invoices(stream: Any) -> None:
     resources = await worker_resources()
-    deps = delivery_deps(resources)
+    deps = resources.email_deps()
     async for event in stream.events():
-        try:
-            request = InvoiceEmailRequested.model_validate_json(event.value)
-        except ValidationError as error:
-            await send_to_dead_letters(event, f"invalid invoice email request: {error}")
-            continue
-        try:
-            await send_requested_email(event, request, resources, deps)
-        except Exception:
-            # A defect, not a mail server that is away: log it and go on with the next email.
-            log.exception("emailing invoice %s of tenant %s failed", request.invoiceNumber, request.tenant)
+        request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
+        if request is not None:
+            await run_step(
+                event,
+                f"emailing invoice {request.invoiceNumber} of tenant {request.tenant}",
+                partial(send_requested_email, event, request, deps, resources.settings),
+            )
 
 
-async def send_requested_email(
-    event: Any, request: InvoiceEmailRequested, resources: WorkerResources, deps: DeliveryDeps
-) -> None:
-    record: InvoiceRecord | None = await retrying_transient()(resources.invoices.find, request.tenant, request.orderId)
+async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps: EmailDeps, settings: Settings) -> None:
+    record = await deps.invoices.find(request.tenant, request.orderId)
     if record is None or record.number != request.invoiceNumber or not record.issued:
         await send_to_dead_letters(
             event, f"no issued invoice {request.invoiceNumber} for order {request.orderId} of tenant {request.tenant}"
@@ -85,13 +71,11 @@ async def send_requested_email(
         return  # sent meanwhile (by a redelivered order's first attempt, or an earlier copy of this request)
     context = {"tenant": request.tenant, "order": request.orderId, "number": request.invoiceNumber}
     try:
-        async for attempt in retrying_email(resources.settings):
+        async for attempt in retrying_email(settings):
             with attempt:
                 await email_invoice(record, deps)
     except NoRecipient as nobody:
         log.warning("invoice not emailed: %s", nobody, extra=context)
     except EmailNotSent as refused:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
-        await retrying_transient()(
-            resources.invoices.mark_email_failed, request.tenant, request.orderId, refused.reason
-        )
+        await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)

@@ -1,26 +1,24 @@
 """Agent "orders": keeps each tenant's order store up to date from the upstream order events."""
 
+from functools import partial
 from typing import Any
-
-from pydantic import ValidationError
 
 from schemas.orders import parse_order_event
 from streams.app import app, order_events
-from streams.failures import retrying_transient, send_to_dead_letters
+from streams.failures import parse_or_dead_letter, run_step
 from streams.resources import worker_resources
 
 
 @app.agent(order_events)
 async def store_orders(stream: Any) -> None:
-    resources = await worker_resources()
+    orders = (await worker_resources()).orders
     async for event in stream.events():
-        try:
-            order_event = parse_order_event(event.value)
-        except (ValueError, ValidationError) as error:
-            await send_to_dead_letters(event, f"invalid order event: {error}")
-            continue
-        async for attempt in retrying_transient():
-            with attempt:
-                await resources.orders.store_snapshot(
-                    tenant=order_event.tenant, occurred_at=order_event.occurredAt, order=order_event.order
-                )
+        order_event = await parse_or_dead_letter(event, parse_order_event, "order event")
+        if order_event is not None:
+            store = partial(
+                orders.store_snapshot,
+                tenant=order_event.tenant,
+                occurred_at=order_event.occurredAt,
+                order=order_event.order,
+            )
+            await run_step(event, f"storing order {order_event.order.id} of tenant {order_event.tenant}", store)

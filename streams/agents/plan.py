@@ -1,18 +1,15 @@
 """Agent "plan": turns a job request into its order list and one invoice request per order."""
 
 import asyncio
-import logging
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
+from infra.mapping import order_selection
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
 from streams.app import app, job_requests, order_requests, order_results
-from streams.failures import retrying_transient, send_to_dead_letters
+from streams.failures import Defect, parse_or_dead_letter, run_step
 from streams.resources import WorkerResources, worker_resources
-
-log = logging.getLogger(__name__)
 
 # Order IDs per JobPlanned record: 1,000 IDs of up to 64 characters stay well below Kafka's 1 MB limit.
 PLAN_PART_SIZE = 1000
@@ -41,7 +38,7 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
     Claiming is an insert keyed by the order, so overlapping jobs never share one; a redelivered request
     finds the claims it made before and keeps them."""
     assert request.invoiceSettings is not None
-    selection = request.invoiceSettings.to_selection()
+    selection = order_selection(request.invoiceSettings)
     candidates = resources.orders.select(request.tenant, selection, selection.delivered_before(request.requestedAt))
     batch: list[str] = []
 
@@ -62,27 +59,25 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
 async def job_order_ids(resources: WorkerResources, request: JobRequested) -> list[str]:
     if request.jobType is JobType.MANUAL:
         return list(dict.fromkeys(request.orderIds))
-    return await retrying_transient()(select_automatic_orders, resources, request)
+    return await select_automatic_orders(resources, request)
+
+
+def parse_job_request(raw: bytes) -> JobRequested:
+    request = JobRequested.model_validate_json(raw)
+    if request.jobType is JobType.AUTOMATIC and request.invoiceSettings is None:
+        raise ValueError("AUTOMATIC job request without the invoice settings to select orders")
+    return request
 
 
 @app.agent(job_requests)
 async def plan_jobs(stream: Any) -> None:
     resources = await worker_resources()
     async for event in stream.events():
-        try:
-            request = JobRequested.model_validate_json(event.value)
-        except ValidationError as error:
-            await send_to_dead_letters(event, f"invalid job request: {error}")
+        request = await parse_or_dead_letter(event, parse_job_request, "job request")
+        if request is None:
             continue
-        if request.jobType is JobType.AUTOMATIC and request.invoiceSettings is None:
-            await send_to_dead_letters(event, "AUTOMATIC job request without the invoice settings to select orders")
-            continue
-        try:
-            order_ids = await job_order_ids(resources, request)
-        except Exception as error:
-            # A defect, not a bad request: keep the request where it can be replayed, and go on.
-            log.exception("planning job %s failed", request.jobId)
-            await send_to_dead_letters(event, f"planning failed: {type(error).__name__}: {error}")
+        order_ids = await run_step(event, f"planning job {request.jobId}", partial(job_order_ids, resources, request))
+        if isinstance(order_ids, Defect):
             continue
         job_key = f"{request.tenant}:{request.jobId}".encode()
         # The plan is on the results topic before any order request exists, so the projection learns

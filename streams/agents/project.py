@@ -1,50 +1,83 @@
-"""Agent "project": folds plans and results into the job documents that GET reads."""
+"""Agent "project": folds plans and results into the job documents that GET reads.
 
+Results are folded in batches (up to PROJECTION_BATCH records, or what arrived within
+PROJECTION_WAIT_SECONDS): one bulk write of the order results and one counter update per job and
+batch, instead of three round trips per order. `take_events` is `take` with the events kept, which the
+dead-letter topic needs (topic, partition, offset, bytes); their offsets are committed once the batch is
+folded. A batch that meets a defect is folded again record by record, so only the record at fault is
+dead-lettered.
+"""
+
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
-from pydantic import ValidationError
-
+from infra.ports import JobStore
+from infra.records import OrderOutcome
 from schemas.api import OrderResultStatus
-from schemas.events import JOB_RESULT, JobPlanned, OrderFailed, OrderInvoiced
+from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
 from streams.app import app, order_results
-from streams.failures import retrying_transient, send_to_dead_letters
+from streams.failures import parse_or_dead_letter, retrying_transient, run_step
 from streams.resources import worker_resources
+
+PROJECTION_BATCH = 500
+PROJECTION_WAIT_SECONDS = 0.5
+
+
+def outcome_of(result: OrderInvoiced | OrderFailed) -> OrderOutcome:
+    if isinstance(result, OrderInvoiced):
+        return OrderOutcome(
+            tenant=result.tenant,
+            job_id=result.jobId,
+            order_id=result.orderId,
+            status=OrderResultStatus.SUCCESS,
+            message=result.message,
+            invoice_number=result.invoiceNumber,
+        )
+    return OrderOutcome(
+        tenant=result.tenant,
+        job_id=result.jobId,
+        order_id=result.orderId,
+        status=OrderResultStatus.FAILURE,
+        message=result.reason,
+    )
+
+
+async def fold(jobs: JobStore, results: Sequence[JobResult]) -> None:
+    """Fold results in their order: the outcomes between two plans go in one bulk write, and a plan is
+    recorded only after the outcomes before it."""
+    outcomes: list[OrderOutcome] = []
+    for result in results:
+        if isinstance(result, JobPlanned):
+            await jobs.record_results(outcomes)
+            outcomes = []
+            await jobs.record_planned(
+                tenant=result.tenant,
+                job_id=result.jobId,
+                total=result.totalOrders,
+                first_position=result.firstPosition,
+                order_ids=result.orderIds,
+            )
+        else:
+            outcomes.append(outcome_of(result))
+    await jobs.record_results(outcomes)
+
+
+async def fold_batch(jobs: JobStore, events: Sequence[Any]) -> None:
+    parsed = [(event, await parse_or_dead_letter(event, JOB_RESULT.validate_json, "job result")) for event in events]
+    valid = [(event, result) for event, result in parsed if result is not None]
+    try:
+        async for attempt in retrying_transient():
+            with attempt:
+                await fold(jobs, [result for _, result in valid])
+    except Exception:
+        # One record at fault must not hold up the others: fold each alone; the faulty one is dead-lettered.
+        for event, result in valid:
+            await run_step(event, f"projecting a result of job {result.jobId}", partial(fold, jobs, [result]))
 
 
 @app.agent(order_results)
 async def project_results(stream: Any) -> None:
     jobs = (await worker_resources()).jobs
-    async for event in stream.events():
-        try:
-            result = JOB_RESULT.validate_json(event.value)
-        except ValidationError as error:
-            await send_to_dead_letters(event, f"invalid job result: {error}")
-            continue
-        async for attempt in retrying_transient():
-            with attempt:
-                match result:
-                    case JobPlanned():
-                        await jobs.record_planned(
-                            tenant=result.tenant,
-                            job_id=result.jobId,
-                            total=result.totalOrders,
-                            first_position=result.firstPosition,
-                            order_ids=result.orderIds,
-                        )
-                    case OrderInvoiced():
-                        await jobs.record_result(
-                            tenant=result.tenant,
-                            job_id=result.jobId,
-                            order_id=result.orderId,
-                            status=OrderResultStatus.SUCCESS,
-                            message=result.message,
-                            invoice_number=result.invoiceNumber,
-                        )
-                    case OrderFailed():
-                        await jobs.record_result(
-                            tenant=result.tenant,
-                            job_id=result.jobId,
-                            order_id=result.orderId,
-                            status=OrderResultStatus.FAILURE,
-                            message=result.reason,
-                        )
+    async for events in stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS):
+        await fold_batch(jobs, events)

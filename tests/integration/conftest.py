@@ -57,7 +57,8 @@ def endpoints() -> Iterator[Endpoints]:
     subprocess.run(["bash", str(ROOT / "deploy" / "local" / "services.sh"), "start"], check=True)
     yield Endpoints(
         kafka="127.0.0.1:9092",
-        mongo_url="mongodb://127.0.0.1:27017",
+        # Another MongoDB-wire server for this run (say, a private FerretDB while the shared one is busy).
+        mongo_url=os.environ.get("INVOICE_TEST_MONGO_URL", "mongodb://127.0.0.1:27017"),
         s3_url="http://127.0.0.1:9000",
         s3_key=os.environ.get("MINIO_ROOT_USER", "minioadmin"),
         s3_secret=os.environ.get("MINIO_ROOT_PASSWORD", "minioadmin"),

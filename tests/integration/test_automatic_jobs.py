@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from infra.mongo import ensure_indexes, selection_filter
+from infra.db import ensure_indexes
+from infra.mapping import order_selection
+from infra.orders import selection_filter
 from schemas.settings import InvoiceSettings
 from tests.integration.flows import create_job, finished_job, stored
 from tests.support import WorkerProcess, wait_for
@@ -161,7 +163,7 @@ async def test_order_selection_is_served_by_the_compound_index(mongo_db: Any) ->
     indexes = await mongo_db.orders.index_information()
     assert [("tenant", 1), ("status", 1), ("deliveredAt", 1)] in [index["key"] for index in indexes.values()]
 
-    selection = InvoiceSettings(threshold="24", status="COMPLETED,SHIPPED", extendedOrderStatus="70").to_selection()
+    selection = order_selection(InvoiceSettings(threshold="24", status="COMPLETED,SHIPPED", extendedOrderStatus="70"))
     query = selection_filter("shop", selection, selection.delivered_before(datetime.now(UTC)))
     plan = await mongo_db.command("explain", {"find": "orders", "filter": query}, verbosity="queryPlanner")
     if "ferretdbVersion" not in plan.get("serverInfo", {}):

@@ -10,9 +10,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
+from infra.captures import PaymentCaptures
+from infra.invoices import InvoiceRepository
 from infra.links import LinkSigner
 from infra.mail import Mailer
-from infra.mongo import InvoiceRepository, OrderRepository, PaymentCaptures
+from infra.orders import OrderRepository
 from infra.payments import PaymentGateway
 from infra.settings import Settings
 from infra.storage import LocalStorage
@@ -21,7 +23,7 @@ from invoicing.payments import idempotency_key
 from invoicing.recalculation import recalculate
 from schemas.events import OrderInvoiceRequested
 from schemas.orders import parse_order_event
-from streams.delivery import DeliveryDeps
+from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, capture_payment
 from tests.factories import encoded, order_event
 from tests.fakes import FakePaymentGateway
@@ -210,12 +212,13 @@ async def test_a_recorded_capture_is_never_sent_to_the_gateway_again(
     deps = PipelineDeps(
         orders=OrderRepository(mongo_db),
         invoices=invoices,
+        numbers=invoices,
         tenant_settings=tenant_settings,
         storage=storage,
         render=_no_render,
         captures=PaymentCaptures(mongo_db),
         payments=gateway,
-        delivery=DeliveryDeps(invoices, tenant_settings, storage, Mailer(settings), "x@example.com"),
+        email=EmailDeps(invoices, tenant_settings, storage, Mailer(settings), "x@example.com"),
         queue_email=_no_queue,
     )
     try:

@@ -13,10 +13,10 @@ from pydantic import SecretStr
 
 from infra.mail import OutgoingEmail, is_permanent, mime_message, smtp_options
 from infra.settings import Settings
-from invoicing.delivery import recipient_problem
 from invoicing.document import DEFAULT_SELLER, InvoiceDocument, build_invoice_document
 from invoicing.payments import CapturedPayment
 from invoicing.recalculation import recalculate
+from invoicing.recipients import recipient_problem
 from schemas.orders import parse_order_event
 from streams.rendering.mail import invoice_mail_text
 from tests.factories import encoded, order_event

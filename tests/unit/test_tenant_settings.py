@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 from pydantic import ValidationError
 
+from infra.mapping import order_selection, seller_details, sequence_schema
 from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
 from invoicing.selection import OrderSelection, delivery_instant
 from schemas.orders import OrderStatus
@@ -29,7 +30,7 @@ def test_invoice_settings_take_the_emporix_shape_and_numbers() -> None:
     values = {"threshold": 24, "status": "CREATED, CONFIRMED", "extendedOrderStatus": 70}
     settings = InvoiceSettings.model_validate(values)
     assert settings.model_dump() == {"threshold": "24", "status": "CREATED,CONFIRMED", "extendedOrderStatus": "70"}
-    selection = settings.to_selection()
+    selection = order_selection(settings)
     assert selection == OrderSelection(
         statuses=(OrderStatus.CREATED, OrderStatus.CONFIRMED), extended_statuses=("70",), threshold=timedelta(hours=24)
     )
@@ -37,8 +38,8 @@ def test_invoice_settings_take_the_emporix_shape_and_numbers() -> None:
 
 def test_invoice_settings_without_extended_status_select_any() -> None:
     settings = InvoiceSettings.model_validate({"threshold": "1.5", "status": "SHIPPED"})
-    assert settings.to_selection().extended_statuses == ()
-    assert settings.to_selection().threshold == timedelta(minutes=90)
+    assert order_selection(settings).extended_statuses == ()
+    assert order_selection(settings).threshold == timedelta(minutes=90)
 
 
 @pytest.mark.parametrize(
@@ -59,7 +60,9 @@ def test_invoice_settings_refuse_bad_values(values: dict[str, object], message: 
 
 
 def test_sequence_settings_format_numbers_like_emporix() -> None:
-    schema = SequenceSettings(preText="INV__num__", numberOfDigits=4, startValue=1000, maxValue=999999999).to_schema()
+    schema = sequence_schema(
+        SequenceSettings(preText="INV__num__", numberOfDigits=4, startValue=1000, maxValue=999999999)
+    )
     assert [schema.format(schema.next_value(last)) for last in (None, 1000)] == ["INV1000", "INV1001"]
 
 
@@ -89,7 +92,7 @@ def test_seller_settings_become_the_invoice_seller() -> None:
             "paymentTermsDays": 30,
         }
     )
-    seller = settings.to_seller()
+    seller = seller_details(settings)
     assert seller.legal_name == "Müller & Söhne GmbH"
     assert seller.address.city == "Berlin"
     assert seller.bank is not None and seller.bank.iban == "DE89370400440532013000"

@@ -6,13 +6,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from infra.mail import OutgoingEmail
-from infra.mongo import InvoiceRecord, InvoiceRepository
-from infra.storage import InvoiceStorage, invoice_key
-from infra.tenant_settings import TenantSettingsRepository
-from invoicing.delivery import recipient_problem
+from infra.ports import InvoiceStorage, InvoiceStore, MailSender, TenantSettingsStore
+from infra.records import InvoiceRecord
+from infra.storage import invoice_key
+from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
 from schemas.settings import SellerSettings
 from streams.rendering.mail import invoice_mail_text, one_line
@@ -20,38 +19,26 @@ from streams.rendering.mail import invoice_mail_text, one_line
 log = logging.getLogger(__name__)
 
 
-class MailSender(Protocol):
-    async def send(self, email: OutgoingEmail) -> None: ...
-
-
 @dataclass(frozen=True)
-class DeliveryDeps:
-    invoices: InvoiceRepository
-    tenant_settings: TenantSettingsRepository
+class EmailDeps:
+    invoices: InvoiceStore
+    tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
     mailer: MailSender
     default_sender: str
     now: Callable[[], datetime] = utc_now
 
 
-class NoRecipient(Exception):
-    """Nobody to send the invoice to; the message says why."""
-
-
-async def sender_address(tenant_settings: TenantSettingsRepository, tenant: str, default: str) -> str:
+async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, default: str) -> str:
     """The tenant's address as it is now (a resend months later comes from where the tenant is now)."""
     seller = await tenant_settings.read(tenant, SellerSettings)
     return seller.email if seller is not None and seller.email else default
 
 
-async def email_invoice(record: InvoiceRecord, deps: DeliveryDeps, pdf: bytes | None = None) -> str:
+async def email_invoice(record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None) -> str:
     """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
-    recipient = record.customer_email
-    problem = recipient_problem(recipient)
-    if problem is not None or recipient is None:
-        raise NoRecipient(problem)
-    recipient = recipient.strip()
+    recipient = invoice_recipient(record.customer_email)
     document = record.invoice_document()
     text = invoice_mail_text(document)
     if pdf is None:

@@ -1,0 +1,164 @@
+"""Jobs and their per-order results in MongoDB.
+
+A job document holds the job; each order's result is a document of its own in job_orders (`_id`
+jobId:orderId), so a job of 50,000 orders stays far below the 16 MB document limit. The projection
+agent is the only writer of results and counters (one actor; one job's results on one partition).
+"""
+
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from infra.db import Document, ignore_duplicates
+from infra.records import Job, JobOrderResult, OrderOutcome
+from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.events import utc_now
+
+PENDING = OrderResultStatus.PENDING.value
+
+
+class JobRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.jobs: AsyncCollection[Document] = db.jobs
+        self.orders: AsyncCollection[Document] = db.job_orders
+
+    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+        now = utc_now()
+        await self.jobs.insert_one(
+            {
+                "_id": job_id,
+                "tenant": tenant,
+                "jobType": job_type.value,
+                "status": JobStatus.IN_PROGRESS.value,
+                "requestedOrderIds": list(order_ids),
+                "totalOrders": None,
+                "finishedOrders": 0,
+                "createdAt": now,
+                "updatedAt": now,
+            }
+        )
+
+    async def delete(self, tenant: str, job_id: str) -> None:
+        if await self.get(tenant, job_id) is not None:
+            await self.jobs.delete_one({"_id": job_id})
+
+    async def get(self, tenant: str, job_id: str) -> Job | None:
+        """The job, if it is this tenant's: job IDs are unique across tenants, the check keeps them apart."""
+        doc = await self.jobs.find_one({"_id": job_id})
+        if doc is None or doc["tenant"] != tenant:
+            return None
+        return Job(
+            tenant=doc["tenant"],
+            job_id=doc["_id"],
+            job_type=JobType(doc["jobType"]),
+            status=JobStatus(doc["status"]),
+            requested_order_ids=tuple(doc["requestedOrderIds"]),
+            total_orders=doc["totalOrders"],
+            finished_orders=doc["finishedOrders"],
+            created_at=doc["createdAt"],
+            updated_at=doc["updatedAt"],
+        )
+
+    async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:
+        async for doc in self.orders.find({"jobId": job_id}).sort("position", ASCENDING):
+            yield JobOrderResult(
+                order_id=doc["orderId"],
+                status=OrderResultStatus(doc["status"]),
+                message=doc.get("message"),
+                invoice_number=doc.get("invoiceNumber"),
+            )
+
+    async def record_planned(
+        self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
+    ) -> None:
+        """Add PENDING results for one planned part; a redelivered part changes nothing."""
+        if order_ids:
+            pending = [
+                {
+                    "_id": f"{job_id}:{order_id}",
+                    "tenant": tenant,
+                    "jobId": job_id,
+                    "orderId": order_id,
+                    "position": first_position + offset,
+                    "status": PENDING,
+                }
+                for offset, order_id in enumerate(order_ids)
+            ]
+            try:
+                await self.orders.insert_many(pending, ordered=False)
+            except BulkWriteError as error:
+                ignore_duplicates(error)
+        job = await self.jobs.find_one_and_update(
+            {"_id": job_id},
+            {"$set": {"totalOrders": total, "updatedAt": utc_now()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        await self._finish_if_complete(job)
+
+    async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
+        """Set each order's final result once, in one bulk write, and move each job's finished counter by
+        the results this batch turned from PENDING, so redelivered results are never counted twice.
+
+        Each update is addressed by `_id` and matches only a PENDING result. When every one matched, the
+        counters move by the batch. Otherwise some result was final already (a redelivery) or overtook its
+        plan (no PENDING result yet); the bulk result does not say which, so the batch is written again
+        as upserts (the same fields: harmless for the rest) and its jobs are recounted, which also repairs
+        a counter left behind by a crash between the bulk write and the counter update. (An upsert that
+        meets a final result would say which at once, by its duplicate key, but FerretDB v1 answers such a
+        bulk in a form PyMongo cannot read.)"""
+        if not outcomes:
+            return
+        pending_only = [
+            UpdateOne({"_id": _result_id(outcome), "status": PENDING}, {"$set": _result_fields(outcome)})
+            for outcome in outcomes
+        ]
+        written = await self.orders.bulk_write(pending_only, ordered=False)
+        recount = written.modified_count != len(outcomes)
+        if recount:
+            await self.orders.bulk_write(
+                [
+                    UpdateOne(
+                        {"_id": _result_id(outcome)},
+                        {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
+                        upsert=True,
+                    )
+                    for outcome in outcomes
+                ],
+                ordered=False,
+            )
+        counted = Counter(outcome.job_id for outcome in outcomes)
+        now = utc_now()
+        for job_id, count in counted.items():
+            if recount:
+                finished = await self.orders.count_documents({"jobId": job_id, "status": {"$ne": PENDING}})
+                change: Document = {"$set": {"finishedOrders": finished, "updatedAt": now}}
+            else:
+                change = {"$inc": {"finishedOrders": count}, "$set": {"updatedAt": now}}
+            job = await self.jobs.find_one_and_update({"_id": job_id}, change, return_document=ReturnDocument.AFTER)
+            await self._finish_if_complete(job)
+
+    async def _finish_if_complete(self, job: Document | None) -> None:
+        if job is None or job["status"] != JobStatus.IN_PROGRESS.value or job["totalOrders"] is None:
+            return
+        if job["finishedOrders"] >= job["totalOrders"]:
+            await self.jobs.update_one(
+                {"_id": job["_id"]}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
+            )
+
+
+def _result_id(outcome: OrderOutcome) -> str:
+    return f"{outcome.job_id}:{outcome.order_id}"
+
+
+def _result_fields(outcome: OrderOutcome) -> Document:
+    return {"status": outcome.status.value, "message": outcome.message, "invoiceNumber": outcome.invoice_number}
+
+
+def _placeholder_fields(outcome: OrderOutcome) -> dict[str, Any]:
+    """A result that overtook its plan: the plan's insert of this order then meets it and leaves it."""
+    return {"tenant": outcome.tenant, "jobId": outcome.job_id, "orderId": outcome.order_id, "position": -1}

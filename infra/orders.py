@@ -1,0 +1,70 @@
+"""The order store in MongoDB: each tenant's newest snapshot of each order, fed by upstream order events."""
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+from pydantic import ValidationError
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from infra.db import Document
+from infra.records import UnreadableOrder
+from invoicing.selection import OrderSelection, delivery_instant
+from schemas.orders import Order
+
+
+class OrderRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.orders: AsyncCollection[Document] = db.orders
+
+    async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool:
+        """Keep the newest snapshot of an order; an event older than the stored one is ignored.
+        Returns whether the snapshot was stored. The fields AUTOMATIC jobs query sit beside the order."""
+        key = f"{tenant}:{order.id}"
+        stored = await self.orders.find_one({"_id": key}, {"occurredAt": 1})
+        if stored is not None and stored["occurredAt"] > occurred_at:
+            return False  # a newer snapshot is already stored
+        snapshot = {
+            "tenant": tenant,
+            "orderId": order.id,
+            "occurredAt": occurred_at,
+            "status": order.status.value,
+            "extendedOrderStatus": order.extendedOrderStatus,
+            "deliveredAt": delivery_instant(order.deliveryDate),
+            "order": order.model_dump(mode="json", exclude_none=True),
+        }
+        if stored is not None:
+            await self.orders.replace_one({"_id": key}, snapshot)
+            return True
+        try:
+            await self.orders.insert_one({"_id": key, **snapshot})
+        except DuplicateKeyError:  # stored meanwhile (a rebalance's overlap): compare with that one
+            return await self.store_snapshot(tenant=tenant, occurred_at=occurred_at, order=order)
+        return True
+
+    async def get(self, tenant: str, order_id: str) -> Order | None:
+        """The stored order; raises UnreadableOrder when its snapshot no longer passes the model."""
+        found = await self.orders.find_one({"_id": f"{tenant}:{order_id}"})
+        if found is None:
+            return None
+        try:
+            return Order.model_validate(found["order"])
+        except ValidationError as error:
+            raise UnreadableOrder(str(error)) from None
+
+    def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
+        """IDs of the tenant's orders that `selection` takes (whether invoiced or not)."""
+        cursor = self.orders.find(selection_filter(tenant, selection, delivered_before), {"orderId": 1})
+        return (doc["orderId"] async for doc in cursor)
+
+
+def selection_filter(tenant: str, selection: OrderSelection, delivered_before: datetime) -> Document:
+    query: Document = {
+        "tenant": tenant,
+        "status": {"$in": [status.value for status in selection.statuses]},
+        "deliveredAt": {"$lte": delivered_before},
+    }
+    if selection.extended_statuses:
+        query["extendedOrderStatus"] = {"$in": list(selection.extended_statuses)}
+    return query

@@ -1,0 +1,127 @@
+"""The ports: what the per-order pipeline, the agents and the API's application services need of the
+outside world, as small Protocols. The MongoDB, S3, SMTP, Kafka and gateway adapters of `infra/`
+implement them; `tests/memory.py` holds in-memory fakes that pass the same contract tests
+(`tests/integration/test_store_contracts.py`).
+
+Both sides (`service/` and `streams/`) import the ports from here, so neither imports the other.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from infra.mail import OutgoingEmail
+from infra.payments import Capture
+from infra.records import CaptureRecord, InvoiceRecord, Job, JobOrderResult, OrderOutcome
+from infra.storage import InvoiceStorage
+from invoicing.document import InvoiceDocument
+from invoicing.logo import Logo
+from invoicing.payments import CaptureRequest
+from invoicing.selection import OrderSelection
+from schemas.api import JobType
+from schemas.orders import Order
+from schemas.settings import LogoInfo, TenantSettings
+
+SettingsT = TypeVar("SettingsT", bound=TenantSettings)
+
+__all__ = [
+    "CaptureStore",
+    "ClaimStore",
+    "EventPublisher",
+    "InvoiceNumbers",
+    "InvoiceStorage",
+    "InvoiceStore",
+    "JobStore",
+    "MailSender",
+    "OrderStore",
+    "PaymentCapturer",
+    "Render",
+    "TenantSettingsStore",
+]
+
+
+class JobStore(Protocol):
+    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None: ...
+    async def delete(self, tenant: str, job_id: str) -> None: ...
+    async def get(self, tenant: str, job_id: str) -> Job | None: ...
+    def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]: ...
+    async def record_planned(
+        self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
+    ) -> None: ...
+    async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None: ...
+
+
+class OrderStore(Protocol):
+    async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool: ...
+    async def get(self, tenant: str, order_id: str) -> Order | None: ...
+    def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]: ...
+
+
+class ClaimStore(Protocol):
+    async def claim(self, *, tenant: str, job_id: str, order_ids: Iterable[str]) -> None: ...
+    async def claimed_by(self, tenant: str, job_id: str) -> list[str]: ...
+    async def release(self, *, tenant: str, job_id: str, order_id: str) -> None: ...
+
+
+class InvoiceStore(Protocol):
+    async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None: ...
+    async def find_by_number(self, tenant: str, number: str) -> InvoiceRecord | None: ...
+    async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]: ...
+    async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None: ...
+    async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None: ...
+    async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None: ...
+    async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None: ...
+
+
+class InvoiceNumbers(Protocol):
+    async def last_seq(self, tenant: str) -> int | None: ...
+    async def allocate(
+        self,
+        *,
+        tenant: str,
+        order_id: str,
+        job_id: str,
+        seq: int,
+        number: str,
+        document: InvoiceDocument,
+        logo_sha256: str | None = None,
+    ) -> InvoiceRecord | None:
+        """None when the order has an invoice already; raises NumberTaken when `seq` is another's."""
+        ...
+
+
+class CaptureStore(Protocol):
+    async def find(self, tenant: str, order_id: str) -> CaptureRecord | None: ...
+    async def record(
+        self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str
+    ) -> CaptureRecord: ...
+
+
+class TenantSettingsStore(Protocol):
+    async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None: ...
+    async def write(self, tenant: str, value: TenantSettings) -> None: ...
+    async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo: ...
+    async def current_logo(self, tenant: str) -> LogoInfo | None: ...
+    async def delete_logo(self, tenant: str) -> bool: ...
+    async def logo_content(self, tenant: str, sha256: str) -> bytes | None: ...
+
+
+class MailSender(Protocol):
+    """Raises infra.mail.EmailNotSent when the server did not take the email."""
+
+    async def send(self, email: OutgoingEmail) -> None: ...
+
+
+class PaymentCapturer(Protocol):
+    """Raises CaptureDeclined, GatewayUnavailable or GatewayError of infra.payments."""
+
+    async def capture(self, request: CaptureRequest) -> Capture: ...
+
+
+class EventPublisher(Protocol):
+    """Raises infra.kafka.KafkaUnavailable when Kafka did not take the event."""
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None: ...
+
+
+Render = Callable[[InvoiceDocument], Awaitable[bytes]]

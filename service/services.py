@@ -1,0 +1,134 @@
+"""The API's application services: what a path operation asks for, on the ports of `infra/ports.py`.
+
+A path operation parses, authorises, calls one of these and shapes the answer. These raise the errors
+of this module, which `service/errors.py` turns into answers; they know nothing of HTTP.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+
+from pymongo.errors import PyMongoError
+
+from infra.kafka import KafkaUnavailable
+from infra.ports import EventPublisher, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
+from infra.records import Job, JobOrderResult
+from infra.settings import Settings
+from infra.storage import invoice_key
+from invoicing.recipients import NoRecipient, invoice_recipient
+from schemas.api import JobOrder, JobRequest, JobType, OrderResultStatus
+from schemas.events import EmailReason, InvoiceEmailRequested, JobRequested
+from schemas.settings import InvoiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class InvalidRequest(Exception):
+    """400: the request cannot be done as asked; the message says why."""
+
+
+class NotFound(Exception):
+    """404."""
+
+
+class Conflict(Exception):
+    """409: the resource is not in a state that allows this."""
+
+
+@dataclass(frozen=True)
+class JobServices:
+    settings: Settings
+    jobs: JobStore
+    tenant_settings: TenantSettingsStore
+    publisher: EventPublisher
+    storage: InvoiceStorage
+
+
+async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
+    """Store the job, then publish its request; returns the job ID. If Kafka cannot take it, the job is
+    removed again, so a 503 leaves nothing half-made and a 201 always has both."""
+    given = len(request.orderIds or ())
+    if given > app.settings.max_order_ids:
+        raise InvalidRequest(f"Too many orderIds: {given} given, at most {app.settings.max_order_ids} per job")
+    order_ids = request.distinct_order_ids()
+    invoice_settings = None
+    if request.jobType is JobType.AUTOMATIC:
+        invoice_settings = await app.tenant_settings.read(tenant, InvoiceSettings)
+        if invoice_settings is None:
+            raise InvalidRequest(
+                f"AUTOMATIC jobs select orders by the tenant's invoice settings, and tenant {tenant} has none: "
+                f"create them with PUT /invoice/{tenant}/settings/invoice"
+            )
+    job_id = uuid.uuid4().hex
+    await app.jobs.create(tenant=tenant, job_id=job_id, job_type=request.jobType, order_ids=order_ids)
+    event = JobRequested(
+        tenant=tenant, jobId=job_id, jobType=request.jobType, orderIds=order_ids, invoiceSettings=invoice_settings
+    )
+    try:
+        await app.publisher.publish(
+            app.settings.topic(app.settings.topic_job_requests), f"{tenant}:{job_id}", event.to_bytes()
+        )
+    except KafkaUnavailable:
+        try:
+            await app.jobs.delete(tenant, job_id)
+        except PyMongoError:
+            log.exception("could not remove job %s after Kafka refused it", job_id)
+        raise
+    log.info("job created", extra={"tenant": tenant, "job_id": job_id, "orders": len(order_ids)})
+    return job_id
+
+
+async def job_with_orders(app: JobServices, tenant: str, job_id: str) -> tuple[Job, list[JobOrder]]:
+    job = await app.jobs.get(tenant, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} not found for tenant {tenant}")
+    if job.total_orders is None:
+        # Not planned yet: show what was asked for, all PENDING, so GET right after 201 is complete.
+        orders = [JobOrder(orderId=o, orderStatus=OrderResultStatus.PENDING) for o in job.requested_order_ids]
+    else:
+        orders = [await job_order(app.storage, tenant, result) async for result in app.jobs.order_results(job_id)]
+    return job, orders
+
+
+async def job_order(storage: InvoiceStorage, tenant: str, result: JobOrderResult) -> JobOrder:
+    number = result.invoice_number
+    link = None
+    if number and result.status is OrderResultStatus.SUCCESS:
+        # Signed now, at read time: a stored link would expire while the job document lives on.
+        link = await storage.download_link(invoice_key(tenant, number), tenant, number)
+    return JobOrder(
+        orderId=result.order_id,
+        orderStatus=result.status,
+        message=result.message,
+        invoiceNumber=number,
+        downloadLink=link,
+    )
+
+
+@dataclass(frozen=True)
+class EmailRequested:
+    invoice_number: str
+    recipient: str
+
+
+async def request_invoice_email(
+    settings: Settings, invoices: InvoiceStore, publisher: EventPublisher, tenant: str, invoice_number: str
+) -> EmailRequested:
+    """Queue an issued invoice's email again (the email agent sends it, retrying while the server is away)."""
+    invoice = await invoices.find_by_number(tenant, invoice_number)
+    if invoice is None:
+        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
+    if not invoice.issued:
+        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    try:
+        recipient = invoice_recipient(invoice.customer_email)
+    except NoRecipient as nobody:
+        raise Conflict(f"Invoice {invoice_number} cannot be emailed: {nobody}") from None
+    request = InvoiceEmailRequested(
+        tenant=tenant, orderId=invoice.order_id, invoiceNumber=invoice.number, reason=EmailReason.RESEND
+    )
+    # Keyed like the order, so the email agent handles one order's emails in the order they were asked for.
+    await publisher.publish(
+        settings.topic(settings.topic_invoice_emails), f"{tenant}:{invoice.order_id}", request.to_bytes()
+    )
+    return EmailRequested(invoice_number=invoice.number, recipient=recipient)

@@ -1,0 +1,281 @@
+"""One contract, two implementations: every test here runs against the MongoDB adapter of a port (on
+the real MongoDB-wire server) and against its in-memory fake (tests/memory.py), so the fakes the unit
+tests use behave like what the worker and the API use. Each test works in a fresh tenant of the run's
+own database, which is dropped after the run."""
+
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from infra.captures import PaymentCaptures
+from infra.claims import OrderClaims
+from infra.db import ensure_indexes
+from infra.invoices import InvoiceRepository
+from infra.jobs import JobRepository
+from infra.orders import OrderRepository
+from infra.ports import (
+    CaptureStore,
+    ClaimStore,
+    JobStore,
+    OrderStore,
+    TenantSettingsStore,
+)
+from infra.records import CaptureRecord, NumberTaken, OrderOutcome, UnreadableOrder
+from infra.tenant_settings import TenantSettingsRepository
+from invoicing.document import DEFAULT_SELLER, build_invoice_document
+from invoicing.logo import check_logo
+from invoicing.recalculation import recalculate
+from invoicing.selection import OrderSelection
+from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.orders import OrderStatus, parse_order_event
+from schemas.settings import SequenceSettings
+from tests.factories import encoded, order_event
+from tests.memory import MemoryCaptures, MemoryClaims, MemoryInvoices, MemoryJobs, MemoryOrders, MemoryTenantSettings
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Stores:
+    kind: str
+    jobs: JobStore
+    orders: OrderStore
+    claims: ClaimStore
+    invoices: MemoryInvoices | InvoiceRepository  # both ports: InvoiceStore and InvoiceNumbers
+    captures: CaptureStore
+    tenant_settings: TenantSettingsStore
+    raw_db: Any = None
+
+    async def put_unreadable_order(self, tenant: str, order_id: str) -> None:
+        body = {"id": order_id, "status": "NO-SUCH-STATUS"}
+        if isinstance(self.orders, MemoryOrders):
+            self.orders.put_raw(tenant, order_id, body)
+        else:
+            await self.raw_db.orders.insert_one({"_id": f"{tenant}:{order_id}", "tenant": tenant, "order": body})
+
+
+@pytest.fixture(params=["memory", "mongo"])
+async def stores(request: pytest.FixtureRequest, mongo_db: Any) -> Stores:
+    if request.param == "memory":
+        return Stores(
+            "memory", MemoryJobs(), MemoryOrders(), MemoryClaims(), MemoryInvoices(), MemoryCaptures(),
+            MemoryTenantSettings(),
+        )  # fmt: skip
+    await ensure_indexes(mongo_db)
+    return Stores(
+        "mongo",
+        JobRepository(mongo_db),
+        OrderRepository(mongo_db),
+        OrderClaims(mongo_db),
+        InvoiceRepository(mongo_db),
+        PaymentCaptures(mongo_db),
+        TenantSettingsRepository(mongo_db),
+        raw_db=mongo_db,
+    )
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def outcome(
+    tenant: str, job_id: str, order_id: str, status: OrderResultStatus = OrderResultStatus.SUCCESS
+) -> OrderOutcome:
+    return OrderOutcome(
+        tenant,
+        job_id,
+        order_id,
+        status,
+        f"{order_id} {status.value}",
+        "N-1" if status is OrderResultStatus.SUCCESS else None,
+    )
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+
+async def test_a_job_is_read_back_typed_and_only_by_its_tenant(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=["a", "b"])
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None
+    assert (job.job_type, job.status, tuple(job.requested_order_ids), job.total_orders, job.finished_orders) == (
+        JobType.MANUAL, JobStatus.IN_PROGRESS, ("a", "b"), None, 0,
+    )  # fmt: skip
+    assert await stores.jobs.get("other" + tenant[:8], job_id) is None
+    await stores.jobs.delete("other" + tenant[:8], job_id)
+    assert await stores.jobs.get(tenant, job_id) is not None
+    await stores.jobs.delete(tenant, job_id)
+    assert await stores.jobs.get(tenant, job_id) is None
+
+
+async def test_results_are_counted_once_and_finish_the_job(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=["a", "b", "c"])
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["a", "b", "c"])
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["a", "b", "c"])
+    a, b = outcome(tenant, job_id, "a"), outcome(tenant, job_id, "b", OrderResultStatus.FAILURE)
+    await stores.jobs.record_results([a, b, a])  # a duplicate within the batch
+    await stores.jobs.record_results([b])  # a redelivery in a later batch
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.finished_orders == 2 and job.status is JobStatus.IN_PROGRESS
+    await stores.jobs.record_results([outcome(tenant, job_id, "c")])
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.finished_orders == 3 and job.status is JobStatus.DONE
+    results = [r async for r in stores.jobs.order_results(job_id)]
+    assert [(r.order_id, r.status, r.message, r.invoice_number) for r in results] == [
+        ("a", OrderResultStatus.SUCCESS, "a SUCCESS", "N-1"),
+        ("b", OrderResultStatus.FAILURE, "b FAILURE", None),
+        ("c", OrderResultStatus.SUCCESS, "c SUCCESS", "N-1"),
+    ]
+
+
+async def test_a_result_that_overtakes_its_plan_is_kept_and_counted(stores: Stores, tenant: str) -> None:
+    job_id, other_job = new_id(), new_id()
+    for each in (job_id, other_job):
+        await stores.jobs.create(tenant=tenant, job_id=each, job_type=JobType.MANUAL, order_ids=["a", "b"])
+    await stores.jobs.record_planned(tenant=tenant, job_id=other_job, total=2, first_position=0, order_ids=["a", "b"])
+    # One batch: a result before its job's plan, and a counted result of another job.
+    await stores.jobs.record_results([outcome(tenant, job_id, "b"), outcome(tenant, other_job, "a")])
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=2, first_position=0, order_ids=["a", "b"])
+    await stores.jobs.record_results([outcome(tenant, job_id, "a")])
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.finished_orders == 2 and job.status is JobStatus.DONE
+    other = await stores.jobs.get(tenant, other_job)
+    assert other is not None and other.finished_orders == 1 and other.status is JobStatus.IN_PROGRESS
+    statuses = {r.order_id: r.status async for r in stores.jobs.order_results(job_id)}
+    assert statuses == {"a": OrderResultStatus.SUCCESS, "b": OrderResultStatus.SUCCESS}
+
+
+async def test_an_empty_plan_finishes_the_job(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.AUTOMATIC, order_ids=[])
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=0, first_position=0, order_ids=[])
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.status is JobStatus.DONE and job.total_orders == 0
+
+
+# --- orders and claims -----------------------------------------------------------------------------
+
+
+async def test_the_newest_snapshot_of_an_order_is_kept(stores: Stores, tenant: str) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    newer = parse_order_event(encoded(order_event(tenant, "o-1", status="SHIPPED", occurred_at=now)))
+    older = parse_order_event(encoded(order_event(tenant, "o-1", status="CREATED", occurred_at=now - timedelta(1))))
+    assert await stores.orders.store_snapshot(tenant=tenant, occurred_at=newer.occurredAt, order=newer.order)
+    assert not await stores.orders.store_snapshot(tenant=tenant, occurred_at=older.occurredAt, order=older.order)
+    stored = await stores.orders.get(tenant, "o-1")
+    assert stored is not None and stored.status is OrderStatus.SHIPPED and stored.totalPrice == Decimal("58.76")
+    assert await stores.orders.get(tenant, "o-2") is None
+    selection = OrderSelection(statuses=(OrderStatus.SHIPPED,), extended_statuses=(), threshold=timedelta(hours=1))
+    assert [o async for o in stores.orders.select(tenant, selection, now)] == ["o-1"]
+
+
+async def test_an_unreadable_stored_order_says_so(stores: Stores, tenant: str) -> None:
+    await stores.put_unreadable_order(tenant, "o-1")
+    with pytest.raises(UnreadableOrder):
+        await stores.orders.get(tenant, "o-1")
+
+
+async def test_an_order_is_claimed_by_one_job_until_released(stores: Stores, tenant: str) -> None:
+    await stores.claims.claim(tenant=tenant, job_id="j1", order_ids=["b", "a"])
+    await stores.claims.claim(tenant=tenant, job_id="j2", order_ids=["a", "c"])
+    assert await stores.claims.claimed_by(tenant, "j1") == ["a", "b"]
+    assert await stores.claims.claimed_by(tenant, "j2") == ["c"]
+    await stores.claims.release(tenant=tenant, job_id="j2", order_id="a")  # not j2's: stays
+    await stores.claims.release(tenant=tenant, job_id="j1", order_id="a")
+    await stores.claims.claim(tenant=tenant, job_id="j2", order_ids=["a"])
+    assert await stores.claims.claimed_by(tenant, "j2") == ["a", "c"]
+
+
+# --- invoices, numbers, captures, settings ---------------------------------------------------------
+
+
+def document(tenant: str, order_id: str, number: str) -> Any:
+    order = parse_order_event(encoded(order_event(tenant, order_id))).order
+    return build_invoice_document(
+        order=order, tenant=tenant, totals=recalculate(order), invoice_number=number,
+        issued_at=datetime.now(UTC), seller=DEFAULT_SELLER, captured=None,
+    )  # fmt: skip
+
+
+async def test_a_number_is_bound_to_one_order_and_an_order_to_one_number(stores: Stores, tenant: str) -> None:
+    invoices = stores.invoices
+    assert await invoices.last_seq(tenant) is None
+    first = await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j1", seq=1, number="N1", document=document(tenant, "o-1", "N1")
+    )
+    assert first is not None and (first.number, first.seq, first.issued, first.job_id) == ("N1", 1, False, "j1")
+    assert first.customer_email == "erika@example.com"
+    assert first.invoice_document().invoice_number == "N1"
+    again = await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j2", seq=2, number="N2", document=document(tenant, "o-1", "N2")
+    )
+    assert again is None
+    with pytest.raises(NumberTaken):
+        await invoices.allocate(
+            tenant=tenant, order_id="o-2", job_id="j1", seq=1, number="N1", document=document(tenant, "o-2", "N1")
+        )
+    assert await invoices.last_seq(tenant) == 1
+    assert await invoices.invoiced_among(tenant, ["o-1", "o-2"]) == {"o-1"}
+    assert await invoices.find(tenant, "o-2") is None
+    found = await invoices.find_by_number(tenant, "N1")
+    assert found is not None and found.order_id == "o-1"
+
+
+async def test_an_invoice_records_its_issue_and_its_email(stores: Stores, tenant: str) -> None:
+    invoices = stores.invoices
+    await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j1", seq=7, number="N7", document=document(tenant, "o-1", "N7")
+    )
+    await invoices.mark_issued(tenant, "o-1", f"{tenant}/invoices/N7.pdf")
+    await invoices.mark_email_pending(tenant, "o-1", "421 later")
+    record = await invoices.find(tenant, "o-1")
+    assert record is not None and record.issued and record.storage_key == f"{tenant}/invoices/N7.pdf"
+    assert (record.email_pending, record.email_error, record.emailed_at) == (True, "421 later", None)
+    at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    await invoices.mark_emailed(tenant, "o-1", "erika@example.com", at)
+    record = await invoices.find(tenant, "o-1")
+    assert record is not None and (record.email_pending, record.email_error, record.emailed_at) == (False, None, at)
+    await invoices.mark_email_failed(tenant, "o-1", "550 no such user")
+    record = await invoices.find(tenant, "o-1")
+    assert record is not None and (record.email_pending, record.email_error) == (False, "550 no such user")
+
+
+async def test_a_capture_is_recorded_once(stores: Stores, tenant: str) -> None:
+    at = datetime(2026, 11, 25, 9, 30, 0, 123456, tzinfo=UTC)
+    capture = CaptureRecord("tx-1", Decimal("58.76"), "EUR", "credit_card", "cap-1", at)
+    stored = await stores.captures.record(tenant=tenant, order_id="o-1", record=capture, idempotency_key="k")
+    assert stored.captured_at == at.replace(microsecond=123000)
+    assert await stores.captures.find(tenant, "o-1") == stored
+    second = CaptureRecord("tx-1", Decimal("58.76"), "EUR", "credit_card", "cap-2", at)
+    assert await stores.captures.record(tenant=tenant, order_id="o-1", record=second, idempotency_key="k") == stored
+    assert await stores.captures.find(tenant, "o-2") is None
+
+
+def png() -> bytes:
+    image = io.BytesIO()
+    Image.new("RGB", (4, 2), "navy").save(image, format="PNG")
+    return image.getvalue()
+
+
+async def test_tenant_settings_and_logos(stores: Stores, tenant: str) -> None:
+    settings = stores.tenant_settings
+    assert await settings.read(tenant, SequenceSettings) is None
+    sequence = SequenceSettings(preText="INV__num__", numberOfDigits=4, startValue=1000, maxValue=9999)
+    await settings.write(tenant, sequence)
+    assert await settings.read(tenant, SequenceSettings) == sequence
+    logo = check_logo(png())
+    info = await settings.put_logo(tenant, logo)
+    assert await settings.current_logo(tenant) == info
+    assert await settings.logo_content(tenant, logo.sha256) == logo.content
+    assert await settings.delete_logo(tenant)
+    assert not await settings.delete_logo(tenant)
+    assert await settings.current_logo(tenant) is None
+    assert await settings.logo_content(tenant, logo.sha256) == logo.content  # kept for the invoices that show it

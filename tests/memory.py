@@ -1,0 +1,375 @@
+"""In-memory fakes of the ports of `infra/ports.py`, for unit tests without services. Each obeys the
+same contract tests as its MongoDB adapter (tests/integration/test_store_contracts.py), so a unit test
+on these says something about the real thing."""
+
+import hashlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from infra.mail import EmailNotSent, OutgoingEmail
+from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable
+from infra.records import (
+    STORED_DOCUMENT,
+    CaptureRecord,
+    InvoiceRecord,
+    Job,
+    JobOrderResult,
+    NumberTaken,
+    OrderOutcome,
+    UnreadableOrder,
+)
+from invoicing.document import InvoiceDocument
+from invoicing.logo import Logo
+from invoicing.payments import CaptureRequest
+from invoicing.selection import OrderSelection, delivery_instant
+from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.events import utc_now
+from schemas.orders import Order
+from schemas.settings import LogoInfo, TenantSettings
+
+SettingsT = TypeVar("SettingsT", bound=TenantSettings)
+
+
+# --- jobs ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _StoredResult:
+    tenant: str
+    job_id: str
+    order_id: str
+    position: int
+    status: OrderResultStatus
+    message: str | None = None
+    invoice_number: str | None = None
+
+
+class MemoryJobs:
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self.results: dict[str, _StoredResult] = {}
+
+    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+        if job_id in self.jobs:
+            raise KeyError(f"job {job_id} exists")
+        now = utc_now()
+        self.jobs[job_id] = Job(tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now)
+
+    async def delete(self, tenant: str, job_id: str) -> None:
+        if await self.get(tenant, job_id) is not None:
+            del self.jobs[job_id]
+
+    async def get(self, tenant: str, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return job if job is not None and job.tenant == tenant else None
+
+    async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:
+        found = sorted((r for r in self.results.values() if r.job_id == job_id), key=lambda r: r.position)
+        for r in found:
+            yield JobOrderResult(r.order_id, r.status, r.message, r.invoice_number)
+
+    async def record_planned(
+        self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
+    ) -> None:
+        for offset, order_id in enumerate(order_ids):
+            key = f"{job_id}:{order_id}"
+            if key not in self.results:
+                self.results[key] = _StoredResult(
+                    tenant, job_id, order_id, first_position + offset, OrderResultStatus.PENDING
+                )
+        self._update(job_id, total_orders=total)
+
+    async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
+        for outcome in outcomes:
+            key = f"{outcome.job_id}:{outcome.order_id}"
+            stored = self.results.setdefault(
+                key, _StoredResult(outcome.tenant, outcome.job_id, outcome.order_id, -1, OrderResultStatus.PENDING)
+            )
+            stored.status, stored.message, stored.invoice_number = (
+                outcome.status,
+                outcome.message,
+                outcome.invoice_number,
+            )
+        for job_id in {outcome.job_id for outcome in outcomes}:
+            finished = sum(
+                1 for r in self.results.values() if r.job_id == job_id and r.status is not OrderResultStatus.PENDING
+            )
+            self._update(job_id, finished_orders=finished)
+
+    def _update(self, job_id: str, **changes: Any) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return
+        job = replace(job, updated_at=utc_now(), **changes)
+        if (
+            job.status is JobStatus.IN_PROGRESS
+            and job.total_orders is not None
+            and job.finished_orders >= job.total_orders
+        ):
+            job = replace(job, status=JobStatus.DONE)
+        self.jobs[job_id] = job
+
+
+# --- orders and claims -----------------------------------------------------------------------------
+
+
+class MemoryOrders:
+    def __init__(self) -> None:
+        self.snapshots: dict[str, tuple[datetime, dict[str, Any]]] = {}
+
+    async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool:
+        key = f"{tenant}:{order.id}"
+        stored = self.snapshots.get(key)
+        if stored is not None and stored[0] > occurred_at:
+            return False
+        self.snapshots[key] = (occurred_at, order.model_dump(mode="json", exclude_none=True))
+        return True
+
+    def put_raw(self, tenant: str, order_id: str, body: dict[str, Any]) -> None:
+        """A snapshot as some older version may have stored it (whether it still parses or not)."""
+        self.snapshots[f"{tenant}:{order_id}"] = (utc_now(), body)
+
+    async def get(self, tenant: str, order_id: str) -> Order | None:
+        stored = self.snapshots.get(f"{tenant}:{order_id}")
+        if stored is None:
+            return None
+        try:
+            return Order.model_validate(stored[1])
+        except ValueError as error:
+            raise UnreadableOrder(str(error)) from None
+
+    async def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
+        for key, (_, body) in list(self.snapshots.items()):
+            if not key.startswith(f"{tenant}:"):
+                continue
+            order = Order.model_validate(body)
+            delivered = delivery_instant(order.deliveryDate)
+            if (
+                order.status in selection.statuses
+                and delivered is not None
+                and delivered <= delivered_before
+                and (not selection.extended_statuses or order.extendedOrderStatus in selection.extended_statuses)
+            ):
+                yield order.id
+
+
+class MemoryClaims:
+    def __init__(self) -> None:
+        self.claims: dict[str, str] = {}  # tenant:orderId -> jobId
+
+    async def claim(self, *, tenant: str, job_id: str, order_ids: Iterable[str]) -> None:
+        for order_id in order_ids:
+            self.claims.setdefault(f"{tenant}:{order_id}", job_id)
+
+    async def claimed_by(self, tenant: str, job_id: str) -> list[str]:
+        prefix = f"{tenant}:"
+        return sorted(k.removeprefix(prefix) for k, j in self.claims.items() if j == job_id and k.startswith(prefix))
+
+    async def release(self, *, tenant: str, job_id: str, order_id: str) -> None:
+        key = f"{tenant}:{order_id}"
+        if self.claims.get(key) == job_id:
+            del self.claims[key]
+
+
+# --- invoices and their numbers --------------------------------------------------------------------
+
+
+class MemoryInvoices:
+    """Both ports of the invoice adapter: InvoiceStore and InvoiceNumbers."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, InvoiceRecord] = {}
+        self.marks: dict[str, int] = {}
+        self.allocations = 0  # allocate calls, NumberTaken included
+
+    async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
+        return self.records.get(f"{tenant}:{order_id}")
+
+    async def find_by_number(self, tenant: str, number: str) -> InvoiceRecord | None:
+        return next((r for r in self.records.values() if r.tenant == tenant and r.number == number), None)
+
+    async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
+        return {order_id for order_id in order_ids if f"{tenant}:{order_id}" in self.records}
+
+    async def last_seq(self, tenant: str) -> int | None:
+        if tenant in self.marks:
+            return self.marks[tenant]
+        return max((r.seq for r in self.records.values() if r.tenant == tenant), default=None)
+
+    async def allocate(
+        self,
+        *,
+        tenant: str,
+        order_id: str,
+        job_id: str,
+        seq: int,
+        number: str,
+        document: InvoiceDocument,
+        logo_sha256: str | None = None,
+    ) -> InvoiceRecord | None:
+        self.allocations += 1
+        key = f"{tenant}:{order_id}"
+        if key in self.records:
+            return None
+        self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
+        if any(r.tenant == tenant and r.seq == seq for r in self.records.values()):
+            raise NumberTaken(number)
+        record = InvoiceRecord(
+            tenant=tenant,
+            order_id=order_id,
+            job_id=job_id,
+            seq=seq,
+            number=number,
+            issued=False,
+            document=STORED_DOCUMENT.dump_python(document, mode="json"),
+            storage_key=None,
+            logo_sha256=logo_sha256,
+        )
+        self.records[key] = record
+        return record
+
+    def _change(self, tenant: str, order_id: str, **changes: Any) -> None:
+        key = f"{tenant}:{order_id}"
+        if key in self.records:
+            self.records[key] = replace(self.records[key], **changes)
+
+    async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:
+        self._change(tenant, order_id, issued=True, storage_key=storage_key)
+
+    async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
+        self._change(tenant, order_id, emailed_at=at, email_pending=False, email_error=None)
+
+    async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None:
+        self._change(tenant, order_id, email_pending=True, email_error=reason)
+
+    async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None:
+        self._change(tenant, order_id, email_pending=False, email_error=reason)
+
+
+class MemoryCaptures:
+    def __init__(self) -> None:
+        self.records: dict[str, CaptureRecord] = {}
+
+    async def find(self, tenant: str, order_id: str) -> CaptureRecord | None:
+        return self.records.get(f"{tenant}:{order_id}")
+
+    async def record(self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str) -> CaptureRecord:
+        at = record.captured_at
+        record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
+        return self.records.setdefault(f"{tenant}:{order_id}", record)
+
+
+# --- tenant settings -------------------------------------------------------------------------------
+
+
+class MemoryTenantSettings:
+    def __init__(self) -> None:
+        self.values: dict[str, dict[str, Any]] = {}
+        self.logos: dict[str, bytes] = {}
+
+    async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None:
+        value = self.values.get(f"{tenant}:{model.KIND}")
+        return None if value is None else model.model_validate(value)
+
+    async def write(self, tenant: str, value: TenantSettings) -> None:
+        self.values[f"{tenant}:{value.KIND}"] = value.model_dump(mode="json", exclude_none=True)
+
+    async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo:
+        self.logos.setdefault(f"{tenant}:{logo.sha256}", logo.content)
+        info = LogoInfo(
+            mediaType=logo.media_type, width=logo.width, height=logo.height, size=len(logo.content), sha256=logo.sha256
+        )
+        self.values[f"{tenant}:logo"] = info.model_dump()
+        return info
+
+    async def current_logo(self, tenant: str) -> LogoInfo | None:
+        value = self.values.get(f"{tenant}:logo")
+        return None if value is None else LogoInfo.model_validate(value)
+
+    async def delete_logo(self, tenant: str) -> bool:
+        return self.values.pop(f"{tenant}:logo", None) is not None
+
+    async def logo_content(self, tenant: str, sha256: str) -> bytes | None:
+        return self.logos.get(f"{tenant}:{sha256}")
+
+
+# --- storage, mail, gateway, publisher, renderer ---------------------------------------------------
+
+
+class MemoryStorage:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.failing: Exception | None = None  # raised by put, to play a store that refuses
+
+    async def put(self, key: str, data: bytes) -> None:
+        if self.failing is not None:
+            raise self.failing
+        self.files[key] = data
+
+    async def get(self, key: str) -> bytes:
+        return self.files[key]
+
+    async def check(self) -> None:
+        return None
+
+    async def download_link(self, key: str, tenant: str, invoice_number: str) -> str:
+        return f"memory://{key}"
+
+    async def close(self) -> None:
+        return None
+
+
+class MemoryMailer:
+    def __init__(self) -> None:
+        self.sent: list[OutgoingEmail] = []
+        self.failing: EmailNotSent | None = None
+
+    async def send(self, email: OutgoingEmail) -> None:
+        if self.failing is not None:
+            raise self.failing
+        self.sent.append(email)
+
+
+@dataclass
+class MemoryGateway:
+    """Answers by the transaction ID's prefix, like tests/fakes.py's HTTP gateway: decline-, down-,
+    broken- (an answer the API does not define); anything else is captured."""
+
+    requests: list[CaptureRequest] = field(default_factory=list)
+
+    async def capture(self, request: CaptureRequest) -> Capture:
+        self.requests.append(request)
+        if request.transaction_id.startswith("decline-"):
+            raise CaptureDeclined("Insufficient funds")
+        if request.transaction_id.startswith("down-"):
+            raise GatewayUnavailable("no answer within 60 s")
+        if request.transaction_id.startswith("broken-"):
+            raise GatewayError("HTTP 401 from the gateway")
+        return Capture(capture_id=f"cap-{len(self.requests)}")
+
+
+class MemoryPublisher:
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, bytes]] = []
+        self.failing: Exception | None = None
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        if self.failing is not None:
+            raise self.failing
+        self.published.append((topic, key, value))
+
+
+class MemoryRenderer:
+    """Renders a document to a few bytes that name it; `failing` plays a renderer that breaks."""
+
+    def __init__(self) -> None:
+        self.rendered: list[InvoiceDocument] = []
+        self.failing: Exception | None = None
+
+    async def __call__(self, document: InvoiceDocument) -> bytes:
+        if self.failing is not None:
+            raise self.failing
+        self.rendered.append(document)
+        return b"%PDF-memory " + hashlib.sha256(document.invoice_number.encode()).hexdigest().encode()
