@@ -26,7 +26,7 @@ from typing import Any
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from infra.mongo import ensure_indexes
+from infra.db import ensure_indexes
 
 Document = dict[str, Any]
 Timings = dict[str, list[float]]
