@@ -44,6 +44,10 @@ def worker() -> None:
 
     settings = get_settings()
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.worker_metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     topics = [
         settings.topic(name)
         for name in (

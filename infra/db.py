@@ -4,9 +4,11 @@ Only features that both MongoDB and FerretDB v1 support: single-document atomic 
 indexes, upserts; no multi-document transactions, no change streams. Uniqueness that must hold under
 redelivery and concurrency is carried by `_id` or a unique index, never by a read-then-write check.
 
-Hot paths address documents by `_id`: FerretDB v1 pushes only `_id` filters down to its storage and
-scans the whole collection for any other. Where a write depends on what it read (order snapshots, job
-results), its agent runs a single actor, and Kafka delivers one key (tenant:orderId, tenant:jobId) to
+Every query has an equality part that an index serves: FerretDB v1 (the local store) pushes equality
+filters on top-level fields down to PostgreSQL, where a GIN index beside each index created here serves
+them (deploy/local/postgres/gin-beside-btree.sql); ranges, `$in` and sorts it applies to what that
+part found. Hot paths address documents by `_id`. Where a write depends on what it read (order
+snapshots, job results), its agent runs a single actor, and Kafka delivers one key (tenant:orderId, tenant:jobId) to
 one consumer at a time, in order, so the reader is the only writer of that document. The invoice agent
 runs several actors: its writes rely on inserts.
 
@@ -20,6 +22,7 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from infra.metrics import StoreCommandCounter
 from infra.settings import Settings
 
 Document = dict[str, Any]
@@ -34,6 +37,7 @@ def connect(settings: Settings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms * 4,
+        event_listeners=[StoreCommandCounter()],
     )
 
 

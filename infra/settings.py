@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # The worker's Prometheus endpoint (GET /metrics); 0 turns it off (say, for several workers on one host).
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9102
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base of the download links for local storage"
     )

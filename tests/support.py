@@ -46,6 +46,8 @@ def env_for(endpoints: Endpoints, run_id: str, **overrides: str) -> dict[str, st
         "INVOICE_WORKER_DATA_DIR": str(ROOT / ".local" / "test-worker" / run_id),
         "INVOICE_LOCAL_STORAGE_DIR": str(ROOT / ".local" / "test-invoices" / run_id),
         "INVOICE_LOG_LEVEL": "INFO",
+        # Several workers run at once in some tests: none serves /metrics unless a test asks for it.
+        "INVOICE_WORKER_METRICS_PORT": "0",
         "INVOICE_JWT_SIGNING_KEY": f"test-signing-key-{run_id}-{run_id}-{run_id}",
     }
     values.update(overrides)
