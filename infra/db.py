@@ -51,6 +51,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     # AUTOMATIC jobs: equality on tenant, a short $in on status, then a range on the delivery instant.
     await db.orders.create_index([("tenant", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)])
     await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
+    # The pipeline reads all of a tenant's settings at once.
+    await db.tenant_settings.create_index([("tenant", ASCENDING)])
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:

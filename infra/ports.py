@@ -12,7 +12,7 @@ from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
 from infra.payments import Capture
-from infra.records import CaptureRecord, InvoiceRecord, Job, JobOrderResult, OrderOutcome
+from infra.records import CaptureRecord, InvoiceRecord, Job, JobOrderResult, OrderOutcome, TenantSettingsSnapshot
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
@@ -99,6 +99,7 @@ class CaptureStore(Protocol):
 
 class TenantSettingsStore(Protocol):
     async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None: ...
+    async def read_all(self, tenant: str) -> TenantSettingsSnapshot: ...
     async def write(self, tenant: str, value: TenantSettings) -> None: ...
     async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo: ...
     async def current_logo(self, tenant: str) -> LogoInfo | None: ...

@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
 from invoicing.document import InvoiceDocument
 from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.settings import LogoInfo, TenantSettings
 
 # --- jobs ------------------------------------------------------------------------------------------
 
@@ -108,3 +109,26 @@ class CaptureRecord:
     method: str
     capture_id: str
     captured_at: datetime
+
+
+# --- tenant settings -------------------------------------------------------------------------------
+
+LOGO_KIND = "logo"
+SettingsModelT = TypeVar("SettingsModelT", bound=TenantSettings)
+
+
+@dataclass(frozen=True)
+class TenantSettingsSnapshot:
+    """Every settings document of one tenant as read at one moment, by kind: the pipeline reads them in
+    one round trip instead of one per kind."""
+
+    values: Mapping[str, Mapping[str, Any]]
+
+    def get(self, model: type[SettingsModelT]) -> SettingsModelT | None:
+        value = self.values.get(model.KIND)
+        return None if value is None else model.model_validate(value)
+
+    @property
+    def logo(self) -> LogoInfo | None:
+        value = self.values.get(LOGO_KIND)
+        return None if value is None else LogoInfo.model_validate(value)

@@ -13,12 +13,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.db import Document
+from infra.records import LOGO_KIND, TenantSettingsSnapshot
 from invoicing.logo import Logo
 from schemas.events import utc_now
 from schemas.settings import LogoInfo, TenantSettings
 
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
-LOGO_KIND = "logo"
 LOGO_CACHE_SIZE = 32
 
 
@@ -32,6 +32,11 @@ class TenantSettingsRepository:
     async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None:
         doc = await self.settings.find_one({"_id": f"{tenant}:{model.KIND}"})
         return None if doc is None else model.model_validate(doc["value"])
+
+    async def read_all(self, tenant: str) -> TenantSettingsSnapshot:
+        """All of the tenant's settings in one query (the `tenant` index serves it)."""
+        docs = await self.settings.find({"tenant": tenant}, {"kind": 1, "value": 1}).to_list()
+        return TenantSettingsSnapshot({doc["kind"]: doc["value"] for doc in docs})
 
     async def write(self, tenant: str, value: TenantSettings) -> None:
         await self._put(tenant, value.KIND, value.model_dump(mode="json", exclude_none=True))

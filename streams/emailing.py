@@ -35,15 +35,19 @@ async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, defa
     return seller.email if seller is not None and seller.email else default
 
 
-async def email_invoice(record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None) -> str:
+async def email_invoice(
+    record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None, sender: str | None = None
+) -> str:
     """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
-    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
+    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it.
+    `sender` is the From address when the caller knows it; else the tenant's current one is read."""
     recipient = invoice_recipient(record.customer_email)
     document = record.invoice_document()
     text = invoice_mail_text(document)
     if pdf is None:
         pdf = await deps.storage.get(invoice_key(record.tenant, record.number))
-    sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
+    if sender is None:
+        sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
     await deps.mailer.send(
         OutgoingEmail(
             sender=sender,

@@ -6,9 +6,10 @@ Idempotent under redelivery: the invoice record (one per tenant and order) is th
 a confirmed payment capture is recorded (one per tenant and order) before the invoice exists.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from infra.mail import EmailNotSent
@@ -26,7 +27,7 @@ from infra.ports import (
 )
 from infra.records import CaptureRecord, InvoiceRecord, NumberTaken, UnreadableOrder
 from infra.storage import invoice_key
-from invoicing.document import DEFAULT_SELLER, SellerDetails, build_invoice_document
+from invoicing.document import DEFAULT_SELLER, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.payments import CapturedPayment, CaptureNotPossible, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
@@ -48,6 +49,26 @@ log = logging.getLogger(__name__)
 NOT_INVOICEABLE = {OrderStatus.DECLINED}
 
 
+class TenantNumbering:
+    """Per tenant, a lock under which one order of this worker at a time takes the next number, and the
+    highest sequence value this worker allocated (so the next order need not wait for the store's mark)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, int] = {}
+
+    def lock(self, tenant: str) -> asyncio.Lock:
+        return self._locks.setdefault(tenant, asyncio.Lock())
+
+    def known_last(self, tenant: str, read: int | None) -> int | None:
+        """The higher of the value read from the store and the last one this worker allocated."""
+        mine = self._last.get(tenant)
+        return mine if read is None else read if mine is None else max(read, mine)
+
+    def allocated(self, tenant: str, seq: int) -> None:
+        self._last[tenant] = max(seq, self._last.get(tenant, seq))
+
+
 @dataclass(frozen=True)
 class PipelineDeps:
     """The ports the pipeline works through: MongoDB, storage, gateway and SMTP adapters in the worker,
@@ -65,6 +86,8 @@ class PipelineDeps:
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
     queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
     now: Callable[[], datetime] = utc_now
+    # Shared by every invoice actor of the worker (one per worker, not per actor).
+    number_locks: TenantNumbering = field(default_factory=TenantNumbering)
 
 
 class OrderRejected(Exception):
@@ -95,49 +118,71 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
     """The order's invoice record: the one it already has (a redelivery, a retry, another job), or a new
     one numbered from the tenant's sequence once the order passed validation and recalculation."""
     tenant, order_id = request.tenant, request.orderId
-    while True:
-        existing = await deps.invoices.find(tenant, order_id)
-        if existing is not None:
-            return existing
-        order = await load_invoiceable_order(deps.orders, tenant, order_id)
-        totals = recalculate(order)
-        try:
-            check_order_figures(order, totals)
-        except PriceMismatch as mismatch:
-            raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
-        sequence, seller, logo_sha256 = await tenant_invoice_settings(deps.tenant_settings, tenant)
-        try:
-            seq = sequence.next_value(await deps.numbers.last_seq(tenant))
-        except SequenceExhausted as exhausted:
-            raise OrderRejected(str(exhausted)) from None
-        # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
-        # and before the number is allocated (a declined payment uses up no number).
-        captured = await capture_payment(tenant, order, totals, deps)
-        number = sequence.format(seq)
-        document = build_invoice_document(
+    existing = await deps.invoices.find(tenant, order_id)
+    if existing is not None:
+        return existing
+    order = await load_invoiceable_order(deps.orders, tenant, order_id)
+    totals = recalculate(order)
+    try:
+        check_order_figures(order, totals)
+    except PriceMismatch as mismatch:
+        raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
+    sequence, seller, logo_sha256 = await tenant_invoice_settings(deps.tenant_settings, tenant)
+    last_seq = await deps.numbers.last_seq(tenant)
+    next_number(sequence, last_seq)  # an exhausted sequence fails the order before any money is taken
+    # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
+    # and before the number is allocated (a declined payment uses up no number).
+    captured = await capture_payment(tenant, order, totals, deps)
+    issued_at = deps.now()
+
+    def invoice_document(number: str) -> InvoiceDocument:
+        return build_invoice_document(
             order=order,
             tenant=tenant,
             totals=totals,
             invoice_number=number,
-            issued_at=deps.now(),
+            issued_at=issued_at,
             seller=seller,
             captured=captured,
         )
-        try:
-            record = await deps.numbers.allocate(
-                tenant=tenant,
-                order_id=order_id,
-                job_id=request.jobId,
-                seq=seq,
-                number=number,
-                document=document,
-                logo_sha256=logo_sha256,
-            )
-        except NumberTaken:
-            continue  # another order got this number first; take the next one
-        if record is not None:
-            return record
-        # else another job allocated this order's invoice at the same moment: read and use it
+
+    # One order of this worker at a time takes the tenant's next number, so this worker's actors never
+    # race each other for it; another worker's insert of the same number shows as NumberTaken, and only
+    # the number is tried again, not the reads before it.
+    async with deps.number_locks.lock(tenant):
+        last_seq = deps.number_locks.known_last(tenant, last_seq)
+        while True:
+            seq, number = next_number(sequence, last_seq)
+            try:
+                record = await deps.numbers.allocate(
+                    tenant=tenant,
+                    order_id=order_id,
+                    job_id=request.jobId,
+                    seq=seq,
+                    number=number,
+                    document=invoice_document(number),
+                    logo_sha256=logo_sha256,
+                )
+            except NumberTaken:
+                last_seq = seq
+                continue
+            if record is not None:
+                deps.number_locks.allocated(tenant, seq)
+                return record
+            break
+    # Another job allocated this order's invoice at the same moment: use that one.
+    existing = await deps.invoices.find(tenant, order_id)
+    if existing is None:
+        raise RuntimeError(f"invoice of order {order_id} neither allocated nor found")
+    return existing
+
+
+def next_number(sequence: SequenceSchema, last_seq: int | None) -> tuple[int, str]:
+    try:
+        seq = sequence.next_value(last_seq)
+    except SequenceExhausted as exhausted:
+        raise OrderRejected(str(exhausted)) from None
+    return seq, sequence.format(seq)
 
 
 async def load_invoiceable_order(orders: OrderStore, tenant: str, order_id: str) -> Order:
@@ -156,10 +201,10 @@ async def tenant_invoice_settings(
     repository: TenantSettingsStore, tenant: str
 ) -> tuple[SequenceSchema, SellerDetails, str | None]:
     """The tenant's number sequence, seller details and logo (its SHA-256) as they are now; defaults where
-    the tenant has none. Read for each new invoice, so a change applies to the invoices made after it."""
-    sequence = await repository.read(tenant, SequenceSettings)
-    seller = await repository.read(tenant, SellerSettings)
-    logo = await repository.current_logo(tenant)
+    the tenant has none. Read for each new invoice (all in one query), so a change applies to the
+    invoices made after it."""
+    settings = await repository.read_all(tenant)
+    sequence, seller, logo = settings.get(SequenceSettings), settings.get(SellerSettings), settings.logo
     return (
         sequence_schema(sequence) if sequence else DEFAULT_SEQUENCE,
         seller_details(seller) if seller else DEFAULT_SELLER,
@@ -238,7 +283,11 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
     if record.email_pending:
         return f"; the email to {address} is pending and will be retried ({record.email_error})"
     try:
-        recipient = await email_invoice(record, deps.email, pdf)
+        # The seller on the invoice was read from the tenant's settings moments ago: no need to read them
+        # again. The placeholder seller of a tenant without settings sends from the default address.
+        seller = record.invoice_document().seller
+        sender = seller.email if seller != DEFAULT_SELLER and seller.email else deps.email.default_sender
+        recipient = await email_invoice(record, deps.email, pdf, sender)
     except NoRecipient as nobody:
         return f"; no email was sent: {nobody}"
     except EmailNotSent as failure:

@@ -3,7 +3,7 @@ the adapters behind the ports, and the dependencies of the pipeline and of email
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pymongo import AsyncMongoClient
 
@@ -22,7 +22,7 @@ from infra.storage import InvoiceStorage, open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from schemas.events import InvoiceEmailRequested
 from streams.emailing import EmailDeps
-from streams.pipeline import PipelineDeps
+from streams.pipeline import PipelineDeps, TenantNumbering
 from streams.rendering.pool import RenderPool
 
 
@@ -40,6 +40,7 @@ class WorkerResources:
     captures: PaymentCaptures
     payment_gateway: PaymentGateway
     mailer: Mailer
+    numbering: TenantNumbering = field(default_factory=TenantNumbering)
 
     def email_deps(self) -> EmailDeps:
         return EmailDeps(
@@ -62,6 +63,7 @@ class WorkerResources:
             payments=self.payment_gateway,
             email=self.email_deps(),
             queue_email=queue_email,
+            number_locks=self.numbering,
         )
 
 

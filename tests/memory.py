@@ -18,6 +18,7 @@ from infra.records import (
     JobOrderResult,
     NumberTaken,
     OrderOutcome,
+    TenantSettingsSnapshot,
     UnreadableOrder,
 )
 from invoicing.document import InvoiceDocument
@@ -272,6 +273,12 @@ class MemoryTenantSettings:
     async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None:
         value = self.values.get(f"{tenant}:{model.KIND}")
         return None if value is None else model.model_validate(value)
+
+    async def read_all(self, tenant: str) -> TenantSettingsSnapshot:
+        prefix = f"{tenant}:"
+        return TenantSettingsSnapshot(
+            {key.removeprefix(prefix): value for key, value in self.values.items() if key.startswith(prefix)}
+        )
 
     async def write(self, tenant: str, value: TenantSettings) -> None:
         self.values[f"{tenant}:{value.KIND}"] = value.model_dump(mode="json", exclude_none=True)
