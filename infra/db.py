@@ -48,11 +48,23 @@ async def ping(db: AsyncDatabase[Document]) -> None:
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.job_orders.create_index([("jobId", ASCENDING), ("position", ASCENDING)])
     await db.invoices.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
-    # AUTOMATIC jobs: equality on tenant, a short $in on status, then a range on the delivery instant.
-    await db.orders.create_index([("tenant", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)])
+    # AUTOMATIC jobs: equality on tenant, awaitingInvoice and one status, then a range on the delivery instant.
+    await db.orders.create_index(
+        [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)]
+    )
+    await migrate_orders_awaiting_invoice(db)
     await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
     # The pipeline reads all of a tenant's settings at once.
     await db.tenant_settings.create_index([("tenant", ASCENDING)])
+
+
+async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
+    """Orders stored before `awaitingInvoice` existed count as awaiting one (AUTOMATIC selection then
+    checks and clears it). Runs once per database: a marker document records that it ran."""
+    if await db.migrations.find_one({"_id": "orders-awaiting-invoice"}) is not None:
+        return
+    await db.orders.update_many({"awaitingInvoice": {"$exists": False}}, {"$set": {"awaitingInvoice": True}})
+    await db.migrations.update_one({"_id": "orders-awaiting-invoice"}, {"$set": {"done": True}}, upsert=True)
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:

@@ -1,6 +1,7 @@
 """The order store in MongoDB: each tenant's newest snapshot of each order, fed by upstream order events."""
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -22,7 +23,7 @@ class OrderRepository:
         """Keep the newest snapshot of an order; an event older than the stored one is ignored.
         Returns whether the snapshot was stored. The fields AUTOMATIC jobs query sit beside the order."""
         key = f"{tenant}:{order.id}"
-        stored = await self.orders.find_one({"_id": key}, {"occurredAt": 1})
+        stored = await self.orders.find_one({"_id": key}, {"occurredAt": 1, "awaitingInvoice": 1})
         if stored is not None and stored["occurredAt"] > occurred_at:
             return False  # a newer snapshot is already stored
         snapshot = {
@@ -33,6 +34,9 @@ class OrderRepository:
             "extendedOrderStatus": order.extendedOrderStatus,
             "deliveredAt": delivery_instant(order.deliveryDate),
             "order": order.model_dump(mode="json", exclude_none=True),
+            # Until an AUTOMATIC job finds its invoice: the equality its selection starts from, so the
+            # orders invoiced long ago are not read again by every run.
+            "awaitingInvoice": True if stored is None else stored.get("awaitingInvoice", True),
         }
         if stored is not None:
             await self.orders.replace_one({"_id": key}, snapshot)
@@ -53,18 +57,34 @@ class OrderRepository:
         except ValidationError as error:
             raise UnreadableOrder(str(error)) from None
 
-    def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
-        """IDs of the tenant's orders that `selection` takes (whether invoiced or not)."""
-        cursor = self.orders.find(selection_filter(tenant, selection, delivered_before), {"orderId": 1})
-        return (doc["orderId"] async for doc in cursor)
+    async def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
+        """IDs of the tenant's orders that `selection` takes, of those not yet known to be invoiced. One
+        query per status, each an equality on (tenant, awaitingInvoice, status) that an index serves;
+        the delivery instant and extended status narrow what it found."""
+        for query in selection_queries(tenant, selection, delivered_before):
+            for doc in await self.orders.find(query, {"orderId": 1}).to_list():
+                yield doc["orderId"]
+
+    async def mark_invoiced(self, tenant: str, order_ids: Iterable[str]) -> None:
+        """These orders have an invoice: no AUTOMATIC selection reads them again."""
+        await asyncio.gather(
+            *(
+                self.orders.update_one({"_id": f"{tenant}:{order_id}"}, {"$set": {"awaitingInvoice": False}})
+                for order_id in order_ids
+            )
+        )
 
 
-def selection_filter(tenant: str, selection: OrderSelection, delivered_before: datetime) -> Document:
-    query: Document = {
-        "tenant": tenant,
-        "status": {"$in": [status.value for status in selection.statuses]},
-        "deliveredAt": {"$lte": delivered_before},
-    }
-    if selection.extended_statuses:
-        query["extendedOrderStatus"] = {"$in": list(selection.extended_statuses)}
-    return query
+def selection_queries(tenant: str, selection: OrderSelection, delivered_before: datetime) -> list[Document]:
+    queries: list[Document] = []
+    for status in selection.statuses:
+        query: Document = {
+            "tenant": tenant,
+            "awaitingInvoice": True,
+            "status": status.value,
+            "deliveredAt": {"$lte": delivered_before},
+        }
+        if selection.extended_statuses:
+            query["extendedOrderStatus"] = {"$in": list(selection.extended_statuses)}
+        queries.append(query)
+    return queries

@@ -119,6 +119,7 @@ class MemoryJobs:
 class MemoryOrders:
     def __init__(self) -> None:
         self.snapshots: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self.invoiced: set[str] = set()  # keys whose orders AUTOMATIC selection no longer reads
 
     async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool:
         key = f"{tenant}:{order.id}"
@@ -143,7 +144,7 @@ class MemoryOrders:
 
     async def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
         for key, (_, body) in list(self.snapshots.items()):
-            if not key.startswith(f"{tenant}:"):
+            if not key.startswith(f"{tenant}:") or key in self.invoiced:
                 continue
             order = Order.model_validate(body)
             delivered = delivery_instant(order.deliveryDate)
@@ -154,6 +155,9 @@ class MemoryOrders:
                 and (not selection.extended_statuses or order.extendedOrderStatus in selection.extended_statuses)
             ):
                 yield order.id
+
+    async def mark_invoiced(self, tenant: str, order_ids: Iterable[str]) -> None:
+        self.invoiced.update(f"{tenant}:{order_id}" for order_id in order_ids)
 
 
 class MemoryClaims:

@@ -44,6 +44,7 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
 
     async def claim_uninvoiced() -> None:
         invoiced = await resources.invoices.invoiced_among(request.tenant, batch)
+        await resources.orders.mark_invoiced(request.tenant, invoiced)  # the next selection skips them
         uninvoiced = [order_id for order_id in batch if order_id not in invoiced]
         await resources.claims.claim(tenant=request.tenant, job_id=request.jobId, order_ids=uninvoiced)
         batch.clear()
