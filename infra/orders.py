@@ -21,11 +21,10 @@ class OrderRepository:
 
     async def store_snapshot(self, *, tenant: str, occurred_at: datetime, order: Order) -> bool:
         """Keep the newest snapshot of an order; an event older than the stored one is ignored.
-        Returns whether the snapshot was stored. The fields AUTOMATIC jobs query sit beside the order."""
-        key = f"{tenant}:{order.id}"
-        stored = await self.orders.find_one({"_id": key}, {"occurredAt": 1, "awaitingInvoice": 1})
-        if stored is not None and stored["occurredAt"] > occurred_at:
-            return False  # a newer snapshot is already stored
+        Returns whether the snapshot was stored. The fields AUTOMATIC jobs query sit beside the order.
+
+        One round trip: an upsert whose filter matches only a stored snapshot that is not newer. When a
+        newer one is stored, the filter misses it and the upsert's insert meets its `_id`."""
         snapshot = {
             "tenant": tenant,
             "orderId": order.id,
@@ -34,17 +33,17 @@ class OrderRepository:
             "extendedOrderStatus": order.extendedOrderStatus,
             "deliveredAt": delivery_instant(order.deliveryDate),
             "order": order.model_dump(mode="json", exclude_none=True),
-            # Until an AUTOMATIC job finds its invoice: the equality its selection starts from, so the
-            # orders invoiced long ago are not read again by every run.
-            "awaitingInvoice": True if stored is None else stored.get("awaitingInvoice", True),
         }
-        if stored is not None:
-            await self.orders.replace_one({"_id": key}, snapshot)
-            return True
         try:
-            await self.orders.insert_one({"_id": key, **snapshot})
-        except DuplicateKeyError:  # stored meanwhile (a rebalance's overlap): compare with that one
-            return await self.store_snapshot(tenant=tenant, occurred_at=occurred_at, order=order)
+            await self.orders.update_one(
+                {"_id": f"{tenant}:{order.id}", "occurredAt": {"$lte": occurred_at}},
+                # awaitingInvoice: until an AUTOMATIC job finds its invoice. The equality its selection
+                # starts from, so orders invoiced long ago are not read again by every run.
+                {"$set": snapshot, "$setOnInsert": {"awaitingInvoice": True}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False  # a newer snapshot is already stored
         return True
 
     async def get(self, tenant: str, order_id: str) -> Order | None:

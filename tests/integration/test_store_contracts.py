@@ -177,6 +177,20 @@ async def test_the_newest_snapshot_of_an_order_is_kept(stores: Stores, tenant: s
     assert [o async for o in stores.orders.select(tenant, selection, now)] == ["o-1"]
 
 
+async def test_an_order_known_to_be_invoiced_is_no_longer_selected(stores: Stores, tenant: str) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    for order_id in ("o-1", "o-2"):
+        event = parse_order_event(encoded(order_event(tenant, order_id, status="SHIPPED", occurred_at=now)))
+        await stores.orders.store_snapshot(tenant=tenant, occurred_at=event.occurredAt, order=event.order)
+    selection = OrderSelection(statuses=(OrderStatus.SHIPPED,), extended_statuses=(), threshold=timedelta(hours=1))
+    assert sorted([o async for o in stores.orders.select(tenant, selection, now)]) == ["o-1", "o-2"]
+    await stores.orders.mark_invoiced(tenant, ["o-1"])
+    # A later snapshot of the invoiced order (say, a status change upstream) does not bring it back.
+    later = parse_order_event(encoded(order_event(tenant, "o-1", status="SHIPPED", occurred_at=now + timedelta(1))))
+    assert await stores.orders.store_snapshot(tenant=tenant, occurred_at=later.occurredAt, order=later.order)
+    assert [o async for o in stores.orders.select(tenant, selection, now + timedelta(2))] == ["o-2"]
+
+
 async def test_an_unreadable_stored_order_says_so(stores: Stores, tenant: str) -> None:
     await stores.put_unreadable_order(tenant, "o-1")
     with pytest.raises(UnreadableOrder):
@@ -274,6 +288,9 @@ async def test_tenant_settings_and_logos(stores: Stores, tenant: str) -> None:
     logo = check_logo(png())
     info = await settings.put_logo(tenant, logo)
     assert await settings.current_logo(tenant) == info
+    everything = await settings.read_all(tenant)  # one query for all of them
+    assert everything.get(SequenceSettings) == sequence and everything.logo == info
+    assert (await settings.read_all("another-" + tenant)).get(SequenceSettings) is None
     assert await settings.logo_content(tenant, logo.sha256) == logo.content
     assert await settings.delete_logo(tenant)
     assert not await settings.delete_logo(tenant)
