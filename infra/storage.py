@@ -9,6 +9,7 @@ from urllib.parse import quote
 import aioboto3
 
 from infra.links import LinkSigner
+from infra.s3_links import S3LinkSigner
 from infra.settings import Settings
 
 
@@ -70,6 +71,14 @@ class S3Storage:
             region_name=settings.s3_region,
         )
         self._endpoint_url = settings.s3_endpoint_url
+        self._links = S3LinkSigner(
+            endpoint_url=settings.s3_endpoint_url,
+            bucket=settings.s3_bucket,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key_id.get_secret_value(),
+            secret_key=settings.s3_secret_access_key.get_secret_value(),
+            ttl=settings.download_link_ttl_seconds,
+        )
         self._stack = AsyncExitStack()
         self._client: Any = None
         self._lock = asyncio.Lock()
@@ -98,11 +107,7 @@ class S3Storage:
         await s3.head_bucket(Bucket=self.bucket)
 
     async def download_link(self, key: str, tenant: str, invoice_number: str) -> str:
-        s3 = await self._s3()
-        url: str = await s3.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.ttl
-        )
-        return url
+        return self._links.link(key)  # presigned, at read time; thousands per GET (infra/s3_links.py)
 
     async def close(self) -> None:
         await self._stack.aclose()
