@@ -452,9 +452,6 @@ start_ferretdb() {
         --debug-addr="$FERRETDB_DEBUG_ADDR" --state-dir="$DATA_DIR/ferretdb-state"
     wait_ready ferretdb ferretdb_ready
     say "ferretdb ready at $(address_of ferretdb)"
-    if [[ -n $(sqlite_data_files) ]]; then
-        say "NOTE: $DATA_DIR/ferretdb holds data of the earlier SQLite store; '$0 migrate-sqlite' copies it over"
-    fi
 }
 
 # ----------------------------------------------------------------------- migrating the earlier SQLite store
@@ -564,6 +561,9 @@ cmd_start() {
     for name in "${SERVICES[@]}"; do
         [[ $wanted == *" $name "* ]] && "start_$name"
     done
+    if [[ -n $(sqlite_data_files) ]]; then
+        say "NOTE: $DATA_DIR/ferretdb holds data of the earlier SQLite store; '$0 migrate-sqlite' copies it over"
+    fi
     wanted=${wanted# }
     say "ready: ${wanted% }"
 }
