@@ -4,7 +4,8 @@ Fields marked "extension" are not in the contract; they are added compatibly (op
 listed in the README.
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
@@ -27,6 +28,27 @@ class OrderResultStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     PENDING = "PENDING"
+
+
+class JobTrigger(StrEnum):
+    """Extension: who started a job: an API call, or the schedule of AUTOMATIC jobs."""
+
+    API = "api"
+    SCHEDULE = "schedule"
+
+
+class EmailStatus(StrEnum):
+    """Extension: the state of an invoice's email to the customer."""
+
+    SENT = "SENT"
+    PENDING = "PENDING"  # a send failed for now; the email agent retries it
+    FAILED = "FAILED"  # the mail server refused it for good
+    NOT_SENT = "NOT_SENT"  # not sent (yet): no address, or the invoice is new
+
+
+class DocumentType(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit-note"
 
 
 class JobRequest(BaseModel):
@@ -106,3 +128,95 @@ class InvoiceEmailAccepted(BaseModel):
     invoiceNumber: str = Field(description="The invoice that will be emailed.")
     recipient: str = Field(description="The customer email address it goes to (the one on the invoice).")
     message: str
+
+
+# --- extensions: invoices and jobs as listable resources --------------------------------------------
+
+
+class Amounts(BaseModel):
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+class CreditNoteReference(BaseModel):
+    number: str
+    issuedAt: datetime
+    gross: Decimal
+
+
+class AmountsCreditedView(Amounts):
+    notes: list[CreditNoteReference] = Field(default_factory=list)
+
+
+class PaymentView(BaseModel):
+    paid: bool
+    method: str | None = None
+    paidOn: date | None = None
+    dueOn: date | None = None
+    captured: Decimal = Field(description="What was paid of the gross total (all of it when paid, else 0).")
+    refunded: Decimal = Field(description="What credit notes gave back of a paid invoice.")
+
+
+class InvoiceLineView(BaseModel):
+    position: int
+    description: str
+    sku: str | None = None
+    quantity: Decimal
+    unitPrice: Decimal
+    discount: Decimal
+    net: Decimal
+    taxRate: Decimal
+
+
+class DocumentLinks(BaseModel):
+    pdf: str | None = Field(default=None, description="Signed, expiring link to the PDF (signed at read time).")
+    xml: str | None = Field(default=None, description="Signed link to the e-invoice XML, where one exists.")
+
+
+class InvoiceSummary(BaseModel):
+    """Extension: one item of GET /invoice/{tenant}/invoices."""
+
+    number: str
+    type: DocumentType
+    orderId: str
+    jobId: str | None = None
+    invoiceNumber: str | None = Field(default=None, description="For a credit note: the invoice it credits.")
+    issuedAt: datetime
+    currency: str
+    totals: Amounts
+    credited: AmountsCreditedView | None = Field(default=None, description="Invoices: credited so far.")
+    payment: PaymentView | None = None
+    emailStatus: EmailStatus | None = None
+    links: DocumentLinks
+
+
+class InvoiceDetail(InvoiceSummary):
+    """Extension: GET /invoice/{tenant}/invoices/{invoiceNumber}."""
+
+    lines: list[InvoiceLineView]
+    shippingNet: Decimal
+    creditNotes: list[InvoiceSummary]
+
+
+class InvoicePage(BaseModel):
+    items: list[InvoiceSummary]
+    nextCursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent at the end.")
+
+
+class JobSummary(BaseModel):
+    """Extension: one item of GET /invoice/{tenant}/jobs/invoices."""
+
+    jobId: str
+    jobStatus: JobStatus
+    jobType: JobType
+    trigger: JobTrigger
+    createdAt: datetime
+    updatedAt: datetime
+    totalOrders: int | None = None
+    orderCounts: dict[OrderResultStatus, int] = Field(description="Orders by status (PENDING until planned).")
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    nextCursor: str | None = None
