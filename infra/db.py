@@ -54,7 +54,7 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     # per filter serves filter, order and the cursor's range; FerretDB pushes the equality part down.
     newest_first = [("issuedAt", DESCENDING), ("_id", DESCENDING)]
     await db.invoices.create_index([("tenant", ASCENDING), *newest_first])  # no filter; issuedFrom/To
-    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING)])  # invoiceNumber
+    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
     await db.invoices.create_index([("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
     await db.invoices.create_index([("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
     # orderId needs none: the invoice's _id is tenant:orderId.
