@@ -89,12 +89,14 @@ class InvoiceRecord:
 
     @property
     def email_status(self) -> EmailStatus:
-        if self.emailed_at is not None:
-            return EmailStatus.SENT
+        """The outcome of the latest send (a failed resend of an invoice emailed before is FAILED), as
+        the adapter also stores it for the emailStatus filter."""
         if self.email_pending:
             return EmailStatus.PENDING
         if self.email_error is not None:
             return EmailStatus.FAILED
+        if self.emailed_at is not None:
+            return EmailStatus.SENT
         return EmailStatus.NOT_SENT
 
     def invoice_document(self) -> InvoiceDocument:
