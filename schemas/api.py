@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_ORDER_ID_LENGTH = 64
@@ -132,6 +132,25 @@ class InvoiceEmailAccepted(BaseModel):
 
 # --- extensions: invoices and jobs as listable resources --------------------------------------------
 
+_INVOICE_EXAMPLE: dict[str, JsonValue] = {
+    "number": "INV-000042",
+    "type": "invoice",
+    "orderId": "demo-1001",
+    "jobId": "3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60",
+    "issuedAt": "2026-11-29T10:15:02.123000Z",
+    "currency": "EUR",
+    "totals": {"net": "138.70", "tax": "20.38", "gross": "159.08"},
+    "credited": {
+        "net": "10.50",
+        "tax": "2.00",
+        "gross": "12.50",
+        "notes": [{"number": "CN-000001", "issuedAt": "2026-11-30T08:00:00Z", "gross": "12.50"}],
+    },
+    "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
+    "emailStatus": "SENT",
+    "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
+}
+
 
 class Amounts(BaseModel):
     net: Decimal
@@ -194,12 +213,40 @@ class InvoiceSummary(BaseModel):
 class InvoiceDetail(InvoiceSummary):
     """Extension: GET /invoice/{tenant}/invoices/{invoiceNumber}."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_INVOICE_EXAMPLE,
+                    "lines": [
+                        {
+                            "position": 1,
+                            "description": "Espresso cup, porcelain",
+                            "sku": "CUP-1",
+                            "quantity": "4",
+                            "unitPrice": "12.50",
+                            "discount": "0",
+                            "net": "50.00",
+                            "taxRate": "19",
+                        }
+                    ],
+                    "shippingNet": "4.90",
+                    "creditNotes": [],
+                }
+            ]
+        }
+    )
+
     lines: list[InvoiceLineView]
     shippingNet: Decimal
     creditNotes: list[InvoiceSummary]
 
 
 class InvoicePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_INVOICE_EXAMPLE], "nextCursor": "eyJsIjoi..."}]}
+    )
+
     items: list[InvoiceSummary]
     nextCursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent at the end.")
 
@@ -218,5 +265,27 @@ class JobSummary(BaseModel):
 
 
 class JobPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "jobId": "3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60",
+                            "jobStatus": "DONE",
+                            "jobType": "MANUAL",
+                            "trigger": "api",
+                            "createdAt": "2026-11-29T10:15:00.512000Z",
+                            "updatedAt": "2026-11-29T10:15:09.040000Z",
+                            "totalOrders": 3,
+                            "orderCounts": {"SUCCESS": 2, "FAILURE": 1, "PENDING": 0},
+                        }
+                    ],
+                    "nextCursor": None,
+                }
+            ]
+        }
+    )
+
     items: list[JobSummary]
     nextCursor: str | None = None
