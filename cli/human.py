@@ -6,7 +6,7 @@ INVOICE_CLIENT_ID / INVOICE_CLIENT_SECRET), so it can do exactly what the client
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,7 +97,7 @@ def watch_job(
         follow(api, job_id, poll_seconds)
 
 
-def follow(api: InvoiceApi, job_id: str, poll_seconds: float, sleep: Callable[[float], None] = time.sleep) -> None:
+def follow(api: InvoiceApi, job_id: str, poll_seconds: float) -> None:
     """Poll the job until DONE, then list its failed orders; exit code 1 when any failed."""
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -122,7 +122,7 @@ def follow(api: InvoiceApi, job_id: str, poll_seconds: float, sleep: Callable[[f
             )
             if job["jobStatus"] == "DONE":
                 break
-            sleep(poll_seconds)
+            time.sleep(poll_seconds)
     failed = [order for order in job["orders"] if order["orderStatus"] == "FAILURE"]
     succeeded = [order for order in job["orders"] if order["orderStatus"] == "SUCCESS"]
     console.print(f"done: {len(succeeded)} invoiced, {len(failed)} failed")
