@@ -5,6 +5,7 @@ import asyncio
 import typer
 
 from cli.clients import clients
+from cli.human import credit_notes, invoices, jobs
 from cli.orders import orders
 from infra.kafka import ensure_topics
 from infra.logs import configure_logging
@@ -69,3 +70,6 @@ def worker() -> None:
 
 app.add_typer(orders, name="orders")
 app.add_typer(clients, name="clients")
+app.add_typer(jobs, name="jobs")
+app.add_typer(invoices, name="invoices")
+app.add_typer(credit_notes, name="credit-notes")

@@ -102,15 +102,22 @@ def demo(
         os.chmod(credentials_file, 0o600)
     settings = get_settings()
     base = f"http://{settings.api_host}:{settings.api_port}"
+    client_env = f"INVOICE_CLIENT_ID={credentials['client_id']} INVOICE_CLIENT_SECRET={credentials['client_secret']}"
     typer.echo(
         f"""Demo client of tenant {credentials["tenant"]} (kept in {credentials_file}):
   client_id:     {credentials["client_id"]}
   client_secret: {credentials["client_secret"]}
-Get a token and create a job:
+In another terminal, once the API is up:
+  export {client_env}
+  .venv/bin/invoice-service jobs create --orders demo-1001,demo-1002,demo-1003,demo-1004,demo-1005 --watch
+  .venv/bin/invoice-service invoices list
+  .venv/bin/invoice-service invoices get INV-000001 --pdf invoice.pdf     # then open invoice.pdf
+  # the JSON printed has links.pdf: a signed link that opens the PDF in a browser for 15 minutes
+Or with curl: get a token and create a job:
   TOKEN=$(curl -s {base}/oauth/token -d grant_type=client_credentials \\
       -d client_id={credentials["client_id"]} -d client_secret={credentials["client_secret"]} \\
       -d 'scope={" ".join(SCOPES)}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s -X POST {base}/invoice/{credentials["tenant"]}/jobs/invoices -H "Authorization: Bearer $TOKEN" \\
-      -H 'Content-Type: application/json' -d '{{"jobType": "MANUAL", "orderIds": ["order-1"]}}'
+      -H 'Content-Type: application/json' -d '{{"jobType": "MANUAL", "orderIds": ["demo-1001"]}}'
 """
     )

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from infra.kafka import KafkaPublisher, KafkaUnavailable
+from infra.kafka import KafkaPublisher, KafkaUnavailable, ensure_topics
 from infra.settings import get_settings
 from schemas.orders import OrderEvent, parse_order_event
 
@@ -68,6 +69,15 @@ async def publish(valid: list[tuple[OrderEvent, RawEvent]]) -> None:
     settings = get_settings()
     publisher = KafkaPublisher(settings)
     topic = settings.topic(settings.topic_order_events)
+    try:
+        # With the partitions the worker expects: a topic auto-created by this first publish (say, the
+        # demo seed of `make run` before the worker started) would get the broker's default instead.
+        await ensure_topics(
+            settings.kafka_bootstrap_servers, [topic], settings.topic_partitions, settings.topic_replication_factor
+        )
+    except KafkaError as error:
+        await publisher.close()
+        raise KafkaUnavailable(str(error)) from error
     try:
         for parsed, raw in valid:
             await publisher.publish(topic, f"{parsed.tenant}:{parsed.order.id}", raw.text.encode())

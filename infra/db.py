@@ -19,10 +19,12 @@ One module per aggregate holds its adapter (`infra/jobs.py`, `orders.py`, `claim
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from infra.metrics import StoreCommandCounter
+from infra.records import PageKey
 from infra.settings import Settings
 
 Document = dict[str, Any]
@@ -56,6 +58,22 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
     # The pipeline reads all of a tenant's settings at once.
     await db.tenant_settings.create_index([("tenant", ASCENDING)])
+    # Newest-first lists (keyset pages on (instant desc, _id desc)). Each list query is an equality on
+    # tenant (plus the filter's own field) followed by the order of the page, so one compound index
+    # per filter serves filter, order and the cursor's range; FerretDB pushes the equality part down.
+    newest_first = [("issuedAt", DESCENDING), ("_id", DESCENDING)]
+    await db.invoices.create_index([("tenant", ASCENDING), *newest_first])  # no filter; issuedFrom/To
+    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
+    await db.invoices.create_index([("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
+    await db.invoices.create_index([("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
+    # orderId needs none: the invoice's _id is tenant:orderId.
+    await db.credit_notes.create_index([("tenant", ASCENDING), *newest_first])
+    await db.credit_notes.create_index([("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
+    await db.credit_notes.create_index([("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
+    jobs_newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
+    await db.jobs.create_index([("tenant", ASCENDING), *jobs_newest_first])
+    await db.jobs.create_index([("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
+    await db.jobs.create_index([("tenant", ASCENDING), ("jobType", ASCENDING), *jobs_newest_first])
 
 
 async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
@@ -71,3 +89,18 @@ def ignore_duplicates(error: BulkWriteError) -> None:
     """Re-raise a bulk error unless every failure is a duplicate key (the write was already done)."""
     if any(failure.get("code") != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
         raise error
+
+
+async def newest_first_page(
+    collection: AsyncCollection[Document], query: Document, at_field: str, after: PageKey | None, limit: int
+) -> list[Document]:
+    """One page of a newest-first list: (at_field desc, _id desc) is a total order, so the page after
+    `after` is exactly the documents strictly below it, however many were inserted meanwhile (new ones
+    are newer, so they land before the first page, never inside a later one)."""
+    if after is not None:
+        query = {
+            **query,
+            "$or": [{at_field: {"$lt": after.at}}, {at_field: after.at, "_id": {"$lt": after.id}}],
+        }
+    cursor = collection.find(query).sort([(at_field, DESCENDING), ("_id", DESCENDING)]).limit(limit)
+    return await cursor.to_list()

@@ -7,17 +7,31 @@ the invoices themselves (`InvoiceStore`) and the tenant's numbers (`InvoiceNumbe
 """
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
 from pymongo import DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from infra.db import Document
-from infra.records import STORED_DOCUMENT, InvoiceRecord, NumberTaken
+from infra.db import Document, newest_first_page
+from infra.records import (
+    NOTHING_CREDITED,
+    STORED_DOCUMENT,
+    AmountsCredited,
+    CreditNoteRecord,
+    CreditNoteRef,
+    InvoiceFilter,
+    InvoiceRecord,
+    IssuedInvoice,
+    NumberTaken,
+    PageKey,
+)
 from invoicing.document import InvoiceDocument
+from schemas.api import EmailStatus
 from schemas.events import utc_now
 
 
@@ -25,6 +39,8 @@ class InvoiceRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.invoices: AsyncCollection[Document] = db.invoices
         self.sequences: AsyncCollection[Document] = db.invoice_sequences
+        # Written by the credit-note side (part B of issue 15); read here in the agreed shape.
+        self.credit_notes: AsyncCollection[Document] = db.credit_notes
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         doc = await self.invoices.find_one({"_id": f"{tenant}:{order_id}"})
@@ -83,6 +99,7 @@ class InvoiceRepository:
             "allocatedAt": utc_now(),
             "issuedAt": None,
             "storageKey": None,
+            "emailStatus": EmailStatus.NOT_SENT.value,
         }
         try:
             await self.invoices.insert_one(doc)
@@ -104,19 +121,115 @@ class InvoiceRepository:
     async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
         await self.invoices.update_one(
             {"_id": f"{tenant}:{order_id}"},
-            {"$set": {"emailedAt": at, "emailedTo": recipient, "emailPending": False, "emailError": None}},
+            {
+                "$set": {
+                    "emailedAt": at,
+                    "emailedTo": recipient,
+                    "emailPending": False,
+                    "emailError": None,
+                    "emailStatus": EmailStatus.SENT.value,
+                }
+            },
         )
 
     async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None:
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"}, {"$set": {"emailPending": True, "emailError": reason}}
+            {"_id": f"{tenant}:{order_id}"},
+            {"$set": {"emailPending": True, "emailError": reason, "emailStatus": EmailStatus.PENDING.value}},
         )
 
     async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None:
         """The mail server refused this email for good (say, an unknown recipient): no more retries."""
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"}, {"$set": {"emailPending": False, "emailError": reason}}
+            {"_id": f"{tenant}:{order_id}"},
+            {"$set": {"emailPending": False, "emailError": reason, "emailStatus": EmailStatus.FAILED.value}},
         )
+
+    # The read side: issued invoices and credit notes as lists, newest first. Every query starts with
+    # an equality on tenant and the filter's field, which an index of infra/db.py serves.
+
+    async def issued_invoices(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[IssuedInvoice]:
+        query: Document = {"tenant": tenant, "issuedAt": _issued_range(where)}
+        if where.order_id is not None:
+            query["_id"] = f"{tenant}:{where.order_id}"
+        if where.invoice_number is not None:
+            query["number"] = where.invoice_number
+        if where.job_id is not None:
+            query["jobId"] = where.job_id
+        if where.email_status is not None:
+            query["emailStatus"] = where.email_status.value
+        return [_issued_invoice(doc) for doc in await newest_first_page(self.invoices, query, "issuedAt", after, limit)]
+
+    async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
+        doc = await self.invoices.find_one({"tenant": tenant, "number": number})
+        return None if doc is None or doc.get("issuedAt") is None else _issued_invoice(doc)
+
+    async def credit_notes_page(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[CreditNoteRecord]:
+        query: Document = {"tenant": tenant, "issuedAt": _issued_range(where)}
+        if where.order_id is not None:
+            query["orderId"] = where.order_id
+        if where.invoice_number is not None:
+            query["invoiceNumber"] = where.invoice_number
+        docs = await newest_first_page(self.credit_notes, query, "issuedAt", after, limit)
+        return [_credit_note_record(doc) for doc in docs]
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _issued_range(where: InvoiceFilter) -> Document:
+    # A lower bound always: it leaves out invoices still being made (issuedAt null) and keeps the
+    # condition a range on the index rather than a $ne, which no index serves.
+    issued: Document = {"$gte": where.issued_from or _EARLIEST}
+    if where.issued_to is not None:
+        issued["$lt"] = where.issued_to
+    return issued
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value)) if value is not None else Decimal(0)
+
+
+def _amounts_credited(credit: Mapping[str, Any] | None) -> AmountsCredited:
+    if not credit:
+        return NOTHING_CREDITED
+    notes = tuple(
+        CreditNoteRef(number=note["number"], issued_at=note["issuedAt"], gross=_money(note.get("gross")))
+        for note in credit.get("notes") or ()
+    )
+    return AmountsCredited(
+        net=_money(credit.get("net")), tax=_money(credit.get("tax")), gross=_money(credit.get("gross")), notes=notes
+    )
+
+
+def _issued_invoice(doc: Document) -> IssuedInvoice:
+    return IssuedInvoice(
+        key=PageKey(doc["issuedAt"], doc["_id"]),
+        issued_at=doc["issuedAt"],
+        record=_invoice_record(doc),
+        credited=_amounts_credited(doc.get("credit")),
+    )
+
+
+def _credit_note_record(doc: Document) -> CreditNoteRecord:
+    totals = doc.get("totals") or {}
+    return CreditNoteRecord(
+        key=PageKey(doc["issuedAt"], doc["_id"]),
+        tenant=doc["tenant"],
+        number=doc["number"],
+        invoice_number=doc["invoiceNumber"],
+        order_id=doc["orderId"],
+        issued_at=doc["issuedAt"],
+        currency=doc["currency"],
+        net=_money(totals.get("net")),
+        tax=_money(totals.get("tax")),
+        gross=_money(totals.get("gross")),
+        storage_key=doc.get("storageKey"),
+    )
 
 
 def _invoice_record(doc: Document) -> InvoiceRecord:

@@ -14,12 +14,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
-from infra.db import Document, ignore_duplicates
-from infra.records import Job, JobOrderResult, OrderOutcome
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from infra.db import Document, ignore_duplicates, newest_first_page
+from infra.records import Job, JobFilter, JobOrderResult, OrderOutcome, PageKey
+from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 
 PENDING = OrderResultStatus.PENDING.value
+# The job's counter of each final status, next to finishedOrders (their sum).
+STATUS_COUNTERS = {OrderResultStatus.SUCCESS: "succeededOrders", OrderResultStatus.FAILURE: "failedOrders"}
 
 
 class JobRepository:
@@ -27,7 +29,15 @@ class JobRepository:
         self.jobs: AsyncCollection[Document] = db.jobs
         self.orders: AsyncCollection[Document] = db.job_orders
 
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None:
         now = utc_now()
         await self.jobs.insert_one(
             {
@@ -38,6 +48,9 @@ class JobRepository:
                 "requestedOrderIds": list(order_ids),
                 "totalOrders": None,
                 "finishedOrders": 0,
+                "succeededOrders": 0,
+                "failedOrders": 0,
+                "trigger": trigger.value,
                 "createdAt": now,
                 "updatedAt": now,
             }
@@ -52,17 +65,24 @@ class JobRepository:
         doc = await self.jobs.find_one({"_id": job_id})
         if doc is None or doc["tenant"] != tenant:
             return None
-        return Job(
-            tenant=doc["tenant"],
-            job_id=doc["_id"],
-            job_type=JobType(doc["jobType"]),
-            status=JobStatus(doc["status"]),
-            requested_order_ids=tuple(doc["requestedOrderIds"]),
-            total_orders=doc["totalOrders"],
-            finished_orders=doc["finishedOrders"],
-            created_at=doc["createdAt"],
-            updated_at=doc["updatedAt"],
-        )
+        return _job(doc)
+
+    async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
+        """The tenant's jobs, newest first (equality on tenant, and on status or jobType when given: an
+        index of infra/db.py serves each)."""
+        query: Document = {"tenant": tenant}
+        if where.status is not None:
+            query["status"] = where.status.value
+        if where.job_type is not None:
+            query["jobType"] = where.job_type.value
+        created: Document = {}
+        if where.created_from is not None:
+            created["$gte"] = where.created_from
+        if where.created_to is not None:
+            created["$lt"] = where.created_to
+        if created:
+            query["createdAt"] = created
+        return [_job(doc) for doc in await newest_first_page(self.jobs, query, "createdAt", after, limit)]
 
     async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:
         async for doc in self.orders.find({"jobId": job_id}).sort("position", ASCENDING):
@@ -132,13 +152,19 @@ class JobRepository:
                 ordered=False,
             )
         counted = Counter(outcome.job_id for outcome in outcomes)
+        by_status = Counter((outcome.job_id, outcome.status) for outcome in outcomes)
         now = utc_now()
         for job_id, count in counted.items():
             if recount:
-                finished = await self.orders.count_documents({"jobId": job_id, "status": {"$ne": PENDING}})
-                change: Document = {"$set": {"finishedOrders": finished, "updatedAt": now}}
+                # Equality on (jobId, status), one count per final status: served by the index, unlike $ne.
+                counters = {
+                    field: await self.orders.count_documents({"jobId": job_id, "status": status.value})
+                    for status, field in STATUS_COUNTERS.items()
+                }
+                change: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
             else:
-                change = {"$inc": {"finishedOrders": count}, "$set": {"updatedAt": now}}
+                increments = {field: by_status[(job_id, status)] for status, field in STATUS_COUNTERS.items()}
+                change = {"$inc": {"finishedOrders": count, **increments}, "$set": {"updatedAt": now}}
             job = await self.jobs.find_one_and_update({"_id": job_id}, change, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
 
@@ -149,6 +175,24 @@ class JobRepository:
             await self.jobs.update_one(
                 {"_id": job["_id"]}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
             )
+
+
+def _job(doc: Document) -> Job:
+    return Job(
+        tenant=doc["tenant"],
+        job_id=doc["_id"],
+        job_type=JobType(doc["jobType"]),
+        status=JobStatus(doc["status"]),
+        requested_order_ids=tuple(doc["requestedOrderIds"]),
+        total_orders=doc["totalOrders"],
+        finished_orders=doc["finishedOrders"],
+        created_at=doc["createdAt"],
+        updated_at=doc["updatedAt"],
+        # Jobs made before the counters existed have none: their summary shows finished orders only.
+        succeeded_orders=doc.get("succeededOrders", 0),
+        failed_orders=doc.get("failedOrders", 0),
+        trigger=JobTrigger(doc.get("trigger", JobTrigger.API.value)),
+    )
 
 
 def _result_id(outcome: OrderOutcome) -> str:

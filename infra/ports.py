@@ -12,13 +12,25 @@ from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
 from infra.payments import Capture
-from infra.records import CaptureRecord, InvoiceRecord, Job, JobOrderResult, OrderOutcome, TenantSettingsSnapshot
+from infra.records import (
+    CaptureRecord,
+    CreditNoteRecord,
+    InvoiceFilter,
+    InvoiceRecord,
+    IssuedInvoice,
+    Job,
+    JobFilter,
+    JobOrderResult,
+    OrderOutcome,
+    PageKey,
+    TenantSettingsSnapshot,
+)
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest
 from invoicing.selection import OrderSelection
-from schemas.api import JobType
+from schemas.api import JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -28,6 +40,7 @@ __all__ = [
     "CaptureStore",
     "ClaimStore",
     "EventPublisher",
+    "InvoiceCatalog",
     "InvoiceNumbers",
     "InvoiceStorage",
     "InvoiceStore",
@@ -41,9 +54,21 @@ __all__ = [
 
 
 class JobStore(Protocol):
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None: ...
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None: ...
     async def delete(self, tenant: str, job_id: str) -> None: ...
     async def get(self, tenant: str, job_id: str) -> Job | None: ...
+    async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
+        """Newest first (createdAt desc, then job ID desc), strictly after `after`."""
+        ...
+
     def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]: ...
     async def record_planned(
         self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
@@ -72,6 +97,18 @@ class InvoiceStore(Protocol):
     async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None: ...
     async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None: ...
     async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None: ...
+
+
+class InvoiceCatalog(Protocol):
+    """The read side of invoices and credit notes, newest first (issuedAt desc, then ID desc)."""
+
+    async def issued_invoices(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[IssuedInvoice]: ...
+    async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None: ...
+    async def credit_notes_page(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[CreditNoteRecord]: ...
 
 
 class InvoiceNumbers(Protocol):

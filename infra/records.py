@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from invoicing.document import InvoiceDocument
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.api import EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.settings import LogoInfo, TenantSettings
 
 # --- jobs ------------------------------------------------------------------------------------------
@@ -30,6 +30,19 @@ class Job:
     finished_orders: int
     created_at: datetime
     updated_at: datetime
+    succeeded_orders: int = 0
+    failed_orders: int = 0
+    trigger: JobTrigger = JobTrigger.API
+
+
+@dataclass(frozen=True)
+class JobFilter:
+    """What GET /invoice/{tenant}/jobs/invoices narrows the tenant's jobs to (None: any)."""
+
+    status: JobStatus | None = None
+    job_type: JobType | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,18 @@ class InvoiceRecord:
     email_pending: bool = False  # a first send failed; an InvoiceEmailRequested retries it
     email_error: str | None = None  # why the last send failed
 
+    @property
+    def email_status(self) -> EmailStatus:
+        """The outcome of the latest send (a failed resend of an invoice emailed before is FAILED), as
+        the adapter also stores it for the emailStatus filter."""
+        if self.email_pending:
+            return EmailStatus.PENDING
+        if self.email_error is not None:
+            return EmailStatus.FAILED
+        if self.emailed_at is not None:
+            return EmailStatus.SENT
+        return EmailStatus.NOT_SENT
+
     def invoice_document(self) -> InvoiceDocument:
         """The document the invoice was made from, as it was then."""
         return STORED_DOCUMENT.validate_python(self.document)
@@ -85,6 +110,72 @@ class InvoiceRecord:
         buyer = self.document.get("buyer") or {}
         email = buyer.get("email")
         return email if isinstance(email, str) else None
+
+
+@dataclass(frozen=True)
+class PageKey:
+    """Where a page of a newest-first list ends: lists are ordered by (instant desc, _id desc), a total
+    order, so the next page starts strictly after this key whatever was inserted meanwhile."""
+
+    at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """What GET /invoice/{tenant}/invoices narrows the tenant's documents to (None: any)."""
+
+    order_id: str | None = None
+    invoice_number: str | None = None
+    job_id: str | None = None
+    issued_from: datetime | None = None
+    issued_to: datetime | None = None
+    email_status: EmailStatus | None = None
+
+
+@dataclass(frozen=True)
+class AmountsCredited:
+    """What credit notes took back from an invoice so far (written by the credit-note side)."""
+
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    notes: tuple["CreditNoteRef", ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditNoteRef:
+    number: str
+    issued_at: datetime
+    gross: Decimal
+
+
+NOTHING_CREDITED = AmountsCredited(Decimal(0), Decimal(0), Decimal(0))
+
+
+@dataclass(frozen=True)
+class IssuedInvoice:
+    """An issued invoice as the invoice list shows it."""
+
+    key: PageKey
+    issued_at: datetime
+    record: InvoiceRecord
+    credited: AmountsCredited = NOTHING_CREDITED
+
+
+@dataclass(frozen=True)
+class CreditNoteRecord:
+    key: PageKey
+    tenant: str
+    number: str
+    invoice_number: str
+    order_id: str
+    issued_at: datetime
+    currency: str
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+    storage_key: str | None
 
 
 class NumberTaken(Exception):

@@ -4,10 +4,11 @@ Fields marked "extension" are not in the contract; they are added compatibly (op
 listed in the README.
 """
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_ORDER_ID_LENGTH = 64
@@ -27,6 +28,27 @@ class OrderResultStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     PENDING = "PENDING"
+
+
+class JobTrigger(StrEnum):
+    """Extension: who started a job: an API call, or the schedule of AUTOMATIC jobs."""
+
+    API = "api"
+    SCHEDULE = "schedule"
+
+
+class EmailStatus(StrEnum):
+    """Extension: the state of an invoice's email to the customer."""
+
+    SENT = "SENT"
+    PENDING = "PENDING"  # a send failed for now; the email agent retries it
+    FAILED = "FAILED"  # the mail server refused it for good
+    NOT_SENT = "NOT_SENT"  # not sent (yet): no address, or the invoice is new
+
+
+class DocumentType(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit-note"
 
 
 class JobRequest(BaseModel):
@@ -106,3 +128,164 @@ class InvoiceEmailAccepted(BaseModel):
     invoiceNumber: str = Field(description="The invoice that will be emailed.")
     recipient: str = Field(description="The customer email address it goes to (the one on the invoice).")
     message: str
+
+
+# --- extensions: invoices and jobs as listable resources --------------------------------------------
+
+_INVOICE_EXAMPLE: dict[str, JsonValue] = {
+    "number": "INV-000042",
+    "type": "invoice",
+    "orderId": "demo-1001",
+    "jobId": "3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60",
+    "issuedAt": "2026-11-29T10:15:02.123000Z",
+    "currency": "EUR",
+    "totals": {"net": "138.70", "tax": "20.38", "gross": "159.08"},
+    "credited": {
+        "net": "10.50",
+        "tax": "2.00",
+        "gross": "12.50",
+        "notes": [{"number": "CN-000001", "issuedAt": "2026-11-30T08:00:00Z", "gross": "12.50"}],
+    },
+    "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
+    "emailStatus": "SENT",
+    "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
+}
+
+
+class Amounts(BaseModel):
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+class CreditNoteReference(BaseModel):
+    number: str
+    issuedAt: datetime
+    gross: Decimal
+
+
+class AmountsCreditedView(Amounts):
+    notes: list[CreditNoteReference] = Field(default_factory=list)
+
+
+class PaymentView(BaseModel):
+    paid: bool
+    method: str | None = None
+    paidOn: date | None = None
+    dueOn: date | None = None
+    captured: Decimal = Field(description="What was paid of the gross total (all of it when paid, else 0).")
+    refunded: Decimal = Field(description="What credit notes gave back of a paid invoice.")
+
+
+class InvoiceLineView(BaseModel):
+    position: int
+    description: str
+    sku: str | None = None
+    quantity: Decimal
+    unitPrice: Decimal
+    discount: Decimal
+    net: Decimal
+    taxRate: Decimal
+
+
+class DocumentLinks(BaseModel):
+    pdf: str | None = Field(default=None, description="Signed, expiring link to the PDF (signed at read time).")
+    xml: str | None = Field(default=None, description="Signed link to the e-invoice XML, where one exists.")
+
+
+class InvoiceSummary(BaseModel):
+    """Extension: one item of GET /invoice/{tenant}/invoices."""
+
+    number: str
+    type: DocumentType
+    orderId: str
+    jobId: str | None = None
+    invoiceNumber: str | None = Field(default=None, description="For a credit note: the invoice it credits.")
+    issuedAt: datetime
+    currency: str
+    totals: Amounts
+    credited: AmountsCreditedView | None = Field(default=None, description="Invoices: credited so far.")
+    payment: PaymentView | None = None
+    emailStatus: EmailStatus | None = None
+    links: DocumentLinks
+
+
+class InvoiceDetail(InvoiceSummary):
+    """Extension: GET /invoice/{tenant}/invoices/{invoiceNumber}."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_INVOICE_EXAMPLE,
+                    "lines": [
+                        {
+                            "position": 1,
+                            "description": "Espresso cup, porcelain",
+                            "sku": "CUP-1",
+                            "quantity": "4",
+                            "unitPrice": "12.50",
+                            "discount": "0",
+                            "net": "50.00",
+                            "taxRate": "19",
+                        }
+                    ],
+                    "shippingNet": "4.90",
+                    "creditNotes": [],
+                }
+            ]
+        }
+    )
+
+    lines: list[InvoiceLineView]
+    shippingNet: Decimal
+    creditNotes: list[InvoiceSummary]
+
+
+class InvoicePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_INVOICE_EXAMPLE], "nextCursor": "eyJsIjoi..."}]}
+    )
+
+    items: list[InvoiceSummary]
+    nextCursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; absent at the end.")
+
+
+class JobSummary(BaseModel):
+    """Extension: one item of GET /invoice/{tenant}/jobs/invoices."""
+
+    jobId: str
+    jobStatus: JobStatus
+    jobType: JobType
+    trigger: JobTrigger
+    createdAt: datetime
+    updatedAt: datetime
+    totalOrders: int | None = None
+    orderCounts: dict[OrderResultStatus, int] = Field(description="Orders by status (PENDING until planned).")
+
+
+class JobPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "jobId": "3f1c9a7e5b2d4c6e8f0a1b2c3d4e5f60",
+                            "jobStatus": "DONE",
+                            "jobType": "MANUAL",
+                            "trigger": "api",
+                            "createdAt": "2026-11-29T10:15:00.512000Z",
+                            "updatedAt": "2026-11-29T10:15:09.040000Z",
+                            "totalOrders": 3,
+                            "orderCounts": {"SUCCESS": 2, "FAILURE": 1, "PENDING": 0},
+                        }
+                    ],
+                    "nextCursor": None,
+                }
+            ]
+        }
+    )
+
+    items: list[JobSummary]
+    nextCursor: str | None = None

@@ -32,6 +32,9 @@ Extensions beyond the contract (all additive): `POST /oauth/token`, `GET /health
 `/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs, number sequence, seller details, logo), the
 fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503 answer when Kafka or MongoDB
 cannot take a job. `POST /invoice/{tenant}/invoices/{invoiceNumber}/email` emails an issued invoice again.
+`GET /invoice/{tenant}/invoices` lists issued invoices or credit notes (filters, cursor pages, newest first),
+`GET /invoice/{tenant}/invoices/{invoiceNumber}` reads one with its lines and credit notes, and
+`GET /invoice/{tenant}/jobs/invoices` lists jobs with their order counts.
 """
 
 

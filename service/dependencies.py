@@ -19,7 +19,7 @@ from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
 from schemas.orders import TENANT_PATTERN
 from service.login_limits import FailedLogins
-from service.services import JobServices
+from service.services import InvoiceReading, JobServices
 
 
 @dataclass
@@ -57,6 +57,13 @@ def get_job_services(res: Resources) -> JobServices:
 
 
 Jobs = Annotated[JobServices, Depends(get_job_services)]
+
+
+def get_invoice_reading(res: Resources) -> InvoiceReading:
+    return InvoiceReading(catalog=res.invoices, storage=res.storage)
+
+
+InvoiceReads = Annotated[InvoiceReading, Depends(get_invoice_reading)]
 
 Tenant = Annotated[
     str,

@@ -7,16 +7,41 @@ of this module, which `service/errors.py` turns into answers; they know nothing 
 import logging
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
+from typing import Generic, TypeVar
 
 from pymongo.errors import PyMongoError
 
 from infra.kafka import KafkaUnavailable
-from infra.ports import EventPublisher, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
-from infra.records import Job, JobOrderResult
+from infra.ports import EventPublisher, InvoiceCatalog, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
+from infra.records import (
+    CreditNoteRecord,
+    InvoiceFilter,
+    IssuedInvoice,
+    Job,
+    JobFilter,
+    JobOrderResult,
+    PageKey,
+)
 from infra.settings import Settings
 from infra.storage import invoice_key
 from invoicing.recipients import NoRecipient, invoice_recipient
-from schemas.api import JobOrder, JobRequest, JobType, OrderResultStatus
+from schemas.api import (
+    Amounts,
+    AmountsCreditedView,
+    CreditNoteReference,
+    DocumentLinks,
+    DocumentType,
+    InvoiceDetail,
+    InvoiceLineView,
+    InvoiceSummary,
+    JobOrder,
+    JobRequest,
+    JobSummary,
+    JobType,
+    OrderResultStatus,
+    PaymentView,
+)
 from schemas.events import EmailReason, InvoiceEmailRequested, JobRequested
 from schemas.settings import InvoiceSettings
 
@@ -132,3 +157,144 @@ async def request_invoice_email(
         settings.topic(settings.topic_invoice_emails), f"{tenant}:{invoice.order_id}", request.to_bytes()
     )
     return EmailRequested(invoice_number=invoice.number, recipient=recipient)
+
+
+# --- invoices, credit notes and jobs as lists ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceReading:
+    catalog: InvoiceCatalog
+    storage: InvoiceStorage
+
+
+ItemT = TypeVar("ItemT")
+
+
+@dataclass(frozen=True)
+class Page(Generic[ItemT]):
+    """Up to `limit` items and the key of each; one more key than `limit` means another page exists."""
+
+    items: list[ItemT]
+    keys: list[PageKey]
+
+
+async def list_documents(
+    app: InvoiceReading,
+    tenant: str,
+    document_type: DocumentType,
+    where: InvoiceFilter,
+    after: PageKey | None,
+    limit: int,
+) -> Page[InvoiceSummary]:
+    """One page of the tenant's invoices or credit notes, newest first. One more than `limit` is read,
+    so the caller knows whether a next page exists without a second query."""
+    if document_type is DocumentType.CREDIT_NOTE:
+        if where.job_id is not None or where.email_status is not None:
+            raise InvalidRequest("jobId and emailStatus filter invoices only; leave them out with type=credit-note")
+        notes = await app.catalog.credit_notes_page(tenant, where, after, limit + 1)
+        return Page([await credit_note_summary(app.storage, note) for note in notes[:limit]], [n.key for n in notes])
+    invoices = await app.catalog.issued_invoices(tenant, where, after, limit + 1)
+    return Page([await invoice_summary(app.storage, inv) for inv in invoices[:limit]], [i.key for i in invoices])
+
+
+async def invoice_detail(app: InvoiceReading, tenant: str, number: str) -> InvoiceDetail:
+    invoice = await app.catalog.issued_invoice(tenant, number)
+    if invoice is None:
+        raise NotFound(f"Invoice {number} not found for tenant {tenant}")
+    summary = await invoice_summary(app.storage, invoice)
+    document = invoice.record.invoice_document()
+    lines = [
+        InvoiceLineView(
+            position=line.position,
+            description=line.description,
+            sku=line.sku,
+            quantity=line.quantity,
+            unitPrice=line.unit_price,
+            discount=line.discount,
+            net=line.net,
+            taxRate=line.tax_rate,
+        )
+        for line in document.totals.lines
+    ]
+    notes = await app.catalog.credit_notes_page(tenant, InvoiceFilter(invoice_number=number), None, 1000)
+    return InvoiceDetail(
+        **summary.model_dump(),
+        lines=lines,
+        shippingNet=document.totals.shipping_net,
+        creditNotes=[await credit_note_summary(app.storage, note) for note in notes],
+    )
+
+
+async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> InvoiceSummary:
+    record, credited = invoice.record, invoice.credited
+    document = record.invoice_document()
+    totals = document.totals
+    gross = totals.total
+    paid = document.payment.paid
+    return InvoiceSummary(
+        number=record.number,
+        type=DocumentType.INVOICE,
+        orderId=record.order_id,
+        jobId=record.job_id,
+        issuedAt=invoice.issued_at,
+        currency=totals.currency,
+        totals=Amounts(net=gross - totals.tax_total, tax=totals.tax_total, gross=gross),
+        credited=AmountsCreditedView(
+            net=credited.net,
+            tax=credited.tax,
+            gross=credited.gross,
+            notes=[CreditNoteReference(number=n.number, issuedAt=n.issued_at, gross=n.gross) for n in credited.notes],
+        ),
+        payment=PaymentView(
+            paid=paid,
+            method=document.payment.method,
+            paidOn=document.payment.paid_on,
+            dueOn=document.payment.due_on,
+            captured=gross if paid else Decimal(0),
+            # What is credited on a paid invoice is paid back (refunds are made with the credit note).
+            refunded=credited.gross if paid else Decimal(0),
+        ),
+        emailStatus=record.email_status,
+        # Signed now, at read time: a stored link would expire. No XML e-invoice is stored yet.
+        links=DocumentLinks(
+            pdf=await storage.download_link(invoice_key(record.tenant, record.number), record.tenant, record.number)
+        ),
+    )
+
+
+async def credit_note_summary(storage: InvoiceStorage, note: CreditNoteRecord) -> InvoiceSummary:
+    pdf = None if note.storage_key is None else await storage.download_link(note.storage_key, note.tenant, note.number)
+    return InvoiceSummary(
+        number=note.number,
+        type=DocumentType.CREDIT_NOTE,
+        orderId=note.order_id,
+        invoiceNumber=note.invoice_number,
+        issuedAt=note.issued_at,
+        currency=note.currency,
+        totals=Amounts(net=note.net, tax=note.tax, gross=note.gross),
+        links=DocumentLinks(pdf=pdf),
+    )
+
+
+async def list_jobs(
+    jobs: JobStore, tenant: str, where: JobFilter, after: PageKey | None, limit: int
+) -> Page[JobSummary]:
+    found = await jobs.list_jobs(tenant, where, after, limit + 1)
+    return Page([job_summary(job) for job in found[:limit]], [PageKey(job.created_at, job.job_id) for job in found])
+
+
+def job_summary(job: Job) -> JobSummary:
+    counts = {OrderResultStatus.SUCCESS: job.succeeded_orders, OrderResultStatus.FAILURE: job.failed_orders}
+    planned = job.total_orders if job.total_orders is not None else len(job.requested_order_ids)
+    counts[OrderResultStatus.PENDING] = max(planned - job.finished_orders, 0)
+    return JobSummary(
+        jobId=job.job_id,
+        jobStatus=job.status,
+        jobType=job.job_type,
+        trigger=job.trigger,
+        createdAt=job.created_at,
+        updatedAt=job.updated_at,
+        totalOrders=job.total_orders,
+        orderCounts=counts,
+    )

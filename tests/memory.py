@@ -13,11 +13,16 @@ from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavai
 from infra.records import (
     STORED_DOCUMENT,
     CaptureRecord,
+    CreditNoteRecord,
+    InvoiceFilter,
     InvoiceRecord,
+    IssuedInvoice,
     Job,
+    JobFilter,
     JobOrderResult,
     NumberTaken,
     OrderOutcome,
+    PageKey,
     TenantSettingsSnapshot,
     UnreadableOrder,
 )
@@ -25,12 +30,25 @@ from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest
 from invoicing.selection import OrderSelection, delivery_instant
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
+KeyedT = TypeVar("KeyedT")
+
+
+def newest_first_page(items: Iterable[tuple[PageKey, KeyedT]], after: PageKey | None, limit: int) -> list[KeyedT]:
+    """The fakes' keyset page: (instant desc, id desc), strictly after `after`."""
+    ordered = sorted(items, key=lambda item: (item[0].at, item[0].id), reverse=True)
+    if after is not None:
+        ordered = [item for item in ordered if (item[0].at, item[0].id) < (after.at, after.id)]
+    return [value for _, value in ordered[:limit]]
+
+
+def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or at >= start) and (end is None or at < end)
 
 
 # --- jobs ------------------------------------------------------------------------------------------
@@ -52,11 +70,32 @@ class MemoryJobs:
         self.jobs: dict[str, Job] = {}
         self.results: dict[str, _StoredResult] = {}
 
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None:
         if job_id in self.jobs:
             raise KeyError(f"job {job_id} exists")
         now = utc_now()
-        self.jobs[job_id] = Job(tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now)
+        self.jobs[job_id] = Job(
+            tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now, trigger=trigger
+        )
+
+    async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
+        found = [
+            (PageKey(job.created_at, job.job_id), job)
+            for job in self.jobs.values()
+            if job.tenant == tenant
+            and where.status in (None, job.status)
+            and where.job_type in (None, job.job_type)
+            and _within(job.created_at, where.created_from, where.created_to)
+        ]
+        return newest_first_page(found, after, limit)
 
     async def delete(self, tenant: str, job_id: str) -> None:
         if await self.get(tenant, job_id) is not None:
@@ -94,10 +133,10 @@ class MemoryJobs:
                 outcome.invoice_number,
             )
         for job_id in {outcome.job_id for outcome in outcomes}:
-            finished = sum(
-                1 for r in self.results.values() if r.job_id == job_id and r.status is not OrderResultStatus.PENDING
-            )
-            self._update(job_id, finished_orders=finished)
+            statuses = [r.status for r in self.results.values() if r.job_id == job_id]
+            succeeded = statuses.count(OrderResultStatus.SUCCESS)
+            failed = statuses.count(OrderResultStatus.FAILURE)
+            self._update(job_id, finished_orders=succeeded + failed, succeeded_orders=succeeded, failed_orders=failed)
 
     def _update(self, job_id: str, **changes: Any) -> None:
         job = self.jobs.get(job_id)
@@ -188,6 +227,8 @@ class MemoryInvoices:
         self.records: dict[str, InvoiceRecord] = {}
         self.marks: dict[str, int] = {}
         self.allocations = 0  # allocate calls, NumberTaken included
+        self.issued_at: dict[str, datetime] = {}
+        self.credit_notes: list[CreditNoteRecord] = []  # what the credit-note side would have written
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         return self.records.get(f"{tenant}:{order_id}")
@@ -242,6 +283,45 @@ class MemoryInvoices:
 
     async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:
         self._change(tenant, order_id, issued=True, storage_key=storage_key)
+        # BSON dates hold milliseconds: keep what a MongoDB read would give.
+        now = utc_now()
+        self.issued_at[f"{tenant}:{order_id}"] = now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    def _issued(self, key: str) -> IssuedInvoice:
+        return IssuedInvoice(PageKey(self.issued_at[key], key), self.issued_at[key], self.records[key])
+
+    async def issued_invoices(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[IssuedInvoice]:
+        found = [
+            (invoice.key, invoice)
+            for invoice in map(self._issued, self.issued_at)
+            if invoice.record.tenant == tenant
+            and where.order_id in (None, invoice.record.order_id)
+            and where.invoice_number in (None, invoice.record.number)
+            and where.job_id in (None, invoice.record.job_id)
+            and where.email_status in (None, invoice.record.email_status)
+            and _within(invoice.issued_at, where.issued_from, where.issued_to)
+        ]
+        return newest_first_page(found, after, limit)
+
+    async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
+        record = await self.find_by_number(tenant, number)
+        key = None if record is None else f"{tenant}:{record.order_id}"
+        return None if key is None or key not in self.issued_at else self._issued(key)
+
+    async def credit_notes_page(
+        self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
+    ) -> list[CreditNoteRecord]:
+        found = [
+            (note.key, note)
+            for note in self.credit_notes
+            if note.tenant == tenant
+            and where.order_id in (None, note.order_id)
+            and where.invoice_number in (None, note.invoice_number)
+            and _within(note.issued_at, where.issued_from, where.issued_to)
+        ]
+        return newest_first_page(found, after, limit)
 
     async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
         self._change(tenant, order_id, emailed_at=at, email_pending=False, email_error=None)

@@ -23,6 +23,14 @@ done <"$keys"
 # A client of the tenant "demo", made on first start; prints its credentials and a ready curl command.
 "$bin/invoice-service" clients demo --credentials-file "$root/.local/demo-client.json"
 
+# Demo orders of the tenant demo (several tax rates, a card payment, a business customer with a long
+# order), published once onto the order events topic, as the upstream order service would.
+seeded="$root/.local/demo-orders.published"
+if [[ ! -f $seeded ]]; then
+  "$bin/invoice-service" orders publish "$root/deploy/local/demo-orders.ndjson" && touch "$seeded"
+  echo "demo orders demo-1001 ... demo-1005 published for tenant demo"
+fi
+
 # Invoice emails: unless INVOICE_SMTP_HOST names a mail server, a local catcher on 127.0.0.1:1025 keeps
 # each message as a file in .local/mail/new/.
 mail_sink=""
@@ -42,5 +50,6 @@ stop() {
 }
 trap stop EXIT INT TERM
 
+echo "invoice PDFs: .local/invoices/ (or the MinIO bucket with INVOICE_STORAGE=s3); emails: .local/mail/new/"
 echo "API on http://${INVOICE_API_HOST:-127.0.0.1}:${INVOICE_API_PORT:-8000} (docs at /docs); worker pid $worker; Ctrl-C stops both"
 "$bin/invoice-service" api

@@ -1,17 +1,75 @@
-"""Extension: email an issued invoice to the customer again, for a customer who lost it (scope
+"""Extensions: invoices and credit notes as a resource (list, one invoice; scope `invoice.invoice_read`),
+and emailing an issued invoice to the customer again, for a customer who lost it (scope
 `invoice.invoice_manage`)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime
 
-from schemas.api import InvoiceEmailAccepted
+from infra.records import InvoiceFilter
+from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
 from service import services
-from service.auth import ManageScope
-from service.dependencies import Resources, Tenant
+from service.auth import ManageScope, ReadScope
+from service.dependencies import InvoiceReads, Resources, Tenant
 from service.errors import error_responses
+from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
 
 router = APIRouter(tags=["Invoices (extension)"])
+
+InvoiceNumber = Annotated[str, Path(max_length=128, description="The printed invoice number (may hold '/').")]
+
+
+@router.get(
+    "/invoice/{tenant}/invoices",
+    dependencies=[ReadScope],
+    operation_id="GET-invoice-list-invoices",
+    summary="List issued invoices or credit notes, newest first",
+    description=(
+        "The tenant's issued invoices (or, with `type=credit-note`, its credit notes), newest first, "
+        "`limit` at a time. Pass `nextCursor` as `cursor` for the next page: pages are keyed by (issue "
+        "instant, ID), so invoices issued meanwhile never shift or repeat items of later pages. Filters "
+        "combine (AND). Links are signed at read time and expire."
+    ),
+    response_model_exclude_none=True,
+    responses=error_responses(400, 401, 403, 500, 503),
+)
+async def list_invoices(
+    tenant: Tenant,
+    reads: InvoiceReads,
+    orderId: Annotated[str | None, Query(max_length=64)] = None,
+    invoiceNumber: Annotated[str | None, Query(max_length=128)] = None,
+    jobId: Annotated[str | None, Query(max_length=64)] = None,
+    issuedFrom: Annotated[AwareDatetime | None, Query(description="Issued at or after (with offset).")] = None,
+    issuedTo: Annotated[AwareDatetime | None, Query(description="Issued before (with offset).")] = None,
+    type: Annotated[DocumentType, Query()] = DocumentType.INVOICE,
+    emailStatus: Annotated[EmailStatus | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the page before.")] = None,
+) -> InvoicePage:
+    listing = type.value
+    where = InvoiceFilter(
+        order_id=orderId,
+        invoice_number=invoiceNumber,
+        job_id=jobId,
+        issued_from=issuedFrom,
+        issued_to=issuedTo,
+        email_status=emailStatus,
+    )
+    page = await services.list_documents(reads, tenant, type, where, decode_cursor(listing, cursor), limit)
+    return InvoicePage(items=page.items, nextCursor=next_cursor(listing, page.keys, limit))
+
+
+@router.get(
+    "/invoice/{tenant}/invoices/{invoiceNumber:path}",  # numbers may hold "/"
+    dependencies=[ReadScope],
+    operation_id="GET-invoice-retrieve-invoice",
+    summary="One issued invoice, with its lines and its credit notes",
+    response_model_exclude_none=True,
+    responses=error_responses(401, 403, 404, 500, 503),
+)
+async def get_invoice(tenant: Tenant, invoiceNumber: InvoiceNumber, reads: InvoiceReads) -> InvoiceDetail:
+    return await services.invoice_detail(reads, tenant, invoiceNumber)
 
 
 @router.post(

@@ -2,13 +2,18 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
+from pydantic import AwareDatetime
 
-from schemas.api import JobCreationResponse, JobRequest, JobStatusResponse
+from infra.records import JobFilter
+from schemas.api import JobCreationResponse, JobPage, JobRequest, JobStatus, JobStatusResponse, JobType
 from service import services
 from service.auth import ManageScope, ReadScope
 from service.dependencies import Jobs, Tenant
 from service.errors import error_responses
+from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
+
+JOBS_LISTING = "jobs"
 
 router = APIRouter(tags=["Invoice Jobs"])
 
@@ -46,3 +51,30 @@ async def get_job(
         updatedAt=job.updated_at,
         totalOrders=job.total_orders,
     )
+
+
+@router.get(
+    "/invoice/{tenant}/jobs/invoices",
+    dependencies=[ReadScope],
+    operation_id="GET-invoice-list-jobs",
+    summary="Extension: list invoice jobs, newest first",
+    description=(
+        "The tenant's jobs, newest first, each with its counts of orders by status (no per-order list: "
+        "read one job for that). Pass `nextCursor` as `cursor` for the next page."
+    ),
+    response_model_exclude_none=True,
+    responses=error_responses(400, 401, 403, 500, 503),
+)
+async def list_jobs(
+    tenant: Tenant,
+    jobs: Jobs,
+    status: Annotated[JobStatus | None, Query()] = None,
+    jobType: Annotated[JobType | None, Query()] = None,
+    createdFrom: Annotated[AwareDatetime | None, Query(description="Created at or after (with offset).")] = None,
+    createdTo: Annotated[AwareDatetime | None, Query(description="Created before (with offset).")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the page before.")] = None,
+) -> JobPage:
+    where = JobFilter(status=status, job_type=jobType, created_from=createdFrom, created_to=createdTo)
+    page = await services.list_jobs(jobs.jobs, tenant, where, decode_cursor(JOBS_LISTING, cursor), limit)
+    return JobPage(items=page.items, nextCursor=next_cursor(JOBS_LISTING, page.keys, limit))

@@ -156,6 +156,9 @@ ENDPOINTS = [
     ("PUT", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 400),
     ("DELETE", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 404),
     ("POST", "/invoice/{tenant}/invoices/INV-1/email", None, SCOPE_MANAGE, 404),
+    ("GET", "/invoice/{tenant}/invoices", None, SCOPE_READ, 200),
+    ("GET", "/invoice/{tenant}/invoices/INV-1", None, SCOPE_READ, 404),
+    ("GET", "/invoice/{tenant}/jobs/invoices", None, SCOPE_READ, 200),
 ]
 
 

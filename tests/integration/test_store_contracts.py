@@ -26,13 +26,13 @@ from infra.ports import (
     OrderStore,
     TenantSettingsStore,
 )
-from infra.records import CaptureRecord, NumberTaken, OrderOutcome, UnreadableOrder
+from infra.records import CaptureRecord, InvoiceFilter, JobFilter, NumberTaken, OrderOutcome, PageKey, UnreadableOrder
 from infra.tenant_settings import TenantSettingsRepository
 from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.logo import check_logo
 from invoicing.recalculation import recalculate
 from invoicing.selection import OrderSelection
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.api import EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.orders import OrderStatus, parse_order_event
 from schemas.settings import SequenceSettings
 from tests.factories import encoded, order_event
@@ -128,6 +128,7 @@ async def test_results_are_counted_once_and_finish_the_job(stores: Stores, tenan
     await stores.jobs.record_results([outcome(tenant, job_id, "c")])
     job = await stores.jobs.get(tenant, job_id)
     assert job is not None and job.finished_orders == 3 and job.status is JobStatus.DONE
+    assert (job.succeeded_orders, job.failed_orders) == (2, 1)
     results = [r async for r in stores.jobs.order_results(job_id)]
     assert [(r.order_id, r.status, r.message, r.invoice_number) for r in results] == [
         ("a", OrderResultStatus.SUCCESS, "a SUCCESS", "N-1"),
@@ -260,6 +261,53 @@ async def test_an_invoice_records_its_issue_and_its_email(stores: Stores, tenant
     await invoices.mark_email_failed(tenant, "o-1", "550 no such user")
     record = await invoices.find(tenant, "o-1")
     assert record is not None and (record.email_pending, record.email_error) == (False, "550 no such user")
+    assert record.email_status is EmailStatus.FAILED
+    failed = await invoices.issued_invoices(tenant, InvoiceFilter(email_status=EmailStatus.FAILED), None, 10)
+    assert [invoice.record.number for invoice in failed] == ["N7"]
+    assert await invoices.issued_invoices(tenant, InvoiceFilter(email_status=EmailStatus.SENT), None, 10) == []
+
+
+async def test_issued_invoices_are_paged_newest_first_by_filter(stores: Stores, tenant: str) -> None:
+    invoices = stores.invoices
+    for seq, order_id in enumerate(["a", "b", "c"], start=1):
+        number = f"N{seq}"
+        await invoices.allocate(
+            tenant=tenant, order_id=order_id, job_id=f"j{seq % 2}", seq=seq, number=number,
+            document=document(tenant, order_id, number),
+        )  # fmt: skip
+        if order_id != "b":
+            await invoices.mark_issued(tenant, order_id, f"{tenant}/invoices/{number}.pdf")
+    everything = InvoiceFilter()
+    first = await invoices.issued_invoices(tenant, everything, None, 1)
+    assert [i.record.number for i in first] == ["N3"]  # newest first; N2 is not issued yet
+    rest = await invoices.issued_invoices(tenant, everything, first[-1].key, 10)
+    assert [i.record.number for i in rest] == ["N1"]
+    assert [i.record.number for i in await invoices.issued_invoices(tenant, InvoiceFilter(job_id="j1"), None, 10)] == [
+        "N3", "N1",
+    ]  # fmt: skip
+    by_order = await invoices.issued_invoices(tenant, InvoiceFilter(order_id="c"), None, 10)
+    assert [i.record.number for i in by_order] == ["N3"]
+    assert await invoices.issued_invoices("x" + tenant, everything, None, 10) == []
+    found = await invoices.issued_invoice(tenant, "N1")
+    assert found is not None and found.credited.gross == 0 and found.issued_at.tzinfo is not None
+    assert await invoices.issued_invoice(tenant, "N2") is None  # allocated, not issued
+    assert await invoices.credit_notes_page(tenant, everything, None, 10) == []
+
+
+async def test_jobs_are_paged_newest_first_by_filter(stores: Stores, tenant: str) -> None:
+    made = []
+    for job_type in (JobType.MANUAL, JobType.AUTOMATIC, JobType.MANUAL):
+        made.append(new_id())
+        await stores.jobs.create(tenant=tenant, job_id=made[-1], job_type=job_type, order_ids=[])
+    first = await stores.jobs.list_jobs(tenant, JobFilter(), None, 2)
+    rest = await stores.jobs.list_jobs(tenant, JobFilter(), PageKey(first[-1].created_at, first[-1].job_id), 2)
+    listed = [job.job_id for job in first + rest]
+    assert sorted(listed) == sorted(made) and len(set(listed)) == 3
+    assert [j.created_at for j in first + rest] == sorted((j.created_at for j in first + rest), reverse=True)
+    automatic = await stores.jobs.list_jobs(tenant, JobFilter(job_type=JobType.AUTOMATIC), None, 10)
+    assert [job.job_id for job in automatic] == [made[1]]
+    assert all(job.trigger is JobTrigger.API for job in first)
+    assert await stores.jobs.list_jobs(tenant, JobFilter(status=JobStatus.DONE), None, 10) == []
 
 
 async def test_a_capture_is_recorded_once(stores: Stores, tenant: str) -> None:
