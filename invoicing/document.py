@@ -6,6 +6,7 @@ the live order or the tenant's current settings.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from invoicing.orders import AddressInput, OrderInput, PaymentStatus
 from invoicing.payments import CapturedPayment
@@ -64,6 +65,51 @@ class PaymentInfo:
     due_on: date | None = None
 
 
+# --- e-invoice settings (settings/einvoice), frozen with each invoice like the seller -------------
+
+
+class FacturXProfile(StrEnum):
+    """The Factur-X/ZUGFeRD profile of the embedded CII; EN 16931 (ZUGFeRD "COMFORT") by default, or
+    XRECHNUNG (the XRechnung CII in a Factur-X PDF, ZUGFeRD 2.3's profile of that name)."""
+
+    EN16931 = "EN16931"
+    XRECHNUNG = "XRECHNUNG"
+
+
+class BuyerReferenceSource(StrEnum):
+    """Where BT-10 (buyer reference; the Leitweg-ID in German public procurement) comes from."""
+
+    ORDER_ID = "orderId"  # the shop's order number
+    ORDER_FIELD = "orderBuyerReference"  # the order's own buyerReference (InvoiceDocument.buyer_reference)
+    FIXED = "fixed"  # EInvoiceSettings.buyer_reference, the same for every invoice of the tenant
+    NONE = "none"  # no buyer reference (XRechnung then cannot be made)
+
+
+EMAIL_SCHEME = "EM"
+
+
+@dataclass(frozen=True)
+class ElectronicAddress:
+    """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
+
+    value: str
+    scheme: str = EMAIL_SCHEME
+
+
+@dataclass(frozen=True)
+class EInvoiceSettings:
+    """The tenant's e-invoice settings (`settings/einvoice`). Contact values fall back to the seller's
+    email and phone when not set."""
+
+    profile: FacturXProfile = FacturXProfile.EN16931
+    seller_electronic_address: ElectronicAddress | None = None  # BT-34
+    contact_name: str | None = None  # BT-41
+    contact_phone: str | None = None  # BT-42
+    contact_email: str | None = None  # BT-43
+    buyer_reference_source: BuyerReferenceSource = BuyerReferenceSource.ORDER_ID  # BT-10
+    buyer_reference: str | None = None  # BT-10 when the source is FIXED
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
     tenant: str
@@ -76,6 +122,9 @@ class InvoiceDocument:
     buyer: Buyer
     totals: Totals
     payment: PaymentInfo
+    # Absent from documents stored before e-invoices: those get the defaults (EN 16931, no extras).
+    einvoice: EInvoiceSettings = EInvoiceSettings()
+    buyer_reference: str | None = None  # the order's buyerReference (e.g. a Leitweg-ID)
 
 
 def postal_address(address: AddressInput) -> PostalAddress:
@@ -110,6 +159,7 @@ def build_invoice_document(
     invoice_number: str,
     issued_at: datetime,
     seller: SellerDetails,
+    einvoice: EInvoiceSettings | None = None,
     captured: CapturedPayment | None = None,
 ) -> InvoiceDocument:
     billing = postal_address(order.billingAddress)
@@ -133,6 +183,8 @@ def build_invoice_document(
         ),
         totals=totals,
         payment=payment_info(order, invoice_date, seller.payment_terms_days, captured),
+        einvoice=einvoice or EInvoiceSettings(),
+        buyer_reference=order.buyerReference,
     )
 
 

@@ -95,6 +95,9 @@ class Order(WireModel):
     shippingAddress: Address | None = None
     shipping: Shipping | None = None
     payments: list[Payment] = []
+    buyerReference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The buyer's reference for the invoice (BT-10), e.g. a Leitweg-ID."
+    )
 
 
 class OrderEvent(WireModel):

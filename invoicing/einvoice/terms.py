@@ -10,55 +10,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from functools import cache
 
-from invoicing.document import BankDetails, InvoiceDocument, PostalAddress
+from invoicing.document import (
+    BankDetails,
+    BuyerReferenceSource,
+    EInvoiceSettings,
+    ElectronicAddress,
+    InvoiceDocument,
+    PostalAddress,
+)
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-class FacturXProfile(StrEnum):
-    """The Factur-X/ZUGFeRD profile of the embedded CII; EN 16931 (ZUGFeRD "COMFORT") by default, or
-    XRECHNUNG (the XRechnung CII in a Factur-X PDF, ZUGFeRD 2.3's profile of that name)."""
-
-    EN16931 = "EN16931"
-    XRECHNUNG = "XRECHNUNG"
-
-
-class BuyerReferenceSource(StrEnum):
-    """Where BT-10 (buyer reference; the Leitweg-ID in German public procurement) comes from."""
-
-    ORDER_ID = "orderId"  # the shop's order number
-    FIXED = "fixed"  # EInvoiceSettings.buyer_reference, the same for every invoice of the tenant
-    NONE = "none"  # no buyer reference (XRechnung then cannot be made)
-
-
-EMAIL_SCHEME = "EM"
-
-
-@dataclass(frozen=True)
-class ElectronicAddress:
-    """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
-
-    value: str
-    scheme: str = EMAIL_SCHEME
-
-
-@dataclass(frozen=True)
-class EInvoiceSettings:
-    """The tenant's e-invoice settings (`settings/einvoice`). Contact values fall back to the seller's
-    email and phone when not set."""
-
-    profile: FacturXProfile = FacturXProfile.EN16931
-    seller_electronic_address: ElectronicAddress | None = None  # BT-34
-    contact_name: str | None = None  # BT-41
-    contact_phone: str | None = None  # BT-42
-    contact_email: str | None = None  # BT-43
-    buyer_reference_source: BuyerReferenceSource = BuyerReferenceSource.ORDER_ID  # BT-10
-    buyer_reference: str | None = None  # BT-10 when the source is FIXED
 
 
 @dataclass(frozen=True)
@@ -292,6 +257,8 @@ def buyer_reference(document: InvoiceDocument, settings: EInvoiceSettings) -> st
     match settings.buyer_reference_source:
         case BuyerReferenceSource.ORDER_ID:
             return document.order_id
+        case BuyerReferenceSource.ORDER_FIELD:
+            return document.buyer_reference
         case BuyerReferenceSource.FIXED:
             return settings.buyer_reference
         case BuyerReferenceSource.NONE:

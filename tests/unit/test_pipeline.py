@@ -54,6 +54,7 @@ class World:
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render,
+            check_einvoice=self.render.check_einvoice,
             captures=self.captures,
             payments=self.gateway,
             email=EmailDeps(
