@@ -55,6 +55,7 @@ class Buyer:
     vat_id: str | None = None
     email: str | None = None
     shipping_address: PostalAddress | None = None  # only when it differs from the billing address
+    electronic_address: "ElectronicAddress | None" = None  # BT-49: the order's customer.peppolId
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,14 @@ def payment_info(
     return PaymentInfo(paid=False, method=method, due_on=invoice_date + timedelta(days=payment_terms_days))
 
 
+def peppol_address(peppol_id: str | None) -> "ElectronicAddress | None":
+    """A Peppol participant ID "<EAS scheme>:<value>" (the order's customer.peppolId) as BT-49."""
+    if not peppol_id:
+        return None
+    scheme, _, value = peppol_id.partition(":")
+    return ElectronicAddress(value, scheme)
+
+
 def _as_date(value: date | datetime | None) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
@@ -180,6 +189,7 @@ def build_invoice_document(
             vat_id=order.customer.vatId,
             email=order.customer.email,
             shipping_address=shipping if shipping != billing else None,
+            electronic_address=peppol_address(order.customer.peppolId),
         ),
         totals=totals,
         payment=payment_info(order, invoice_date, seller.payment_terms_days, captured),

@@ -21,6 +21,7 @@ from invoicing.document import (
     PostalAddress,
 )
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
+from invoicing.recalculation import TaxChoice
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -37,8 +38,8 @@ class PaymentCard:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the order says that the invoice document does not (yet) carry; see docs/einvoice.md for the
-    fields the order contract and InvoiceDocument are to gain."""
+    """What the invoice document does not carry (the card's last digits), and overrides of what it does
+    (VAT categories and the buyer's electronic address come from the order, through the document)."""
 
     line_tax_categories: Mapping[int, TaxCategoryChoice] = field(default_factory=dict)  # by line position
     shipping_tax_category: TaxCategoryChoice | None = None
@@ -265,6 +266,13 @@ def buyer_reference(document: InvoiceDocument, settings: EInvoiceSettings) -> st
             return None
 
 
+def order_choice(choice: TaxChoice | None) -> TaxCategoryChoice | None:
+    """The order's explicit VAT category of a line or the shipping (the order contract's taxCategory)."""
+    if choice is None:
+        return None
+    return TaxCategoryChoice(VatCategory(choice.category), choice.exemption_reason, choice.exemption_reason_code)
+
+
 def _round_tax(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -290,7 +298,9 @@ def _check_against_document(einvoice: EInvoice, document: InvoiceDocument) -> No
     tax_by_rate: dict[Decimal, Decimal] = {}
     for row in einvoice.vat_breakdown:
         tax_by_rate[row.vat.rate] = tax_by_rate.get(row.vat.rate, ZERO) + row.tax
-    document_tax_by_rate = {row.rate: row.tax for row in totals.taxes}
+    document_tax_by_rate: dict[Decimal, Decimal] = {}
+    for document_row in totals.taxes:
+        document_tax_by_rate[document_row.rate] = document_tax_by_rate.get(document_row.rate, ZERO) + document_row.tax
     if tax_by_rate != document_tax_by_rate:
         raise TotalsMismatch(f"VAT per rate {tax_by_rate} differs from the document's {document_tax_by_rate}")
     expected = (totals.subtotal + totals.shipping_net, totals.tax_total, totals.total)
@@ -328,13 +338,15 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
             net_price=line.unit_price,
             item_name=line.description,
             seller_item_id=line.sku,
-            vat=treatment(line.tax_rate, facts.line_tax_categories.get(line.position)),
+            vat=treatment(line.tax_rate, facts.line_tax_categories.get(line.position) or order_choice(line.tax)),
         )
         for line in totals.lines
     )
     charges: tuple[Charge, ...] = ()
     if totals.shipping_tax_rate is not None:
-        shipping_vat = treatment(totals.shipping_tax_rate, facts.shipping_tax_category)
+        shipping_vat = treatment(
+            totals.shipping_tax_rate, facts.shipping_tax_category or order_choice(totals.shipping_tax)
+        )
         reason = "Versandkosten" if language == "de" else "Shipping"
         charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
     breakdown = vat_breakdown(lines, charges)
@@ -352,7 +364,11 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         email=settings.contact_email or seller.email,
     )
     buyer_contact = Contact(name=buyer.name if buyer.company else None, phone=None, email=buyer.email)
-    buyer_address = facts.buyer_electronic_address or (ElectronicAddress(buyer.email) if buyer.email else None)
+    buyer_address = (
+        facts.buyer_electronic_address
+        or buyer.electronic_address
+        or (ElectronicAddress(buyer.email) if buyer.email else None)
+    )
     # BG-13: where the goods went. Stated when it differs from the billing address, and whenever a line
     # is an intra-Community supply, whose deliver-to country is mandatory (BR-IC-12).
     intra_community = any(row.vat.category is VatCategory.INTRA_COMMUNITY for row in breakdown)

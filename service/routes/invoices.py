@@ -4,7 +4,7 @@ link from the job's `xmlLink`)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query, Security
 from fastapi.responses import Response
 from fastapi.security import SecurityScopes
 
@@ -60,7 +60,8 @@ async def invoice_xml(
     tenant: Tenant,
     invoiceNumber: Annotated[str, Path(max_length=128)],
     res: Resources,
-    authorization: Annotated[str | None, Depends(oauth2)],
+    # Declared with its scope for the OpenAPI document; checked below unless a signed link is used.
+    authorization: Annotated[str | None, Security(oauth2, scopes=[SCOPE_READ])],
     fmt: Annotated[EInvoiceFormat, Query(alias="format", description="The XML format")] = EInvoiceFormat.FACTURX,
     expires: Annotated[int | None, Query(description="Of a signed link")] = None,
     signature: Annotated[str | None, Query(max_length=128, description="Of a signed link")] = None,
