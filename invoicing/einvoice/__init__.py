@@ -27,6 +27,8 @@ from invoicing.einvoice.terms import (
     PaymentCard,
     TotalsMismatch,
     business_terms,
+    order_choice,
+    vat_treatments,
 )
 from invoicing.einvoice.ubl import ubl_invoice
 from invoicing.einvoice.vat import (
@@ -86,6 +88,18 @@ def vat_legal_notes(einvoice: EInvoice) -> tuple[str, ...]:
     return tuple(dict.fromkeys(note for note in notes if note))
 
 
+def document_legal_notes(document: InvoiceDocument) -> tuple[str, ...]:
+    """The legal notes the invoice PDF prints below its totals (reverse charge, intra-Community supply,
+    export, exemptions), once each: those of the XML's categories, without making the whole XML."""
+    totals = document.totals
+    treatment = vat_treatments(document)
+    choices = [(line.tax_rate, order_choice(line.tax)) for line in totals.lines]
+    if totals.shipping_tax_rate is not None:
+        choices.append((totals.shipping_tax_rate, order_choice(totals.shipping_tax)))
+    notes = (legal_note(treatment(rate, choice)) for rate, choice in dict.fromkeys(choices))
+    return tuple(dict.fromkeys(note for note in notes if note))
+
+
 __all__ = [
     "EINVOICE_DATA_ERRORS",
     "EU_COUNTRIES",
@@ -108,6 +122,7 @@ __all__ = [
     "VatCategory",
     "VatTreatment",
     "business_terms",
+    "document_legal_notes",
     "einvoice_xml",
     "invoice_xml",
     "legal_note",

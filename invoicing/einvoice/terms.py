@@ -6,7 +6,7 @@ breakdown is regrouped by category and rate and checked to give the document's t
 cent, so the XML and the PDF always say the same.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -309,6 +309,26 @@ def _check_against_document(einvoice: EInvoice, document: InvoiceDocument) -> No
         raise TotalsMismatch(f"BT-109, BT-110, BT-112 are {actual}; the document's figures are {expected}")
 
 
+def vat_treatments(document: InvoiceDocument) -> Callable[[Decimal, TaxCategoryChoice | None], VatTreatment]:
+    """The VAT treatment of a rate and the order's explicit category on this document: the category (the
+    explicit one, else derived from where the goods go) and its exemption reason."""
+    seller, buyer = document.seller, document.buyer
+    delivery_country = delivery_address(document).country
+
+    @cache  # lines share a handful of rates: one treatment each
+    def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
+        return vat_treatment(
+            rate,
+            explicit,
+            seller_country=seller.address.country,
+            delivery_country=delivery_country,
+            buyer_vat_id=buyer.vat_id,
+            language=seller.language,
+        )
+
+    return treatment
+
+
 def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts: OrderFacts | None = None) -> EInvoice:
     """The EN 16931 business terms of `document`: complete for EN 16931, whatever a stricter format
     (XRechnung, Peppol) needs in addition is checked by invoicing.einvoice.formats."""
@@ -317,16 +337,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
     language = seller.language
     delivery_postal = delivery_address(document)
 
-    @cache  # lines share a handful of rates: one treatment each
-    def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
-        return vat_treatment(
-            rate,
-            explicit,
-            seller_country=seller.address.country,
-            delivery_country=delivery_postal.country,
-            buyer_vat_id=buyer.vat_id,
-            language=language,
-        )
+    treatment = vat_treatments(document)
 
     lines = tuple(
         Line(
