@@ -1,7 +1,8 @@
-"""Expiring, signed download links for invoices kept in local storage.
+"""Expiring, signed download links: invoice PDFs kept in local storage, and every invoice's e-invoice XML.
 
-S3 storage signs its own links (presigned GET); the local folder is served by the API, which checks
-this HMAC. A link names exactly one tenant's invoice and stops working at its expiry.
+S3 storage signs its own PDF links (presigned GET); the local folder and the XML (made from the stored
+invoice document on request) are served by the API, which checks this HMAC. A link names exactly one
+tenant's invoice and what of it (PDF or XML), and stops working at its expiry.
 """
 
 import hashlib
@@ -21,16 +22,22 @@ class LinkSigner:
         self._base_url = settings.public_base_url.rstrip("/")
         self._ttl = settings.download_link_ttl_seconds
 
-    def _signature(self, tenant: str, invoice_number: str, expires: int) -> str:
-        message = f"{tenant}\n{invoice_number}\n{expires}".encode()
+    def _signature(self, tenant: str, invoice_number: str, expires: int, what: str) -> str:
+        # A PDF link's message has no suffix (links signed before XML links existed stay valid); an XML
+        # link's signature cannot be used for the PDF, nor the other way round.
+        suffix = "" if what == "pdf" else f"\n{what}"
+        message = f"{tenant}\n{invoice_number}\n{expires}{suffix}".encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
-    def link(self, tenant: str, invoice_number: str, now: float | None = None) -> str:
+    def link(self, tenant: str, invoice_number: str, now: float | None = None, what: str = "pdf") -> str:
+        """The signed link to the invoice's PDF, or with what="xml" to its e-invoice XML (Factur-X CII;
+        `&format=` another format works with the same signature)."""
         expires = int((now or time.time()) + self._ttl)
-        query = urlencode({"expires": expires, "signature": self._signature(tenant, invoice_number, expires)})
-        return f"{self._base_url}/invoice/{tenant}/invoices/{quote(invoice_number, safe='')}/pdf?{query}"
+        signature = self._signature(tenant, invoice_number, expires, what)
+        query = urlencode({"expires": expires, "signature": signature})
+        return f"{self._base_url}/invoice/{tenant}/invoices/{quote(invoice_number, safe='')}/{what}?{query}"
 
-    def verify(self, tenant: str, invoice_number: str, expires: int, signature: str) -> bool:
+    def verify(self, tenant: str, invoice_number: str, expires: int, signature: str, what: str = "pdf") -> bool:
         if expires < time.time():
             return False
-        return hmac.compare_digest(self._signature(tenant, invoice_number, expires), signature)
+        return hmac.compare_digest(self._signature(tenant, invoice_number, expires, what), signature)

@@ -4,10 +4,19 @@ domain's `OrderInput` as it is (checked in schemas/orders.py)."""
 
 from datetime import timedelta
 
-from invoicing.document import BankDetails, PostalAddress, SellerDetails
+from invoicing.document import (
+    BankDetails,
+    BuyerReferenceSource,
+    EInvoiceSettings,
+    ElectronicAddress,
+    FacturXProfile,
+    PostalAddress,
+    SellerDetails,
+)
 from invoicing.numbering import SequenceSchema
 from invoicing.orders import OrderStatus
 from invoicing.selection import OrderSelection
+from schemas import settings as wire
 from schemas.settings import InvoiceSettings, SellerSettings, SequenceSettings
 
 
@@ -43,4 +52,17 @@ def seller_details(settings: SellerSettings) -> SellerDetails:
         footer=settings.footer,
         language=settings.language,
         locale=settings.locale,
+    )
+
+
+def einvoice_settings(settings: wire.EInvoiceSettings) -> EInvoiceSettings:
+    address = settings.sellerElectronicAddress
+    return EInvoiceSettings(
+        profile=FacturXProfile(settings.profile),
+        seller_electronic_address=ElectronicAddress(address.value, address.scheme) if address else None,
+        contact_name=settings.contactName,
+        contact_phone=settings.contactPhone,
+        contact_email=settings.contactEmail,
+        buyer_reference_source=BuyerReferenceSource(settings.buyerReferenceSource),
+        buyer_reference=settings.buyerReference,
     )

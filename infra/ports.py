@@ -38,6 +38,7 @@ SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 
 __all__ = [
     "CaptureStore",
+    "CheckEInvoice",
     "ClaimStore",
     "EventPublisher",
     "InvoiceCatalog",
@@ -164,3 +165,5 @@ class EventPublisher(Protocol):
 
 
 Render = Callable[[InvoiceDocument], Awaitable[bytes]]
+# Raises invoicing.einvoice.EInvoiceRefused when the document cannot become an e-invoice.
+CheckEInvoice = Callable[[InvoiceDocument], Awaitable[None]]

@@ -6,6 +6,7 @@ the live order or the tenant's current settings.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from invoicing.orders import AddressInput, OrderInput, PaymentStatus
 from invoicing.payments import CapturedPayment
@@ -54,6 +55,7 @@ class Buyer:
     vat_id: str | None = None
     email: str | None = None
     shipping_address: PostalAddress | None = None  # only when it differs from the billing address
+    electronic_address: "ElectronicAddress | None" = None  # BT-49: the order's customer.peppolId
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,51 @@ class PaymentInfo:
     method: str | None = None
     paid_on: date | None = None
     due_on: date | None = None
+
+
+# --- e-invoice settings (settings/einvoice), frozen with each invoice like the seller -------------
+
+
+class FacturXProfile(StrEnum):
+    """The Factur-X/ZUGFeRD profile of the embedded CII; EN 16931 (ZUGFeRD "COMFORT") by default, or
+    XRECHNUNG (the XRechnung CII in a Factur-X PDF, ZUGFeRD 2.3's profile of that name)."""
+
+    EN16931 = "EN16931"
+    XRECHNUNG = "XRECHNUNG"
+
+
+class BuyerReferenceSource(StrEnum):
+    """Where BT-10 (buyer reference; the Leitweg-ID in German public procurement) comes from."""
+
+    ORDER_ID = "orderId"  # the shop's order number
+    ORDER_FIELD = "orderBuyerReference"  # the order's own buyerReference (InvoiceDocument.buyer_reference)
+    FIXED = "fixed"  # EInvoiceSettings.buyer_reference, the same for every invoice of the tenant
+    NONE = "none"  # no buyer reference (XRechnung then cannot be made)
+
+
+EMAIL_SCHEME = "EM"
+
+
+@dataclass(frozen=True)
+class ElectronicAddress:
+    """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
+
+    value: str
+    scheme: str = EMAIL_SCHEME
+
+
+@dataclass(frozen=True)
+class EInvoiceSettings:
+    """The tenant's e-invoice settings (`settings/einvoice`). Contact values fall back to the seller's
+    email and phone when not set."""
+
+    profile: FacturXProfile = FacturXProfile.EN16931
+    seller_electronic_address: ElectronicAddress | None = None  # BT-34
+    contact_name: str | None = None  # BT-41
+    contact_phone: str | None = None  # BT-42
+    contact_email: str | None = None  # BT-43
+    buyer_reference_source: BuyerReferenceSource = BuyerReferenceSource.ORDER_ID  # BT-10
+    buyer_reference: str | None = None  # BT-10 when the source is FIXED
 
 
 @dataclass(frozen=True)
@@ -76,6 +123,9 @@ class InvoiceDocument:
     buyer: Buyer
     totals: Totals
     payment: PaymentInfo
+    # Absent from documents stored before e-invoices: those get the defaults (EN 16931, no extras).
+    einvoice: EInvoiceSettings = EInvoiceSettings()
+    buyer_reference: str | None = None  # the order's buyerReference (e.g. a Leitweg-ID)
 
 
 def postal_address(address: AddressInput) -> PostalAddress:
@@ -98,6 +148,14 @@ def payment_info(
     return PaymentInfo(paid=False, method=method, due_on=invoice_date + timedelta(days=payment_terms_days))
 
 
+def peppol_address(peppol_id: str | None) -> "ElectronicAddress | None":
+    """A Peppol participant ID "<EAS scheme>:<value>" (the order's customer.peppolId) as BT-49."""
+    if not peppol_id:
+        return None
+    scheme, _, value = peppol_id.partition(":")
+    return ElectronicAddress(value, scheme)
+
+
 def _as_date(value: date | datetime | None) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
@@ -110,6 +168,7 @@ def build_invoice_document(
     invoice_number: str,
     issued_at: datetime,
     seller: SellerDetails,
+    einvoice: EInvoiceSettings | None = None,
     captured: CapturedPayment | None = None,
 ) -> InvoiceDocument:
     billing = postal_address(order.billingAddress)
@@ -130,9 +189,12 @@ def build_invoice_document(
             vat_id=order.customer.vatId,
             email=order.customer.email,
             shipping_address=shipping if shipping != billing else None,
+            electronic_address=peppol_address(order.customer.peppolId),
         ),
         totals=totals,
         payment=payment_info(order, invoice_date, seller.payment_terms_days, captured),
+        einvoice=einvoice or EInvoiceSettings(),
+        buyer_reference=order.buyerReference,
     )
 
 

@@ -1,8 +1,12 @@
 """Recalculate what an order costs, line by line, and compare it with what the order claims.
 
 line net   = amount x unitPrice - discount, rounded half-up to the currency's minor unit
-tax (rate) = (line nets at that rate + shipping at that rate) x rate / 100, rounded half-up
+tax (category, rate) = (line nets + shipping of that VAT category and rate) x rate / 100, rounded half-up
 subtotal   = sum of line nets;  total = subtotal + shipping + taxes
+
+The VAT category is the order's own (taxCategory: S, Z, E, AE, K, G, O) or none; only categories without
+VAT share a rate (0 %), so grouping by category changes no amount, it only keeps e.g. a reverse charge
+apart from a zero rated line, as EN 16931's VAT breakdown must (invoicing/einvoice).
 """
 
 from collections import defaultdict
@@ -23,6 +27,21 @@ class InvoiceLine:
     discount: Decimal
     net: Decimal
     tax_rate: Decimal
+    tax: "TaxChoice | None" = None  # the order's explicit VAT category, else derived by invoicing.einvoice
+
+
+@dataclass(frozen=True)
+class TaxChoice:
+    """What the order says about a line's or the shipping's VAT category (the order contract's taxCategory,
+    taxExemptionReason, taxExemptionReasonCode)."""
+
+    category: str  # S, Z, E, AE, K, G, O
+    exemption_reason: str | None = None  # BT-120
+    exemption_reason_code: str | None = None  # BT-121, a VATEX code
+
+
+def tax_choice(category: str | None, reason: str | None, code: str | None) -> TaxChoice | None:
+    return TaxChoice(category, reason, code) if category else None
 
 
 @dataclass(frozen=True)
@@ -30,6 +49,7 @@ class TaxRow:
     rate: Decimal
     base: Decimal
     tax: Decimal
+    category: str | None = None  # the order's explicit category of the row's lines, None when derived
 
 
 @dataclass(frozen=True)
@@ -41,6 +61,7 @@ class Totals:
     subtotal: Decimal
     taxes: tuple[TaxRow, ...]
     total: Decimal
+    shipping_tax: TaxChoice | None = None
 
     @property
     def tax_total(self) -> Decimal:
@@ -63,25 +84,29 @@ def recalculate(order: OrderInput) -> Totals:
             discount=entry.discount,
             net=round_money(entry.amount * entry.unitPrice - entry.discount, currency),
             tax_rate=entry.taxRate,
+            tax=tax_choice(entry.taxCategory, entry.taxExemptionReason, entry.taxExemptionReasonCode),
         )
         for position, entry in enumerate(order.entries, start=1)
     )
-    base_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    base_by_group: dict[tuple[str | None, Decimal], Decimal] = defaultdict(lambda: ZERO)
     for line in lines:
-        base_by_rate[line.tax_rate] += line.net
+        base_by_group[(line.tax.category if line.tax else None, line.tax_rate)] += line.net
     shipping_net = ZERO
     shipping_rate = None
+    shipping_tax = None
     if order.shipping is not None:
-        shipping_net = round_money(order.shipping.amount, currency)
-        shipping_rate = order.shipping.taxRate
-        base_by_rate[shipping_rate] += shipping_net
+        shipping = order.shipping
+        shipping_net = round_money(shipping.amount, currency)
+        shipping_rate = shipping.taxRate
+        shipping_tax = tax_choice(shipping.taxCategory, shipping.taxExemptionReason, shipping.taxExemptionReasonCode)
+        base_by_group[(shipping_tax.category if shipping_tax else None, shipping_rate)] += shipping_net
     taxes = tuple(
-        TaxRow(rate=rate, base=base, tax=round_money(base * rate / 100, currency))
-        for rate, base in sorted(base_by_rate.items())
+        TaxRow(rate=rate, base=base, tax=round_money(base * rate / 100, currency), category=category)
+        for (category, rate), base in sorted(base_by_group.items(), key=lambda group: (group[0][1], group[0][0] or ""))
     )
     subtotal = sum((line.net for line in lines), ZERO)
     total = subtotal + shipping_net + sum((row.tax for row in taxes), ZERO)
-    return Totals(currency, lines, shipping_net, shipping_rate, subtotal, taxes, total)
+    return Totals(currency, lines, shipping_net, shipping_rate, subtotal, taxes, total, shipping_tax)
 
 
 def check_order_figures(order: OrderInput, totals: Totals) -> None:

@@ -94,6 +94,11 @@ class JobOrder(BaseModel):
     )
     downloadLink: str | SkipJsonSchema[None] = Field(default=None, description="URL to the generated invoice PDF.")
     invoiceNumber: str | SkipJsonSchema[None] = Field(default=None, description="Number of the generated invoice.")
+    xmlLink: str | SkipJsonSchema[None] = Field(
+        default=None,
+        description="Extension: signed, expiring URL to the invoice's e-invoice XML (Factur-X CII, the XML "
+        "embedded in the PDF); add `&format=xrechnung-cii`, `xrechnung-ubl` or `peppol` for another format.",
+    )
 
 
 class JobStatusResponse(BaseModel):

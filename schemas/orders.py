@@ -27,6 +27,21 @@ class WireModel(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+TaxCategory = Literal["S", "Z", "E", "AE", "K", "G", "O"]
+TaxCategoryField = Field(
+    default=None,
+    description="EN 16931 VAT category (UNTDID 5305): S standard, Z zero rated, E exempt, AE reverse charge, "
+    "K intra-Community supply, G export, O outside the scope of VAT; derived from the rate and the "
+    "delivery country when absent.",
+)
+ExemptionReasonField = Field(
+    default=None, max_length=1000, description="Why no VAT is charged (BT-120), e.g. the law's paragraph."
+)
+ExemptionReasonCodeField = Field(
+    default=None, pattern=r"^VATEX-[A-Z0-9-]+$", description="VATEX code of the exemption (BT-121)."
+)
+
+
 class Customer(WireModel):
     name: str
     id: str | None = None
@@ -35,6 +50,13 @@ class Customer(WireModel):
     company: str | None = None
     email: str | None = None
     vatId: str | None = None
+    peppolId: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}:[^\s]{1,200}$",
+        description="The buyer's Peppol participant ID as <EAS scheme>:<value>, e.g. 0088:4035811991021 "
+        "(BT-49; Peppol invoices need it).",
+        examples=["9930:DE111111125"],
+    )
 
 
 class Address(WireModel):
@@ -62,12 +84,18 @@ class OrderEntry(WireModel):
     taxRate: Percent
     discount: NonNegative = Decimal(0)
     taxCode: str | None = None
+    taxCategory: TaxCategory | None = TaxCategoryField
+    taxExemptionReason: str | None = ExemptionReasonField
+    taxExemptionReasonCode: str | None = ExemptionReasonCodeField
 
 
 class Shipping(WireModel):
     amount: NonNegative
     taxRate: Percent
     taxCode: str | None = None
+    taxCategory: TaxCategory | None = TaxCategoryField
+    taxExemptionReason: str | None = ExemptionReasonField
+    taxExemptionReasonCode: str | None = ExemptionReasonCodeField
 
 
 class Payment(WireModel):
@@ -95,6 +123,9 @@ class Order(WireModel):
     shippingAddress: Address | None = None
     shipping: Shipping | None = None
     payments: list[Payment] = []
+    buyerReference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, description="The buyer's reference for the invoice (BT-10), e.g. a Leitweg-ID."
+    )
 
 
 class OrderEvent(WireModel):

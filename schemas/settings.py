@@ -196,3 +196,48 @@ class LogoInfo(BaseModel):
     height: int
     size: int = Field(description="Bytes")
     sha256: str
+
+
+class ElectronicAddressSettings(BaseModel):
+    """BT-34 and its scheme BT-34-1: a CEF EAS code, e.g. EM (e-mail), 0088 (GLN), 9930 (German VAT ID)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)]
+    scheme: str = Field(
+        default="EM", pattern=r"^(EM|[0-9]{4})$", description="CEF EAS code: EM or four digits", examples=["9930"]
+    )
+
+
+class EInvoiceSettings(TenantSettings):
+    """What e-invoices (the Factur-X XML in every PDF, and the XML formats of .../invoices/{number}/xml)
+    need beyond the seller settings. An invoice keeps the e-invoice settings it was made with."""
+
+    KIND = "einvoice"
+    profile: Literal["EN16931", "XRECHNUNG"] = Field(
+        default="EN16931", description="Profile of the factur-x.xml embedded in every invoice PDF."
+    )
+    sellerElectronicAddress: ElectronicAddressSettings | None = Field(
+        default=None, description="BT-34 Seller electronic address; XRechnung and Peppol need it."
+    )
+    contactName: Text | None = Field(default=None, description="BT-41 Seller contact point; XRechnung needs it.")
+    contactPhone: str | None = Field(
+        default=None, pattern=r"^\+?[0-9 ()/-]{4,30}$", description="BT-42; the seller's phone when not set."
+    )
+    contactEmail: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        max_length=254,
+        description="BT-43; the seller's email when not set.",
+    )
+    buyerReferenceSource: Literal["orderId", "orderBuyerReference", "fixed", "none"] = Field(
+        default="orderId",
+        description="Where BT-10 Buyer reference (the Leitweg-ID) comes from: the order ID, the order's "
+        "buyerReference field, the fixed value buyerReference, or none.",
+    )
+    buyerReference: Text | None = Field(default=None, description="BT-10 when buyerReferenceSource is fixed.")
+
+    @model_validator(mode="after")
+    def _fixed_reference(self) -> "EInvoiceSettings":
+        if self.buyerReferenceSource == "fixed" and not self.buyerReference:
+            raise ValueError("buyerReference is required when buyerReferenceSource is fixed")
+        return self

@@ -29,9 +29,11 @@ Access: an OAuth2 client-credentials token of the tenant (`POST /oauth/token`) w
 
 Extensions beyond the contract (all additive): `POST /oauth/token`, `GET /health`,
 `GET /invoice/{tenant}/invoices/{invoiceNumber}/pdf` (signed download links), the tenant settings under
-`/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs, number sequence, seller details, logo), the
-fields `createdAt`, `updatedAt` and `totalOrders` of a job status, and the 503 answer when Kafka or MongoDB
-cannot take a job. `POST /invoice/{tenant}/invoices/{invoiceNumber}/email` emails an issued invoice again.
+`/invoice/{tenant}/settings/` (invoice query of AUTOMATIC jobs, number sequence, seller details, e-invoice,
+logo), the fields `createdAt`, `updatedAt`, `totalOrders` of a job status and `xmlLink` of its orders, and
+the 503 answer when Kafka or MongoDB cannot take a job. `POST /invoice/{tenant}/invoices/{invoiceNumber}/email`
+emails an issued invoice again; `GET /invoice/{tenant}/invoices/{invoiceNumber}/xml` gives it as e-invoice XML
+(Factur-X, XRechnung CII or UBL, Peppol). Every invoice PDF is Factur-X PDF/A-3b.
 `GET /invoice/{tenant}/invoices` lists issued invoices or credit notes (filters, cursor pages, newest first),
 `GET /invoice/{tenant}/invoices/{invoiceNumber}` reads one with its lines and credit notes, and
 `GET /invoice/{tenant}/jobs/invoices` lists jobs with their order counts.

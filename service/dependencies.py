@@ -53,6 +53,7 @@ def get_job_services(res: Resources) -> JobServices:
         tenant_settings=res.tenant_settings,
         publisher=res.publisher,
         storage=res.storage,
+        signer=res.signer,
     )
 
 

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from pymongo.errors import PyMongoError
 
 from infra.kafka import KafkaUnavailable
+from infra.links import LinkSigner
 from infra.ports import EventPublisher, InvoiceCatalog, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
 from infra.records import (
     CreditNoteRecord,
@@ -25,6 +26,7 @@ from infra.records import (
 )
 from infra.settings import Settings
 from infra.storage import invoice_key
+from invoicing.einvoice import EInvoiceFormat, EInvoiceRefused, invoice_xml
 from invoicing.recipients import NoRecipient, invoice_recipient
 from schemas.api import (
     Amounts,
@@ -67,6 +69,7 @@ class JobServices:
     tenant_settings: TenantSettingsStore
     publisher: EventPublisher
     storage: InvoiceStorage
+    signer: LinkSigner
 
 
 async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
@@ -111,22 +114,24 @@ async def job_with_orders(app: JobServices, tenant: str, job_id: str) -> tuple[J
         # Not planned yet: show what was asked for, all PENDING, so GET right after 201 is complete.
         orders = [JobOrder(orderId=o, orderStatus=OrderResultStatus.PENDING) for o in job.requested_order_ids]
     else:
-        orders = [await job_order(app.storage, tenant, result) async for result in app.jobs.order_results(job_id)]
+        orders = [await job_order(app, tenant, result) async for result in app.jobs.order_results(job_id)]
     return job, orders
 
 
-async def job_order(storage: InvoiceStorage, tenant: str, result: JobOrderResult) -> JobOrder:
+async def job_order(app: JobServices, tenant: str, result: JobOrderResult) -> JobOrder:
     number = result.invoice_number
-    link = None
+    link = xml_link = None
     if number and result.status is OrderResultStatus.SUCCESS:
         # Signed now, at read time: a stored link would expire while the job document lives on.
-        link = await storage.download_link(invoice_key(tenant, number), tenant, number)
+        link = await app.storage.download_link(invoice_key(tenant, number), tenant, number)
+        xml_link = app.signer.link(tenant, number, what="xml")
     return JobOrder(
         orderId=result.order_id,
         orderStatus=result.status,
         message=result.message,
         invoiceNumber=number,
         downloadLink=link,
+        xmlLink=xml_link,
     )
 
 
@@ -298,3 +303,17 @@ def job_summary(job: Job) -> JobSummary:
         totalOrders=job.total_orders,
         orderCounts=counts,
     )
+
+
+async def issued_invoice_xml(invoices: InvoiceStore, tenant: str, invoice_number: str, fmt: EInvoiceFormat) -> bytes:
+    """The issued invoice's e-invoice XML in `fmt`, made from its stored document and the e-invoice
+    settings frozen in it (the FACTURX one is the PDF's embedded factur-x.xml)."""
+    invoice = await invoices.find_by_number(tenant, invoice_number)
+    if invoice is None:
+        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
+    if not invoice.issued:
+        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    try:
+        return invoice_xml(invoice.invoice_document(), fmt)
+    except EInvoiceRefused as refused:
+        raise Conflict(f"Invoice {invoice_number} as {refused}") from None

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from infra.mail import EmailNotSent
-from infra.mapping import seller_details, sequence_schema
+from infra.mapping import einvoice_settings, seller_details, sequence_schema
 from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
+    CheckEInvoice,
     InvoiceNumbers,
     InvoiceStorage,
     InvoiceStore,
@@ -27,9 +28,10 @@ from infra.ports import (
 )
 from infra.records import CaptureRecord, InvoiceRecord, NumberTaken, UnreadableOrder
 from infra.storage import invoice_key
-from invoicing.document import DEFAULT_SELLER, InvoiceDocument, SellerDetails, build_invoice_document
+from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
+from invoicing.einvoice import EInvoiceRefused
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
-from invoicing.payments import CapturedPayment, CaptureNotPossible, capture_request
+from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
 from invoicing.recipients import NoRecipient
 from schemas.events import (
@@ -41,6 +43,7 @@ from schemas.events import (
     utc_now,
 )
 from schemas.orders import Order, OrderStatus
+from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SellerSettings, SequenceSettings
 from streams.emailing import EmailDeps, email_invoice
 
@@ -79,7 +82,8 @@ class PipelineDeps:
     numbers: InvoiceNumbers
     tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
-    render: Render
+    render: Render  # the issued PDF: Factur-X, PDF/A-3b
+    check_einvoice: CheckEInvoice
     captures: CaptureStore
     payments: PaymentCapturer
     email: EmailDeps
@@ -127,15 +131,12 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
         check_order_figures(order, totals)
     except PriceMismatch as mismatch:
         raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
-    sequence, seller, logo_sha256 = await tenant_invoice_settings(deps.tenant_settings, tenant)
+    sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, tenant)
     last_seq = await deps.numbers.last_seq(tenant)
-    next_number(sequence, last_seq)  # an exhausted sequence fails the order before any money is taken
-    # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
-    # and before the number is allocated (a declined payment uses up no number).
-    captured = await capture_payment(tenant, order, totals, deps)
+    _, first_number = next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
     issued_at = deps.now()
 
-    def invoice_document(number: str) -> InvoiceDocument:
+    def invoice_document(number: str, captured: CapturedPayment | None) -> InvoiceDocument:
         return build_invoice_document(
             order=order,
             tenant=tenant,
@@ -144,7 +145,19 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
             issued_at=issued_at,
             seller=seller,
             captured=captured,
+            einvoice=einvoice,
         )
+
+    # Every issued PDF carries the e-invoice XML: an order or settings it cannot be made from fail the
+    # order here, before the money is taken and the number used (checked as the document will be once
+    # the payment is captured: a paid card invoice needs more than a due one).
+    try:
+        await deps.check_einvoice(invoice_document(first_number, expected_capture(tenant, order, totals, issued_at)))
+    except EInvoiceRefused as refused:
+        raise OrderRejected(f"Order {order_id} not invoiced: {refused}") from None
+    # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
+    # and before the number is allocated (a declined payment uses up no number).
+    captured = await capture_payment(tenant, order, totals, deps)
 
     # One order of this worker at a time takes the tenant's next number, so this worker's actors never
     # race each other for it; another worker's insert of the same number shows as NumberTaken, and only
@@ -160,7 +173,7 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
                     job_id=request.jobId,
                     seq=seq,
                     number=number,
-                    document=invoice_document(number),
+                    document=invoice_document(number, captured),
                     logo_sha256=logo_sha256,
                 )
             except NumberTaken:
@@ -199,17 +212,29 @@ async def load_invoiceable_order(orders: OrderStore, tenant: str, order_id: str)
 
 async def tenant_invoice_settings(
     repository: TenantSettingsStore, tenant: str
-) -> tuple[SequenceSchema, SellerDetails, str | None]:
-    """The tenant's number sequence, seller details and logo (its SHA-256) as they are now; defaults where
-    the tenant has none. Read for each new invoice (all in one query), so a change applies to the
-    invoices made after it."""
+) -> tuple[SequenceSchema, SellerDetails, str | None, EInvoiceSettings]:
+    """The tenant's number sequence, seller details, logo (its SHA-256) and e-invoice settings as they are
+    now; defaults where the tenant has none. Read for each new invoice (all in one query), so a change
+    applies to the invoices made after it."""
     settings = await repository.read_all(tenant)
     sequence, seller, logo = settings.get(SequenceSettings), settings.get(SellerSettings), settings.logo
+    einvoice = settings.get(EInvoiceSettingsModel)
     return (
         sequence_schema(sequence) if sequence else DEFAULT_SEQUENCE,
         seller_details(seller) if seller else DEFAULT_SELLER,
         logo.sha256 if logo else None,
+        einvoice_settings(einvoice) if einvoice else EInvoiceSettings(),
     )
+
+
+def expected_capture(tenant: str, order: Order, totals: Totals, at: datetime) -> CapturedPayment | None:
+    """The capture the order will get, as the invoice document will record it (None when it needs none,
+    or cannot have one: capture_payment then rejects the order)."""
+    try:
+        request: CaptureRequest | None = capture_request(tenant, order, totals)
+    except CaptureNotPossible:
+        return None
+    return None if request is None else CapturedPayment(method=request.method, captured_at=at)
 
 
 async def capture_payment(tenant: str, order: Order, totals: Totals, deps: PipelineDeps) -> CapturedPayment | None:
@@ -265,7 +290,11 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
         # The logo lives once per tenant and content, not in every invoice record.
         logo = await deps.tenant_settings.logo_content(record.tenant, record.logo_sha256)
         document = replace(document, seller=replace(document.seller, logo=logo))
-    pdf = await deps.render(document)
+    try:
+        pdf = await deps.render(document)
+    except EInvoiceRefused as refused:
+        # Checked before the number was allocated; this is an invoice allocated before that check existed.
+        raise OrderRejected(f"Invoice {record.number} not issued: {refused}") from None
     key = invoice_key(record.tenant, record.number)
     await deps.storage.put(key, pdf)
     await deps.invoices.mark_issued(record.tenant, record.order_id, key)

@@ -59,6 +59,7 @@ class WorkerResources:
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render_pool.render,
+            check_einvoice=self.render_pool.check_einvoice,
             captures=self.captures,
             payments=self.payment_gateway,
             email=self.email_deps(),

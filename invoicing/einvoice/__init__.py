@@ -5,7 +5,14 @@ MissingBusinessTerm naming what the format needs and the invoice lacks. `busines
 invoicing.einvoice.terms is the one mapping from the document to BT/BG numbers.
 """
 
-from invoicing.document import InvoiceDocument
+# The e-invoice settings live in invoicing.document: every invoice document freezes the ones it was made with.
+from invoicing.document import (
+    BuyerReferenceSource,
+    EInvoiceSettings,
+    ElectronicAddress,
+    FacturXProfile,
+    InvoiceDocument,
+)
 from invoicing.einvoice.cii import cii_invoice
 from invoicing.einvoice.formats import (
     EInvoiceFormat,
@@ -15,15 +22,13 @@ from invoicing.einvoice.formats import (
     format_spec,
 )
 from invoicing.einvoice.terms import (
-    BuyerReferenceSource,
     EInvoice,
-    EInvoiceSettings,
-    ElectronicAddress,
-    FacturXProfile,
     OrderFacts,
     PaymentCard,
     TotalsMismatch,
     business_terms,
+    order_choice,
+    vat_treatments,
 )
 from invoicing.einvoice.ubl import ubl_invoice
 from invoicing.einvoice.vat import (
@@ -58,6 +63,24 @@ def xml_of(einvoice: EInvoice, fmt: EInvoiceFormat, profile: FacturXProfile = Fa
     return cii_invoice(einvoice, spec) if spec.syntax is Syntax.CII else ubl_invoice(einvoice, spec)
 
 
+# The order's or the tenant's data cannot make the e-invoice: the order fails, or the API answers 4xx.
+EINVOICE_DATA_ERRORS = (MissingBusinessTerm, InvalidVatCategory, MissingExemptionReason, UnrepresentableAmount)
+
+
+class EInvoiceRefused(ValueError):
+    """One of EINVOICE_DATA_ERRORS as its message alone (naming the business terms), so that it crosses the
+    render pool's process boundary: the originals take constructor arguments that pickling loses."""
+
+
+def invoice_xml(document: InvoiceDocument, fmt: EInvoiceFormat = EInvoiceFormat.FACTURX) -> bytes:
+    """The issued invoice's XML in `fmt`, with the e-invoice settings frozen in its document; for FACTURX
+    exactly the factur-x.xml its PDF embeds."""
+    try:
+        return einvoice_xml(document, document.einvoice, fmt)
+    except EINVOICE_DATA_ERRORS as error:
+        raise EInvoiceRefused(str(error)) from None
+
+
 def vat_legal_notes(einvoice: EInvoice) -> tuple[str, ...]:
     """The legal notes the PDF must print for the invoice's categories without VAT (reverse charge,
     intra-Community supply, export, exemptions), once each, in breakdown order."""
@@ -65,12 +88,26 @@ def vat_legal_notes(einvoice: EInvoice) -> tuple[str, ...]:
     return tuple(dict.fromkeys(note for note in notes if note))
 
 
+def document_legal_notes(document: InvoiceDocument) -> tuple[str, ...]:
+    """The legal notes the invoice PDF prints below its totals (reverse charge, intra-Community supply,
+    export, exemptions), once each: those of the XML's categories, without making the whole XML."""
+    totals = document.totals
+    treatment = vat_treatments(document)
+    choices = [(line.tax_rate, order_choice(line.tax)) for line in totals.lines]
+    if totals.shipping_tax_rate is not None:
+        choices.append((totals.shipping_tax_rate, order_choice(totals.shipping_tax)))
+    notes = (legal_note(treatment(rate, choice)) for rate, choice in dict.fromkeys(choices))
+    return tuple(dict.fromkeys(note for note in notes if note))
+
+
 __all__ = [
+    "EINVOICE_DATA_ERRORS",
     "EU_COUNTRIES",
     "FACTURX_FILENAME",
     "BuyerReferenceSource",
     "EInvoice",
     "EInvoiceFormat",
+    "EInvoiceRefused",
     "EInvoiceSettings",
     "ElectronicAddress",
     "FacturXProfile",
@@ -85,7 +122,9 @@ __all__ = [
     "VatCategory",
     "VatTreatment",
     "business_terms",
+    "document_legal_notes",
     "einvoice_xml",
+    "invoice_xml",
     "legal_note",
     "vat_legal_notes",
     "vat_treatment",

@@ -7,7 +7,8 @@ naming the business term: an invalid file is never produced.
 from dataclasses import dataclass
 from enum import StrEnum
 
-from invoicing.einvoice.terms import EMAIL_SCHEME, MEANS_CREDIT_CARD, EInvoice, FacturXProfile
+from invoicing.document import EMAIL_SCHEME, FacturXProfile
+from invoicing.einvoice.terms import MEANS_CREDIT_CARD, EInvoice
 
 
 class EInvoiceFormat(StrEnum):

@@ -6,59 +6,25 @@ breakdown is regrouped by category and rate and checked to give the document's t
 cent, so the XML and the PDF always say the same.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from enum import StrEnum
 from functools import cache
 
-from invoicing.document import BankDetails, InvoiceDocument, PostalAddress
+from invoicing.document import (
+    BankDetails,
+    BuyerReferenceSource,
+    EInvoiceSettings,
+    ElectronicAddress,
+    InvoiceDocument,
+    PostalAddress,
+)
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
+from invoicing.recalculation import TaxChoice
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-class FacturXProfile(StrEnum):
-    """The Factur-X/ZUGFeRD profile of the embedded CII; EN 16931 (ZUGFeRD "COMFORT") by default, or
-    XRECHNUNG (the XRechnung CII in a Factur-X PDF, ZUGFeRD 2.3's profile of that name)."""
-
-    EN16931 = "EN16931"
-    XRECHNUNG = "XRECHNUNG"
-
-
-class BuyerReferenceSource(StrEnum):
-    """Where BT-10 (buyer reference; the Leitweg-ID in German public procurement) comes from."""
-
-    ORDER_ID = "orderId"  # the shop's order number
-    FIXED = "fixed"  # EInvoiceSettings.buyer_reference, the same for every invoice of the tenant
-    NONE = "none"  # no buyer reference (XRechnung then cannot be made)
-
-
-EMAIL_SCHEME = "EM"
-
-
-@dataclass(frozen=True)
-class ElectronicAddress:
-    """BT-34 / BT-49 with its scheme BT-34-1 / BT-49-1 (a CEF EAS code: EM e-mail, 0088 GLN, 9930 DE VAT ...)."""
-
-    value: str
-    scheme: str = EMAIL_SCHEME
-
-
-@dataclass(frozen=True)
-class EInvoiceSettings:
-    """The tenant's e-invoice settings (`settings/einvoice`). Contact values fall back to the seller's
-    email and phone when not set."""
-
-    profile: FacturXProfile = FacturXProfile.EN16931
-    seller_electronic_address: ElectronicAddress | None = None  # BT-34
-    contact_name: str | None = None  # BT-41
-    contact_phone: str | None = None  # BT-42
-    contact_email: str | None = None  # BT-43
-    buyer_reference_source: BuyerReferenceSource = BuyerReferenceSource.ORDER_ID  # BT-10
-    buyer_reference: str | None = None  # BT-10 when the source is FIXED
 
 
 @dataclass(frozen=True)
@@ -72,8 +38,8 @@ class PaymentCard:
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the order says that the invoice document does not (yet) carry; see docs/einvoice.md for the
-    fields the order contract and InvoiceDocument are to gain."""
+    """What the invoice document does not carry (the card's last digits), and overrides of what it does
+    (VAT categories and the buyer's electronic address come from the order, through the document)."""
 
     line_tax_categories: Mapping[int, TaxCategoryChoice] = field(default_factory=dict)  # by line position
     shipping_tax_category: TaxCategoryChoice | None = None
@@ -292,10 +258,19 @@ def buyer_reference(document: InvoiceDocument, settings: EInvoiceSettings) -> st
     match settings.buyer_reference_source:
         case BuyerReferenceSource.ORDER_ID:
             return document.order_id
+        case BuyerReferenceSource.ORDER_FIELD:
+            return document.buyer_reference
         case BuyerReferenceSource.FIXED:
             return settings.buyer_reference
         case BuyerReferenceSource.NONE:
             return None
+
+
+def order_choice(choice: TaxChoice | None) -> TaxCategoryChoice | None:
+    """The order's explicit VAT category of a line or the shipping (the order contract's taxCategory)."""
+    if choice is None:
+        return None
+    return TaxCategoryChoice(VatCategory(choice.category), choice.exemption_reason, choice.exemption_reason_code)
 
 
 def _round_tax(amount: Decimal) -> Decimal:
@@ -323,13 +298,35 @@ def _check_against_document(einvoice: EInvoice, document: InvoiceDocument) -> No
     tax_by_rate: dict[Decimal, Decimal] = {}
     for row in einvoice.vat_breakdown:
         tax_by_rate[row.vat.rate] = tax_by_rate.get(row.vat.rate, ZERO) + row.tax
-    document_tax_by_rate = {row.rate: row.tax for row in totals.taxes}
+    document_tax_by_rate: dict[Decimal, Decimal] = {}
+    for document_row in totals.taxes:
+        document_tax_by_rate[document_row.rate] = document_tax_by_rate.get(document_row.rate, ZERO) + document_row.tax
     if tax_by_rate != document_tax_by_rate:
         raise TotalsMismatch(f"VAT per rate {tax_by_rate} differs from the document's {document_tax_by_rate}")
     expected = (totals.subtotal + totals.shipping_net, totals.tax_total, totals.total)
     actual = (einvoice.totals.tax_exclusive, einvoice.totals.tax_total, einvoice.totals.tax_inclusive)
     if actual != expected:
         raise TotalsMismatch(f"BT-109, BT-110, BT-112 are {actual}; the document's figures are {expected}")
+
+
+def vat_treatments(document: InvoiceDocument) -> Callable[[Decimal, TaxCategoryChoice | None], VatTreatment]:
+    """The VAT treatment of a rate and the order's explicit category on this document: the category (the
+    explicit one, else derived from where the goods go) and its exemption reason."""
+    seller, buyer = document.seller, document.buyer
+    delivery_country = delivery_address(document).country
+
+    @cache  # lines share a handful of rates: one treatment each
+    def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
+        return vat_treatment(
+            rate,
+            explicit,
+            seller_country=seller.address.country,
+            delivery_country=delivery_country,
+            buyer_vat_id=buyer.vat_id,
+            language=seller.language,
+        )
+
+    return treatment
 
 
 def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts: OrderFacts | None = None) -> EInvoice:
@@ -340,16 +337,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
     language = seller.language
     delivery_postal = delivery_address(document)
 
-    @cache  # lines share a handful of rates: one treatment each
-    def treatment(rate: Decimal, explicit: TaxCategoryChoice | None) -> VatTreatment:
-        return vat_treatment(
-            rate,
-            explicit,
-            seller_country=seller.address.country,
-            delivery_country=delivery_postal.country,
-            buyer_vat_id=buyer.vat_id,
-            language=language,
-        )
+    treatment = vat_treatments(document)
 
     lines = tuple(
         Line(
@@ -361,13 +349,15 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
             net_price=line.unit_price,
             item_name=line.description,
             seller_item_id=line.sku,
-            vat=treatment(line.tax_rate, facts.line_tax_categories.get(line.position)),
+            vat=treatment(line.tax_rate, facts.line_tax_categories.get(line.position) or order_choice(line.tax)),
         )
         for line in totals.lines
     )
     charges: tuple[Charge, ...] = ()
     if totals.shipping_tax_rate is not None:
-        shipping_vat = treatment(totals.shipping_tax_rate, facts.shipping_tax_category)
+        shipping_vat = treatment(
+            totals.shipping_tax_rate, facts.shipping_tax_category or order_choice(totals.shipping_tax)
+        )
         reason = "Versandkosten" if language == "de" else "Shipping"
         charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
     breakdown = vat_breakdown(lines, charges)
@@ -385,7 +375,11 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         email=settings.contact_email or seller.email,
     )
     buyer_contact = Contact(name=buyer.name if buyer.company else None, phone=None, email=buyer.email)
-    buyer_address = facts.buyer_electronic_address or (ElectronicAddress(buyer.email) if buyer.email else None)
+    buyer_address = (
+        facts.buyer_electronic_address
+        or buyer.electronic_address
+        or (ElectronicAddress(buyer.email) if buyer.email else None)
+    )
     # BG-13: where the goods went. Stated when it differs from the billing address, and whenever a line
     # is an intra-Community supply, whose deliver-to country is mandatory (BR-IC-12).
     intra_community = any(row.vat.category is VatCategory.INTRA_COMMUNITY for row in breakdown)

@@ -7,7 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
-from schemas.settings import InvoiceSettings, LogoInfo, SellerSettings, SequenceSettings, TenantSettings
+from schemas.settings import (
+    EInvoiceSettings,
+    InvoiceSettings,
+    LogoInfo,
+    SellerSettings,
+    SequenceSettings,
+    TenantSettings,
+)
 from service.auth import ManageScope, ReadScope
 from service.dependencies import Resources, Tenant
 from service.errors import ERROR, ApiError, error_responses
@@ -17,7 +24,7 @@ RESPONSES = error_responses(400, 401, 403, 404, 500, 503)
 
 
 def add_settings_resource(model: type[TenantSettings], what: str, missing: str, put_note: str = "") -> None:
-    """GET and PUT /invoice/{tenant}/settings/{model.KIND}: the three settings resources differ only in
+    """GET and PUT /invoice/{tenant}/settings/{model.KIND}: the settings resources differ only in
     their model and their words."""
     path = f"/invoice/{{tenant}}/settings/{model.KIND}"
 
@@ -67,6 +74,11 @@ add_settings_resource(
     SellerSettings,
     "what invoices say about the seller, and their language and locale",
     "invoices show a placeholder seller until they exist",
+)
+add_settings_resource(
+    EInvoiceSettings,
+    "what e-invoices need beyond the seller settings (profile, electronic address, contact, buyer reference)",
+    "invoices embed Factur-X EN 16931 XML with the order ID as buyer reference until they exist",
 )
 
 

@@ -16,6 +16,7 @@ from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from invoicing.document import Buyer, InvoiceDocument, PostalAddress, SellerDetails
+from invoicing.einvoice import document_legal_notes
 from invoicing.recalculation import Totals
 from streams.rendering.labels import Labels, labels_for, payment_method_name
 
@@ -43,6 +44,7 @@ class InvoiceContent:
     rows: tuple[tuple[str, ...], ...]  # one per line item, then shipping
     sums: tuple[Pair, ...]  # the subtotal, then one row per tax rate
     total: Pair
+    legal_notes: tuple[str, ...]  # below the totals: why a line has no VAT (reverse charge, exemption)
     payment: str
     bank: tuple[Pair, ...]
     footer: str
@@ -128,6 +130,7 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
         rows=line_rows(totals, labels, formats),
         sums=sums(totals, labels, formats),
         total=(labels["total"].format(currency=totals.currency), formats.money(totals.total)),
+        legal_notes=document_legal_notes(document),
         payment=payment_note(document, labels, formats),
         bank=bank_details(document, labels),
         footer=seller.footer or "",

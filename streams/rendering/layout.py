@@ -226,13 +226,15 @@ class Summary:
 
     content: InvoiceContent
     payment_lines: tuple[str, ...]
+    note_lines: tuple[str, ...] = ()  # the legal notes, wrapped
 
     @property
     def height(self) -> float:
         sums = 8 + len(self.content.sums) * SUM_LEADING + 20
+        notes = (10 + len(self.note_lines) * LEADING) if self.note_lines else 0
         payment = 14 + len(self.payment_lines) * LEADING
         bank = (6 + len(self.content.bank) * LEADING) if self.content.bank else 0
-        return sums + payment + bank
+        return sums + notes + payment + bank
 
     def draw(self, canvas: Canvas, top: float) -> None:
         y = top - 8
@@ -245,6 +247,11 @@ class Summary:
         label, value = self.content.total
         canvas.text(label, SUM_LABEL_X, y, TOTAL)
         canvas.text_right(value, RIGHT, y, TOTAL)
+        if self.note_lines:
+            y -= 10
+            for line in self.note_lines:
+                y -= LEADING
+                canvas.text(line, LEFT, y, BODY)
         y -= 14
         for line in self.payment_lines:
             y -= LEADING
@@ -395,7 +402,11 @@ def paginate(rows: list[TableRow], first_room: float, next_room: float, summary_
 def lay_out(content: InvoiceContent, fonts: Fonts, logo: Logo | None) -> list[Canvas]:
     """The invoice's pages, each drawn in full: header, table rows, the summary on the last, footer."""
     rows = [table_row(cells, fonts) for cells in content.rows]
-    summary = Summary(content, tuple(fonts.wrap(content.payment, BODY, RIGHT - LEFT)))
+    summary = Summary(
+        content,
+        tuple(fonts.wrap(content.payment, BODY, RIGHT - LEFT)),
+        tuple(line for note in content.legal_notes for line in fonts.wrap(note, BODY, RIGHT - LEFT)),
+    )
     first = Canvas(fonts)
     first_table_top = draw_table_header(first, content, first_page_header(first, content, logo))
     # The footer's height depends only on its text, so one drawn on a scratch canvas measures them all.

@@ -6,9 +6,12 @@ the PDF file with borb. The logo is read by `images.py`, the fonts subset by `fo
 """
 
 import logging
+from datetime import UTC, datetime, time
 
 from invoicing.document import InvoiceDocument
+from invoicing.einvoice import invoice_xml
 from streams.rendering.content import invoice_content
+from streams.rendering.facturx import facturx_pdf
 from streams.rendering.fonts import font_for
 from streams.rendering.images import Logo, UnsupportedImage, logo_image
 from streams.rendering.layout import Fonts, lay_out
@@ -31,6 +34,22 @@ def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     fonts = Fonts(regular=font_for(False, characters), bold=font_for(True, characters))
     logo = _logo(document.seller.logo)
     return write_pdf(lay_out(content, fonts, logo), fonts, logo, content)
+
+
+def render_facturx_pdf(document: InvoiceDocument) -> bytes:
+    """The invoice as the service issues it: the rendered PDF as PDF/A-3b with its CII XML embedded as
+    factur-x.xml (Factur-X, profile from the document's frozen e-invoice settings). Raises EInvoiceRefused
+    when the order or the settings lack a value the XML needs. The moment written into the file is the
+    invoice date's midnight (UTC), so rendering the same document again gives the same bytes."""
+    xml = invoice_xml(document)
+    moment = datetime.combine(document.invoice_date, time(), UTC)
+    return facturx_pdf(render_invoice_pdf(document), xml, profile=document.einvoice.profile, moment=moment)
+
+
+def check_einvoice(document: InvoiceDocument) -> None:
+    """Raises EInvoiceRefused when `document` cannot become an e-invoice: checked before the invoice
+    number is allocated, so an order the XML cannot be made for uses up no number."""
+    invoice_xml(document)
 
 
 def _logo(data: bytes | None) -> Logo | None:

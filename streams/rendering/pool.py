@@ -1,4 +1,4 @@
-"""Rendering in a process pool, so the stream worker's event loop never waits on a PDF."""
+"""Rendering in a process pool, so the stream worker's event loop never waits on a PDF or its e-invoice XML."""
 
 import asyncio
 import multiprocessing
@@ -6,7 +6,7 @@ from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
 from invoicing.document import InvoiceDocument
-from streams.rendering.pdf import render_invoice_pdf, warm_up
+from streams.rendering.pdf import check_einvoice, render_facturx_pdf, warm_up
 
 
 class RenderPool:
@@ -17,7 +17,12 @@ class RenderPool:
         )
 
     async def render(self, document: InvoiceDocument) -> bytes:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, render_invoice_pdf, document)
+        """The issued PDF: Factur-X, PDF/A-3b (raises EInvoiceRefused)."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, render_facturx_pdf, document)
+
+    async def check_einvoice(self, document: InvoiceDocument) -> None:
+        """Raises EInvoiceRefused when the document cannot become an e-invoice."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, check_einvoice, document)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -216,6 +216,7 @@ async def test_a_recorded_capture_is_never_sent_to_the_gateway_again(
         tenant_settings=tenant_settings,
         storage=storage,
         render=_no_render,
+        check_einvoice=_no_render,
         captures=PaymentCaptures(mongo_db),
         payments=gateway,
         email=EmailDeps(invoices, tenant_settings, storage, Mailer(settings), "x@example.com"),
@@ -233,8 +234,8 @@ async def test_a_recorded_capture_is_never_sent_to_the_gateway_again(
     assert stored_capture is not None and stored_capture.amount == Decimal("58.76")
 
 
-async def _no_render(document: Any) -> bytes:
-    raise AssertionError("nothing is rendered here")
+async def _no_render(document: Any) -> Any:
+    raise AssertionError("nothing is rendered or checked here")
 
 
 async def _no_queue(request: Any) -> None:

@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from infra.links import LinkSigner
 from infra.settings import Settings
 from schemas.api import JobRequest
 from service import services
@@ -37,12 +38,14 @@ def test_sixty_four_characters_allowed() -> None:
 
 async def test_the_most_order_ids_per_job_is_a_setting() -> None:
     jobs = MemoryJobs()
+    settings = Settings(max_order_ids=5)
     app = services.JobServices(
-        settings=Settings(max_order_ids=5),
+        settings=settings,
         jobs=jobs,
         tenant_settings=MemoryTenantSettings(),
         publisher=MemoryPublisher(),
         storage=MemoryStorage(),
+        signer=LinkSigner(settings),
     )
     request = JobRequest.model_validate({"jobType": "MANUAL", "orderIds": list("abcdef")})
     with pytest.raises(services.InvalidRequest, match="Too many orderIds: 6 given, at most 5"):

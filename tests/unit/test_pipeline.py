@@ -12,6 +12,7 @@ from infra.mail import EmailNotSent
 from infra.storage import invoice_key
 from schemas.events import EmailReason, InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from schemas.orders import parse_order_event
+from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SequenceSettings
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, invoice_order
@@ -54,6 +55,7 @@ class World:
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render,
+            check_einvoice=self.render.check_einvoice,
             captures=self.captures,
             payments=self.gateway,
             email=EmailDeps(
@@ -279,3 +281,27 @@ async def test_an_email_refused_for_good_is_noted_and_not_retried(world: World) 
     record = await world.invoices.find(TENANT, "o-1")
     assert record is not None and not record.email_pending and record.email_error == "550 no such user"
     assert world.queued == []
+
+
+async def test_an_order_the_e_invoice_cannot_be_made_for_fails_before_capture_and_number(world: World) -> None:
+    # XRechnung in the PDF needs BT-34 and the seller contact, which these settings lack; the card payment
+    # would be captured, and the number allocated, only after the check.
+    await world.tenant_settings.write(TENANT, EInvoiceSettingsModel(profile="XRECHNUNG"))
+    await world.add_order("o-1", payments=card("ok-1"))
+    result = await world.invoice("o-1")
+    assert isinstance(result, OrderFailed)
+    assert result.reason.startswith("Order o-1 not invoiced: facturx cannot be made: missing BT-34")
+    assert "BT-41" in result.reason
+    assert world.gateway.requests == [] and world.invoices.allocations == 0 and world.render.rendered == []
+    # Checked as the invoice will be once paid: by card, which XRechnung wants the card digits of (BT-87).
+    [checked] = world.render.checked
+    assert checked.payment.paid and checked.einvoice.profile == "XRECHNUNG"
+
+
+async def test_the_invoice_keeps_the_e_invoice_settings_it_was_made_with(world: World) -> None:
+    await world.tenant_settings.write(TENANT, EInvoiceSettingsModel(contactName="Erika Beispiel"))
+    await world.add_order("o-1")
+    await world.invoice("o-1")
+    await world.tenant_settings.write(TENANT, EInvoiceSettingsModel(contactName="Someone Else"))
+    record = await world.invoices.find(TENANT, "o-1")
+    assert record is not None and record.invoice_document().einvoice.contact_name == "Erika Beispiel"
