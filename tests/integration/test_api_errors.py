@@ -1,5 +1,7 @@
 """Every bad request is a 400 ErrorResponse that says what is wrong; none is a 5xx."""
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -35,7 +37,9 @@ async def test_bad_job_requests(api: httpx.AsyncClient, tenant: str, body: objec
 
 @pytest.mark.parametrize("tenant", ["Shop", "1shop", "ab", "a" * 17, "null%2Cnull", "shop%00"])
 @pytest.mark.parametrize("method", ["GET", "POST"])
-async def test_a_tenant_that_cannot_be_the_tokens_is_forbidden(api: httpx.AsyncClient, tenant: str, method: str) -> None:
+async def test_a_tenant_that_cannot_be_the_tokens_is_forbidden(
+    api: httpx.AsyncClient, tenant: str, method: str
+) -> None:
     # The test client signs a token for whatever the path names, so even a token that claims this
     # tenant is refused: no valid token can name it. (The contract documents 403, not 400, for GET.)
     url = URL.format(tenant=tenant) + ("/some-job" if method == "GET" else "")
@@ -70,3 +74,28 @@ async def test_unknown_route_is_an_error_response(api: httpx.AsyncClient) -> Non
     response = await api.get("/invoice/shop/nothing-here")
     assert response.status_code == 404
     assert response.json()["code"] == "404"
+
+
+MAX_BODY = 2 * 1024 * 1024  # the default of INVOICE_MAX_REQUEST_BODY_BYTES
+
+
+async def test_a_body_over_the_limit_is_413(api: httpx.AsyncClient, tenant: str) -> None:
+    body = {"jobType": "MANUAL", "orderIds": ["o" * 64] * 40_000}  # ~2.7 MB, declared in Content-Length
+    response = await api.post(URL.format(tenant=tenant), json=body)
+    assert response.status_code == 413, response.text
+    assert response.json() == {
+        "message": f"Request body too large: at most {MAX_BODY} bytes are accepted",
+        "code": "413",
+    }
+
+
+async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient, tenant: str) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit counts what arrives
+        yield b'{"jobType": "MANUAL", "orderIds": ['
+        for _ in range(50):
+            yield b'"' + b"o" * 64 * 1024 + b'",'
+        yield b'"last"]}'
+
+    response = await api.post(URL.format(tenant=tenant), content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert response.json()["code"] == "413"
