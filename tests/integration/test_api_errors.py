@@ -99,3 +99,34 @@ async def test_a_chunked_body_over_the_limit_is_413(api: httpx.AsyncClient, tena
     response = await api.post(URL.format(tenant=tenant), content=chunks(), headers={"Content-Type": "application/json"})
     assert response.status_code == 413, response.text
     assert response.json()["code"] == "413"
+
+
+@pytest.mark.parametrize(
+    "order_id_json",
+    [
+        rb'"a\u0000b"',  # NUL: FerretDB on PostgreSQL cannot store it (was a 500)
+        rb'"a\ud800b"',  # a lone surrogate: not UTF-8 (was a 500)
+        rb'"line\nbreak"',
+    ],
+)
+async def test_an_order_id_with_a_control_character_or_lone_surrogate_is_400(
+    api: httpx.AsyncClient, tenant: str, order_id_json: bytes
+) -> None:
+    body = b'{"jobType": "MANUAL", "orderIds": ["ok", ' + order_id_json + b"]}"
+    response = await api.post(URL.format(tenant=tenant), content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == "orderIds[1] holds a control character or a lone surrogate"
+
+
+async def test_the_largest_manual_job_fits_under_the_limits(api: httpx.AsyncClient, tenant: str) -> None:
+    order_ids = [f"{i:06d}-" + "x" * 57 for i in range(10_000)]  # 10,000 IDs of 64 characters
+    response = await api.post(URL.format(tenant=tenant), json={"jobType": "MANUAL", "orderIds": order_ids})
+    assert response.status_code == 201, response.text
+
+
+async def test_order_ids_too_large_for_one_job_event_are_400_not_503(api: httpx.AsyncClient, tenant: str) -> None:
+    # Of 2-byte characters, 10,000 IDs of 64 characters would make a job event over Kafka's 1 MB.
+    order_ids = [f"{i:06d}-" + "é" * 57 for i in range(10_000)]
+    response = await api.post(URL.format(tenant=tenant), json={"jobType": "MANUAL", "orderIds": order_ids})
+    assert response.status_code == 400, response.text
+    assert "at most 900000 per job" in response.json()["message"]
