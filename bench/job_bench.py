@@ -18,11 +18,8 @@ the peak resident memory of the API, each worker and its render processes.
 import argparse
 import asyncio
 import json
-import os
 import re
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -46,7 +43,7 @@ from schemas.orders import parse_order_event
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
 from tests.fakes import SmtpSink
-from tests.support import ROOT, Endpoints, TenantTokens, WorkerProcess, env_for, wait_for
+from tests.support import ApiProcess, Endpoints, TenantTokens, WorkerProcess, env_for, wait_for
 
 LOCAL = Endpoints("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin")
 API_PORT = 8790
@@ -123,35 +120,6 @@ class MemoryWatch:
     def __exit__(self, *_: object) -> None:
         assert self._task is not None
         self._task.cancel()
-
-
-class ApiProcess:
-    """`invoice-service api` as a real process, so its memory is its own."""
-
-    def __init__(self, env: dict[str, str], run_id: str) -> None:
-        self.env = {**os.environ, **env}
-        self.log_path = ROOT / ".local" / "logs" / f"bench-api-{run_id}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        command = [sys.executable, "-m", "cli", "api", "--port", str(API_PORT)]
-        self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-        async def healthy() -> bool:
-            try:
-                async with httpx.AsyncClient() as client:
-                    return (await client.get(f"http://127.0.0.1:{API_PORT}/health")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await wait_for(healthy, timeout=60, what=f"the API to answer (log: {self.log_path})")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=30)
 
 
 async def store_commands(ports: list[int]) -> int:
@@ -231,13 +199,13 @@ async def run(orders: int, prefill_count: int, workers: int, mail: SmtpSink) -> 
         WorkerProcess({**env, "INVOICE_WORKER_METRICS_PORT": str(port)}, f"bench-worker-{index}-{run_id}")
         for index, port in enumerate(metrics_ports)
     ]
-    api = ApiProcess(env, run_id)
+    api = ApiProcess(env, f"bench-api-{run_id}", port=API_PORT)
     tenant = f"bench{run_id[:8]}"
     order_ids = [f"order-{i:06d}" for i in range(orders)]
     try:
         for process in processes:
             await process.start()
-        await api.start()
+        api.start()
         with MemoryWatch() as memory:
             for index, process in enumerate(processes):
                 assert process.process is not None

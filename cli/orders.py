@@ -60,7 +60,7 @@ def describe(error: ValidationError | ValueError) -> str:
 def check(event: RawEvent) -> OrderEvent | str:
     """The parsed event, or why it is rejected."""
     try:
-        return parse_order_event(event.text)
+        return parse_order_event(event.text, get_settings().max_order_lines)
     except (ValidationError, ValueError) as error:
         return describe(error)
 

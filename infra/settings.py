@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     )
     download_link_ttl_seconds: int = 900
     max_order_ids: int = 10_000
+    # 2 MiB: a MANUAL job of max_order_ids IDs of 64 characters is ~670 KB in ASCII and ~1.95 MB when
+    # every character takes 3 bytes in UTF-8; a logo (at most 1 MiB) fits too.
+    max_order_lines: int = Field(
+        default=5_000, description="Lines (entries) per order event; an order with more is dead-lettered"
+    )
+    max_request_body_bytes: int = Field(default=2 * 1024 * 1024, description="Larger request bodies are 413")
 
     # Access control: OAuth2 client credentials; access tokens are JWTs
     jwt_signing_key: SecretStr | None = Field(

@@ -12,6 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_ORDER_ID_LENGTH = 64
+# The job's request event carries its order IDs and must fit Kafka's default message size (1 MB): 10,000
+# ASCII IDs of 64 characters take ~670 KB, but IDs of 2- or 3-byte characters would not fit.
+MAX_ORDER_IDS_BYTES = 900_000
+
+
+def has_unstorable_character(text: str) -> bool:
+    """Control characters (NUL among them) and lone surrogates: no order ID holds them, and the
+    MongoDB-wire store cannot keep all of them (FerretDB on PostgreSQL refuses NUL, UTF-8 a surrogate)."""
+    return any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 class JobType(StrEnum):
@@ -75,6 +84,11 @@ class JobRequest(BaseModel):
                 raise ValueError(f"orderIds[{index}] is empty")
             if len(order_id) > MAX_ORDER_ID_LENGTH:
                 raise ValueError(f"orderIds[{index}] is longer than {MAX_ORDER_ID_LENGTH} characters")
+            if has_unstorable_character(order_id):
+                raise ValueError(f"orderIds[{index}] holds a control character or a lone surrogate")
+        size = sum(len(order_id.encode("utf-8", "surrogatepass")) + 3 for order_id in self.orderIds)  # as JSON
+        if size > MAX_ORDER_IDS_BYTES:
+            raise ValueError(f"orderIds take {size} bytes as UTF-8 JSON, at most {MAX_ORDER_IDS_BYTES} per job")
         return self
 
     def distinct_order_ids(self) -> list[str]:

@@ -111,7 +111,11 @@ class DeadLetter(Event):
     partition: int | None = None
     offset: int | None = None
     key: str | None = Field(default=None, description="Original key, base64")
-    value: str = Field(description="Original value, base64")
+    value: str = Field(description="Original value, base64 (its first bytes only when valueTruncated)")
+    valueSize: int | None = Field(default=None, description="Size of the original value in bytes")
+    valueTruncated: bool = Field(
+        default=False, description="The original value was too large to keep whole within Kafka's message limit"
+    )
     occurredAt: AwareDatetime = Field(default_factory=utc_now)
 
 

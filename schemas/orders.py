@@ -7,9 +7,9 @@ into Decimal: pydantic's own JSON parser goes through binary float for Decimal f
 import json
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from invoicing.orders import OrderInput, OrderStatus, PaymentStatus
 
@@ -17,7 +17,8 @@ __all__ = ["Order", "OrderEvent", "OrderInput", "OrderStatus", "PaymentStatus", 
 
 TENANT_PATTERN = r"^[a-z][a-z0-9]+$"
 Tenant = Annotated[str, Field(pattern=TENANT_PATTERN, min_length=3, max_length=16)]
-OrderId = Annotated[str, Field(min_length=1, max_length=64)]
+# No control characters (NUL among them): no order ID holds one, and the order store cannot keep NUL.
+OrderId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
 Percent = Annotated[Decimal, Field(ge=0, le=100)]
 NonNegative = Annotated[Decimal, Field(ge=0)]
 
@@ -114,7 +115,7 @@ class Order(WireModel):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     customer: Customer
     billingAddress: Address
-    entries: Annotated[list[OrderEntry], Field(min_length=1)]
+    entries: Annotated[list[OrderEntry], Field(min_length=1)]  # at most `max_order_lines`: see parse_order_event
     subTotalPrice: NonNegative
     totalPrice: NonNegative
     extendedOrderStatus: str | None = None
@@ -126,6 +127,14 @@ class Order(WireModel):
     buyerReference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="The buyer's reference for the invoice (BT-10), e.g. a Leitweg-ID."
     )
+
+    @field_validator("entries")
+    @classmethod
+    def _not_too_many_lines(cls, entries: list[OrderEntry], info: ValidationInfo) -> list[OrderEntry]:
+        limit = (info.context or {}).get("max_order_lines", DEFAULT_MAX_ORDER_LINES)
+        if len(entries) > limit:
+            raise ValueError(f"{len(entries)} lines, at most {limit} per order")
+        return entries
 
 
 class OrderEvent(WireModel):
@@ -140,7 +149,43 @@ class OrderEvent(WireModel):
 # The wire model is what the domain takes (invoicing/orders.py): mypy checks it here, once.
 _ORDER_IS_DOMAIN_INPUT: type[OrderInput] = Order
 
+# An order is a few levels deep; anything much deeper is hostile, and MongoDB refuses documents nested
+# past 100 levels anyway.
+MAX_NESTING = 32
+DEFAULT_MAX_ORDER_LINES = 5_000
 
-def parse_order_event(raw: bytes | str) -> OrderEvent:
+
+def printable(text: str) -> str:
+    """`text` as it can be shown anywhere: non-ASCII, control characters and lone surrogates escaped."""
+    return text.encode("ascii", "backslashreplace").decode()
+
+
+def unstorable_text(data: Any) -> str | None:
+    """Where the parsed JSON nests too deeply or holds text the order store cannot keep (NUL, or a lone
+    surrogate from a \\uD800-style escape); None when it has neither. Iterative: the depth is the input's."""
+    pending: list[tuple[Any, str, int]] = [(data, "", 0)]
+    while pending:
+        node, path, depth = pending.pop()
+        if depth > MAX_NESTING:
+            return f"{path or 'event'}: nested deeper than {MAX_NESTING} levels"
+        if isinstance(node, dict):
+            for key, value in node.items():
+                name = f"{path}.{printable(key)}".lstrip(".")
+                pending.extend([(key, f"{name} (the name)", depth + 1), (value, name, depth + 1)])
+        elif isinstance(node, list):
+            pending.extend((item, f"{path}.{index}".lstrip("."), depth + 1) for index, item in enumerate(node))
+        elif isinstance(node, str) and ("\x00" in node or any(0xD800 <= ord(c) <= 0xDFFF for c in node)):
+            return f"{path or 'event'}: holds NUL or a lone surrogate, which the order store cannot keep"
+    return None
+
+
+def parse_order_event(raw: bytes | str, max_order_lines: int = DEFAULT_MAX_ORDER_LINES) -> OrderEvent:
     """Parse one event, JSON numbers read as Decimal. Raises ValueError (pydantic's ValidationError is one)."""
-    return OrderEvent.model_validate(json.loads(raw, parse_float=Decimal))
+    try:
+        data = json.loads(raw, parse_float=Decimal)
+    except RecursionError:
+        raise ValueError(f"JSON nested too deeply (more than {MAX_NESTING} levels)") from None
+    problem = unstorable_text(data)
+    if problem is not None:
+        raise ValueError(problem)
+    return OrderEvent.model_validate(data, context={"max_order_lines": max_order_lines})

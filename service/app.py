@@ -17,6 +17,7 @@ from infra.settings import Settings, get_settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
+from service.body_limit import BodySizeLimit
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.login_limits import FailedLogins
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="Invoice Service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
     app.include_router(oauth.router)
     app.include_router(jobs.router)
     app.include_router(tenant_settings.router)

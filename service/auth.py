@@ -14,7 +14,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from infra.clients import SCOPE_MANAGE, SCOPE_READ, SCOPES
 from infra.tokens import AccessClaims, InvalidToken
-from service.dependencies import Resources, Tenant
+from service.dependencies import Resources, Tenant, is_tenant
 from service.errors import ApiError
 
 oauth2 = OAuth2(
@@ -45,7 +45,7 @@ async def authorized(
         claims = await res.tokens.verify(token)
     except InvalidToken as invalid:
         raise unauthorized(str(invalid)) from None
-    if claims.tenant != tenant:
+    if claims.tenant != tenant or not is_tenant(tenant):
         raise ApiError(403, f"Forbidden: the token is not valid for tenant {tenant}")
     missing = [scope for scope in security_scopes.scopes if scope not in claims.scopes]
     if missing:

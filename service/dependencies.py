@@ -1,5 +1,6 @@
 """What path operations depend on: the shared resources and the validated tenant."""
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -45,6 +46,10 @@ def get_resources(request: Request) -> ApiResources:
 
 Resources = Annotated[ApiResources, Depends(get_resources)]
 
+# The path's tenant is documented with the contract's constraints but checked by the auth dependency,
+# not here: a tenant that cannot be the token's is 403 like any other tenant but the token's (the
+# contract documents 403, not 400, for GET), and a call without a token is 401 whatever its path.
+
 
 def get_job_services(res: Resources) -> JobServices:
     return JobServices(
@@ -69,9 +74,12 @@ InvoiceReads = Annotated[InvoiceReading, Depends(get_invoice_reading)]
 Tenant = Annotated[
     str,
     Path(
-        pattern=TENANT_PATTERN,
-        min_length=3,
-        max_length=16,
+        json_schema_extra={"pattern": TENANT_PATTERN, "minLength": 3, "maxLength": 16},
         description="The tenant that the caller is acting upon.\nPlease note that this value is always lowercase.\n",
     ),
 ]
+
+
+def is_tenant(value: str) -> bool:
+    """Whether `value` can name a tenant at all (the contract's pattern and length)."""
+    return 3 <= len(value) <= 16 and re.fullmatch(TENANT_PATTERN, value) is not None

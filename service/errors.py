@@ -58,7 +58,13 @@ def _field(location: Sequence[Any]) -> str:
 def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
     """One readable sentence for the message, and the field-by-field list for detailInfo."""
     details: list[str] = []
+    listed: list[dict[str, Any]] = []
     for error in errors:
+        entry = {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+        # A parameter that a route and its dependencies both declare (the path's tenant) is checked, and
+        # reported, once by each: list it once.
+        if entry not in listed:
+            listed.append(entry)
         kind, location = error.get("type"), _field(error.get("loc", ()))
         if kind == "none_required":
             continue  # the "or absent" branch of an optional field: the other branch says what is wrong
@@ -74,9 +80,7 @@ def describe_validation_errors(errors: Sequence[Any]) -> tuple[str, str]:
             text = f"{location or 'request body'}: {reason}"
         if text not in details:
             details.append(text)
-    return "Invalid request: " + "; ".join(details), json.dumps(
-        [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors]
-    )
+    return "Invalid request: " + "; ".join(details), json.dumps(listed)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -49,19 +49,32 @@ def retrying_transient() -> AsyncRetrying:
     )
 
 
+# The dead letter holds the original value in base64 (4/3 of its size): a record near Kafka's 1 MB limit
+# would make a letter over it, which Kafka refuses. Keep at most this much of a value, and of a key.
+MAX_KEPT_VALUE_BYTES = 256 * 1024
+MAX_KEPT_KEY_BYTES = 1024
+
+
 async def send_to_dead_letters(event: Any, reason: str) -> None:
-    """Keep the original bytes and say why; the agent then goes on with the next record."""
+    """Keep the original bytes (the first of them, when too large) and say why; the agent then goes on
+    with the next record."""
     message = event.message
+    value: bytes = message.value or b""
+    key: bytes | None = message.key[:MAX_KEPT_KEY_BYTES] if message.key else None
+    # A reason may quote the record (a lone surrogate, say), and the letter must always serialise.
+    reason = reason[:2000].encode("utf-8", "backslashreplace").decode()
     letter = DeadLetter(
-        reason=reason[:2000],
+        reason=reason,
         sourceTopic=message.topic,
         partition=message.partition,
         offset=message.offset,
-        key=base64.b64encode(message.key).decode() if message.key else None,
-        value=base64.b64encode(message.value or b"").decode(),
+        key=base64.b64encode(key).decode() if key else None,
+        value=base64.b64encode(value[:MAX_KEPT_VALUE_BYTES]).decode(),
+        valueSize=len(value),
+        valueTruncated=len(value) > MAX_KEPT_VALUE_BYTES,
     )
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
-    sent = await dead_letters.send(key=message.key, value=letter.to_bytes())
+    sent = await dead_letters.send(key=key, value=letter.to_bytes())
     await sent
 
 

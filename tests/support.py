@@ -3,8 +3,10 @@ process's environment, a Faust worker as a real process, and polling with a dead
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -103,6 +105,52 @@ class WorkerProcess:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class ApiProcess:
+    """The API (`invoice-service api`) as a real uvicorn process on 127.0.0.1, its output in a log file
+    under .local/logs; started means it answers HTTP (GET /health, whatever the state it reports)."""
+
+    def __init__(self, env: dict[str, str], name: str, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.log_path = ROOT / ".local" / "logs" / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "cli", "api", "--host", "127.0.0.1", "--port", str(self.port)]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"the API exited with {self.process.returncode}; see {self.log_path}")
+            try:
+                httpx.get(f"{self.url}/health", timeout=2)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError(f"the API did not answer within {timeout:.0f}s; see {self.log_path}") from None
+                time.sleep(0.2)  # a process starting, not the stream: nothing to poll but the port
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -4,7 +4,7 @@ from functools import partial
 from typing import Any
 
 from schemas.orders import parse_order_event
-from streams.app import app, order_events
+from streams.app import app, order_events, settings
 from streams.failures import parse_or_dead_letter, run_step
 from streams.resources import worker_resources
 
@@ -13,7 +13,9 @@ from streams.resources import worker_resources
 async def store_orders(stream: Any) -> None:
     orders = (await worker_resources()).orders
     async for event in stream.events():
-        order_event = await parse_or_dead_letter(event, parse_order_event, "order event")
+        order_event = await parse_or_dead_letter(
+            event, partial(parse_order_event, max_order_lines=settings.max_order_lines), "order event"
+        )
         if order_event is not None:
             store = partial(
                 orders.store_snapshot,
