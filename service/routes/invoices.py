@@ -65,18 +65,6 @@ async def list_invoices(
     return InvoicePage(items=page.items, nextCursor=next_cursor(listing, page.keys, limit))
 
 
-@router.get(
-    "/invoice/{tenant}/invoices/{invoiceNumber:path}",  # numbers may hold "/"
-    dependencies=[ReadScope],
-    operation_id="GET-invoice-retrieve-invoice",
-    summary="One issued invoice, with its lines and its credit notes",
-    response_model_exclude_none=True,
-    responses=error_responses(401, 403, 404, 500, 503),
-)
-async def get_invoice(tenant: Tenant, invoiceNumber: InvoiceNumber, reads: InvoiceReads) -> InvoiceDetail:
-    return await services.invoice_detail(reads, tenant, invoiceNumber)
-
-
 @router.post(
     "/invoice/{tenant}/invoices/{invoiceNumber:path}/email",  # numbers may hold "/"
     dependencies=[ManageScope],
@@ -138,3 +126,16 @@ async def invoice_xml(
     return Response(
         xml, media_type="application/xml", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
+
+
+# Last: `{invoiceNumber:path}` would also match the paths of the routes above (numbers may hold '/').
+@router.get(
+    "/invoice/{tenant}/invoices/{invoiceNumber:path}",  # numbers may hold "/"
+    dependencies=[ReadScope],
+    operation_id="GET-invoice-retrieve-invoice",
+    summary="One issued invoice, with its lines and its credit notes",
+    response_model_exclude_none=True,
+    responses=error_responses(401, 403, 404, 500, 503),
+)
+async def get_invoice(tenant: Tenant, invoiceNumber: InvoiceNumber, reads: InvoiceReads) -> InvoiceDetail:
+    return await services.invoice_detail(reads, tenant, invoiceNumber)

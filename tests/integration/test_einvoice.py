@@ -143,7 +143,7 @@ async def test_the_xml_link_gives_the_embedded_xml_without_a_token(api: httpx.As
         link = issued.results[order_id]["xmlLink"]
         # An explicit empty Authorization: the test client adds no token, the signed link alone must do.
         response = await api.get(_path_and_query(link), headers={"Authorization": ""})
-        assert response.status_code == 200, response.text
+        assert response.status_code == 200, (link, response.text)
         assert response.headers["content-type"].startswith("application/xml")
         assert response.content == toolkit.embedded_xml(pdf)
         tampered = await api.get(
