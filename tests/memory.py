@@ -16,10 +16,12 @@ from infra.records import (
     InvoiceRecord,
     Job,
     JobOrderResult,
+    NumberInUse,
     NumberTaken,
     OrderOutcome,
     UnreadableOrder,
 )
+from infra.storage import AlreadyStored
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest
@@ -216,6 +218,8 @@ class MemoryInvoices:
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
         if any(r.tenant == tenant and r.seq == seq for r in self.records.values()):
             raise NumberTaken(number)
+        if any(r.tenant == tenant and r.number == number for r in self.records.values()):
+            raise NumberInUse(number)
         record = InvoiceRecord(
             tenant=tenant,
             order_id=order_id,
@@ -306,6 +310,8 @@ class MemoryStorage:
     async def put(self, key: str, data: bytes) -> None:
         if self.failing is not None:
             raise self.failing
+        if key in self.files:
+            raise AlreadyStored(key)
         self.files[key] = data
 
     async def get(self, key: str) -> bytes:
