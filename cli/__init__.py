@@ -61,8 +61,11 @@ def worker() -> None:
             settings.kafka_bootstrap_servers, topics, settings.topic_partitions, settings.topic_replication_factor
         )
     )
-    # Faust would replace the handlers with its own format: the worker logs like the API, INVOICE_LOG_JSON included.
-    Worker(faust_app, loglevel=settings.log_level.lower(), override_logging=False).execute_from_commandline()
+    # Faust would replace the handlers with its own format: the worker logs like the API, INVOICE_LOG_JSON
+    # included. Without Faust's logging setup its terminal spinner stays on: off, so that "Ready" is logged.
+    worker = Worker(faust_app, loglevel=settings.log_level.lower(), override_logging=False)
+    worker.spinner = None
+    worker.execute_from_commandline()
 
 
 app.add_typer(orders, name="orders")
