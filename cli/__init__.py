@@ -44,6 +44,7 @@ def worker() -> None:
     from streams.app import app as faust_app
 
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
@@ -65,7 +66,11 @@ def worker() -> None:
             settings.kafka_bootstrap_servers, topics, settings.topic_partitions, settings.topic_replication_factor
         )
     )
-    Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    # Faust would replace the handlers with its own format: the worker logs like the API, INVOICE_LOG_JSON
+    # included. Without Faust's logging setup its terminal spinner stays on: off, so that "Ready" is logged.
+    worker = Worker(faust_app, loglevel=settings.log_level.lower(), override_logging=False)
+    worker.spinner = None
+    worker.execute_from_commandline()
 
 
 app.add_typer(orders, name="orders")

@@ -29,6 +29,7 @@ from infra.settings import Settings
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
+NUMBER_INDEX = "tenant_number_unique"
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:
@@ -50,6 +51,9 @@ async def ping(db: AsyncDatabase[Document]) -> None:
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.job_orders.create_index([("jobId", ASCENDING), ("position", ASCENDING)])
     await db.invoices.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    # Numbers are unique per tenant as strings, not only as sequence values: two sequence formats can
+    # format different values alike, and the number names the invoice (its PDF, its download link).
+    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
     # AUTOMATIC jobs: equality on tenant, awaitingInvoice and one status, then a range on the delivery instant.
     await db.orders.create_index(
         [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)]

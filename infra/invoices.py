@@ -1,7 +1,8 @@
 """Invoices in MongoDB: one per (tenant, order), numbered gap-free per tenant.
 
-`_id` is tenant:orderId, so one order can never get two invoices; the unique (tenant, seq) index means
-one number is never given to two orders. The number is bound to the order by one insert, so a crash can
+`_id` is tenant:orderId, so one order can never get two invoices; the unique (tenant, seq) and
+(tenant, number) indexes mean one number is never given to two orders, not even when two sequence
+formats format different values alike. The number is bound to the order by one insert, so a crash can
 neither leave a gap nor make the order's number change on redelivery. One adapter serves two ports:
 the invoices themselves (`InvoiceStore`) and the tenant's numbers (`InvoiceNumbers`).
 """
@@ -27,6 +28,7 @@ from infra.records import (
     InvoiceFilter,
     InvoiceRecord,
     IssuedInvoice,
+    NumberInUse,
     NumberTaken,
     PageKey,
 )
@@ -86,7 +88,8 @@ class InvoiceRepository:
         logo_sha256: str | None = None,
     ) -> InvoiceRecord | None:
         """Bind `number` to the order. Returns None when the order already has an invoice (read it with
-        `find`); raises NumberTaken when another order got this sequence value first."""
+        `find`); raises NumberTaken when another order got this sequence value first, NumberInUse when
+        another invoice of the tenant already has this number under another sequence value."""
         doc = {
             "_id": f"{tenant}:{order_id}",
             "tenant": tenant,
@@ -107,6 +110,8 @@ class InvoiceRepository:
             if await self.invoices.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return None
             await self._raise_mark(tenant, seq)
+            if await self.invoices.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
+                raise NumberInUse(number) from None
             raise NumberTaken(number) from None
         await self._raise_mark(tenant, seq)
         return _invoice_record(doc)

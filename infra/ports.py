@@ -125,7 +125,8 @@ class InvoiceNumbers(Protocol):
         document: InvoiceDocument,
         logo_sha256: str | None = None,
     ) -> InvoiceRecord | None:
-        """None when the order has an invoice already; raises NumberTaken when `seq` is another's."""
+        """None when the order has an invoice already; raises NumberTaken when `seq` is another's,
+        NumberInUse (a NumberTaken) when `number` is another invoice's under another `seq`."""
         ...
 
 

@@ -182,6 +182,16 @@ class NumberTaken(Exception):
     """Another worker allocated the same sequence value first; take the next one."""
 
 
+class NumberInUse(NumberTaken):
+    """The formatted number is already another invoice's (the tenant changed its sequence format so that
+    two sequence values format alike, e.g. "A1__num__" 1 digit then "A__num__" 2 digits from 11 both give
+    A11). The sequence value is skipped like a taken one, and the order's message tells the tenant."""
+
+    def __init__(self, number: str) -> None:
+        super().__init__(number)
+        self.number = number
+
+
 # --- orders ----------------------------------------------------------------------------------------
 
 

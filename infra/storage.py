@@ -1,12 +1,15 @@
 """Where invoice PDFs live: an S3 bucket (aioboto3) or a local folder (the zero-setup default)."""
 
 import asyncio
+import os
+import tempfile
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
 
 import aioboto3
+import botocore.exceptions
 
 from infra.links import LinkSigner
 from infra.s3_links import S3LinkSigner
@@ -19,8 +22,15 @@ def invoice_key(tenant: str, invoice_number: str) -> str:
     return f"{tenant}/invoices/{quote(invoice_number, safe='')}.pdf"
 
 
+class AlreadyStored(Exception):
+    """An object is stored under this key already: stored invoices are write-once, never overwritten."""
+
+
 class InvoiceStorage(Protocol):
-    async def put(self, key: str, data: bytes) -> None: ...
+    async def put(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` unless something is stored there; raises AlreadyStored if so."""
+        ...
+
     async def get(self, key: str) -> bytes: ...
     async def check(self) -> None: ...
     async def download_link(self, key: str, tenant: str, invoice_number: str) -> str: ...
@@ -44,9 +54,16 @@ class LocalStorage:
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(data)
-        partial.replace(path)  # readers never see half a PDF
+        # Written beside the target, then linked into place: readers never see half a PDF, and link()
+        # fails when the target exists, so a stored invoice is never replaced (write-once).
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".partial-", delete=False) as partial:
+            partial.write(data)
+        try:
+            os.link(partial.name, path)
+        except FileExistsError:
+            raise AlreadyStored(str(path)) from None
+        finally:
+            os.unlink(partial.name)
 
     async def get(self, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
@@ -93,7 +110,13 @@ class S3Storage:
 
     async def put(self, key: str, data: bytes) -> None:
         s3 = await self._s3()
-        await s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf")
+        try:
+            # A conditional put: S3 and MinIO refuse it with 412 when the key exists (write-once).
+            await s3.put_object(Bucket=self.bucket, Key=key, Body=data, ContentType="application/pdf", IfNoneMatch="*")
+        except botocore.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"PreconditionFailed", "412"}:
+                raise AlreadyStored(key) from None
+            raise
 
     async def get(self, key: str) -> bytes:
         s3 = await self._s3()

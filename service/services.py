@@ -102,7 +102,7 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
         except PyMongoError:
             log.exception("could not remove job %s after Kafka refused it", job_id)
         raise
-    log.info("job created", extra={"tenant": tenant, "job_id": job_id, "orders": len(order_ids)})
+    log.info("job created", extra={"tenant": tenant, "job": job_id, "orders": len(order_ids)})
     return job_id
 
 

@@ -45,7 +45,8 @@ async def email_invoice(
     document = record.invoice_document()
     text = invoice_mail_text(document)
     if pdf is None:
-        pdf = await deps.storage.get(invoice_key(record.tenant, record.number))
+        # The key the PDF was stored under (recorded when it was issued), not one rebuilt from the number.
+        pdf = await deps.storage.get(record.storage_key or invoice_key(record.tenant, record.number))
     if sender is None:
         sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
     await deps.mailer.send(

@@ -26,8 +26,8 @@ from infra.ports import (
     Render,
     TenantSettingsStore,
 )
-from infra.records import CaptureRecord, InvoiceRecord, NumberTaken, UnreadableOrder
-from infra.storage import invoice_key
+from infra.records import CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
+from infra.storage import AlreadyStored, invoice_key
 from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.einvoice import EInvoiceRefused
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
@@ -100,8 +100,9 @@ class OrderRejected(Exception):
 
 async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> OrderInvoiced | OrderFailed:
     pdf = None
+    skipped: list[str] = []  # numbers the sequence formatted that other invoices of the tenant already have
     try:
-        record = await existing_or_new_invoice(request, deps)
+        record = await existing_or_new_invoice(request, deps, skipped)
         if record.job_id != request.jobId and record.issued:
             return failed(request, f"Order {request.orderId} is already invoiced as {record.number}")
         if not record.issued:
@@ -114,13 +115,26 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
         jobId=request.jobId,
         orderId=request.orderId,
         invoiceNumber=record.number,
-        message=f"Invoice {record.number} created{email}",
+        message=f"Invoice {record.number} created{email}{skipped_note(skipped)}",
     )
 
 
-async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: PipelineDeps) -> InvoiceRecord:
+def skipped_note(skipped: list[str]) -> str:
+    """Tells the tenant that its sequence format produced numbers its earlier invoices already carry."""
+    if not skipped:
+        return ""
+    return (
+        f" (the sequence gave {', '.join(skipped)}, already the number of another invoice of the tenant, so it was"
+        " skipped; check the number sequence settings: its format and startValue repeat earlier numbers)"
+    )
+
+
+async def existing_or_new_invoice(
+    request: OrderInvoiceRequested, deps: PipelineDeps, skipped: list[str]
+) -> InvoiceRecord:
     """The order's invoice record: the one it already has (a redelivery, a retry, another job), or a new
-    one numbered from the tenant's sequence once the order passed validation and recalculation."""
+    one numbered from the tenant's sequence once the order passed validation and recalculation. Numbers
+    the sequence formats like an earlier invoice's are skipped and appended to `skipped`."""
     tenant, order_id = request.tenant, request.orderId
     existing = await deps.invoices.find(tenant, order_id)
     if existing is not None:
@@ -176,6 +190,15 @@ async def existing_or_new_invoice(request: OrderInvoiceRequested, deps: Pipeline
                     document=invoice_document(number, captured),
                     logo_sha256=logo_sha256,
                 )
+            except NumberInUse as in_use:
+                skipped.append(in_use.number)
+                log.warning(
+                    "invoice number %s already in use; skipping it",
+                    in_use.number,
+                    extra={"tenant": tenant, "job": request.jobId, "order": order_id},
+                )
+                last_seq = seq
+                continue
             except NumberTaken:
                 last_seq = seq
                 continue
@@ -283,8 +306,9 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
 
 
 async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
-    """Render the stored document and store the PDF; returns the PDF. Rendering the same document again
-    gives the same invoice, so a crash anywhere here is mended by the redelivery."""
+    """Render the stored document and store the PDF; returns the PDF. Stored objects are write-once: when
+    a crash came between storing and marking the invoice issued, the redelivery finds the PDF stored under
+    the invoice's own key (numbers are unique per tenant) and keeps that one instead of overwriting it."""
     document = record.invoice_document()
     if record.logo_sha256:
         # The logo lives once per tenant and content, not in every invoice record.
@@ -296,7 +320,10 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
         # Checked before the number was allocated; this is an invoice allocated before that check existed.
         raise OrderRejected(f"Invoice {record.number} not issued: {refused}") from None
     key = invoice_key(record.tenant, record.number)
-    await deps.storage.put(key, pdf)
+    try:
+        await deps.storage.put(key, pdf)
+    except AlreadyStored:
+        pdf = await deps.storage.get(key)
     await deps.invoices.mark_issued(record.tenant, record.order_id, key)
     log.info("invoice issued", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return pdf

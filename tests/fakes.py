@@ -55,6 +55,7 @@ class FakePaymentGateway:
         self.charges: dict[str, int] = {}  # transaction ID -> captures actually made
         self._by_key: dict[str, dict[str, Any]] = {}
         self._healed: set[str] = set()
+        self.unavailable = False  # answers 503 to every capture while set: a gateway in maintenance
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-gateway", daemon=True)
@@ -117,6 +118,8 @@ class FakePaymentGateway:
         except InvalidOperation:
             return 400, {"reason": f"amount {amount!r} is not a decimal"}, 0
         with self._lock:
+            if self.unavailable:
+                return 503, {"reason": "maintenance"}, 0
             if key in self._by_key:
                 return 200, self._by_key[key], 0
             if transaction.startswith("decline-"):

@@ -20,12 +20,14 @@ from infra.records import (
     Job,
     JobFilter,
     JobOrderResult,
+    NumberInUse,
     NumberTaken,
     OrderOutcome,
     PageKey,
     TenantSettingsSnapshot,
     UnreadableOrder,
 )
+from infra.storage import AlreadyStored
 from invoicing.document import InvoiceDocument
 from invoicing.einvoice import invoice_xml
 from invoicing.logo import Logo
@@ -263,6 +265,8 @@ class MemoryInvoices:
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
         if any(r.tenant == tenant and r.seq == seq for r in self.records.values()):
             raise NumberTaken(number)
+        if any(r.tenant == tenant and r.number == number for r in self.records.values()):
+            raise NumberInUse(number)
         record = InvoiceRecord(
             tenant=tenant,
             order_id=order_id,
@@ -398,6 +402,8 @@ class MemoryStorage:
     async def put(self, key: str, data: bytes) -> None:
         if self.failing is not None:
             raise self.failing
+        if key in self.files:
+            raise AlreadyStored(key)
         self.files[key] = data
 
     async def get(self, key: str) -> bytes:

@@ -10,7 +10,7 @@
 #
 # Everything lives under $LOCAL_DIR (default <repo>/.local, git-ignored):
 #   bin/           ferretdb and minio binaries (go install); PostgreSQL is the system's (apt)
-#   kafka/libs/    Kafka jars (Maven), kafka/server.properties (written by this script)
+#   kafka/libs/    Kafka jars (Maven)        kafka-server.properties (written by this script on start)
 #   data/<name>/   service data        logs/<name>.log   service output        run/<name>.pid   pids
 # Every service listens on 127.0.0.1 only. Settings are env vars; see the defaults below.
 set -euo pipefail
@@ -20,7 +20,9 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 LOCAL_DIR=${LOCAL_DIR:-$ROOT/.local}
-BIN_DIR=$LOCAL_DIR/bin
+# BIN_DIR and KAFKA_HOME may point at another LOCAL_DIR's installation: the fault tests run a private set
+# of services (own ports and data) from the same binaries, never a copy of them.
+BIN_DIR=${BIN_DIR:-$LOCAL_DIR/bin}
 LOG_DIR=$LOCAL_DIR/logs
 RUN_DIR=$LOCAL_DIR/run
 DATA_DIR=$LOCAL_DIR/data
@@ -32,7 +34,8 @@ KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_NUM_PARTITIONS=${KAFKA_NUM_PARTITIONS:-4}  # for auto-created topics
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
-KAFKA_HOME=$LOCAL_DIR/kafka
+KAFKA_HOME=${KAFKA_HOME:-$LOCAL_DIR/kafka}
+KAFKA_CONFIG=$LOCAL_DIR/kafka-server.properties  # per LOCAL_DIR: a shared KAFKA_HOME keeps only jars
 JAVA=${JAVA:-java}
 MVN=${MVN:-mvn}
 MVN_ARGS=${MVN_ARGS:-}  # e.g. -Dmaven.repo.local=/tmp/m2; mvn itself also reads MAVEN_OPTS
@@ -265,7 +268,7 @@ kafka_java_command() {
 
 write_kafka_config() {
     mkdir -p "$DATA_DIR/kafka"
-    cat >"$KAFKA_HOME/server.properties" <<EOF
+    cat >"$KAFKA_CONFIG" <<EOF
 # Written by deploy/local/services.sh on every start; edit the script, not this file.
 # One node that is both the KRaft controller and the broker.
 process.roles=broker,controller
@@ -305,7 +308,7 @@ format_kafka_storage() {
     cluster_id=$("${KAFKA_JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$log" | tail -n 1)
     say "formatting kafka storage in $DATA_DIR/kafka (cluster id $cluster_id)"
     if ! "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
-        --config "$KAFKA_HOME/server.properties" >>"$log" 2>&1; then
+        --config "$KAFKA_CONFIG" >>"$log" 2>&1; then
         fail_start kafka "storage format failed"
     fi
 }
@@ -323,7 +326,7 @@ start_kafka() {
     write_kafka_config
     format_kafka_storage
     kafka_java_command
-    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_HOME/server.properties"
+    spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONFIG"
     wait_ready kafka kafka_ready
     say "kafka ready at $(address_of kafka)"
 }

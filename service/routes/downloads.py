@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
-from infra.storage import invoice_key
 from service.dependencies import Resources, Tenant
 from service.errors import ApiError, error_responses
 
@@ -31,8 +30,9 @@ async def download_invoice(
     invoice = await res.invoices.find_by_number(tenant, invoiceNumber)
     if invoice is None or invoice.storage_key is None:
         raise ApiError(404, f"Invoice {invoiceNumber} not found")
-    data = await res.storage.get(invoice_key(tenant, invoiceNumber))
-    filename = invoice_key(tenant, invoiceNumber).rsplit("/", 1)[-1]
+    # The key the PDF was stored under when it was issued, never one rebuilt from the number.
+    data = await res.storage.get(invoice.storage_key)
+    filename = invoice.storage_key.rsplit("/", 1)[-1]
     return Response(
         data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )

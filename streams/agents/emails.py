@@ -14,6 +14,7 @@ from typing import Any
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
+from infra.logs import log_context
 from infra.mail import EmailNotSent
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
@@ -51,13 +52,20 @@ async def email_invoices(stream: Any) -> None:
     resources = await worker_resources()
     deps = resources.email_deps()
     async for event in stream.events():
-        request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
-        if request is not None:
-            await run_step(
-                event,
-                f"emailing invoice {request.invoiceNumber} of tenant {request.tenant}",
-                partial(send_requested_email, event, request, deps, resources.settings),
-            )
+        await handle_email_request(event, deps, resources.settings)
+
+
+async def handle_email_request(event: Any, deps: EmailDeps, settings: Settings) -> None:
+    """One request of the topic: sent, recorded as refused, or dead-lettered with its reason; never dropped."""
+    request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
+    if request is None:
+        return
+    with log_context(tenant=request.tenant, order=request.orderId, number=request.invoiceNumber):
+        await run_step(
+            event,
+            f"emailing invoice {request.invoiceNumber} of tenant {request.tenant}",
+            partial(send_requested_email, event, request, deps, settings),
+        )
 
 
 async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps: EmailDeps, settings: Settings) -> None:
@@ -69,7 +77,7 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
         return
     if request.reason is EmailReason.RETRY and record.emailed_at is not None:
         return  # sent meanwhile (by a redelivered order's first attempt, or an earlier copy of this request)
-    context = {"tenant": request.tenant, "order": request.orderId, "number": request.invoiceNumber}
+    context = {"job": record.job_id}  # tenant, order and number are in the log context already
     try:
         async for attempt in retrying_email(settings):
             with attempt:

@@ -3,11 +3,12 @@
 from functools import partial
 from typing import Any
 
+from infra.logs import log_context
 from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
-from streams.pipeline import invoice_order
-from streams.resources import worker_resources
+from streams.pipeline import PipelineDeps, invoice_order
+from streams.resources import WorkerResources, worker_resources
 
 
 async def queue_email(request: InvoiceEmailRequested) -> None:
@@ -23,25 +24,32 @@ async def invoice_orders(stream: Any) -> None:
         request = await parse_or_dead_letter(event, OrderInvoiceRequested.model_validate_json, "order invoice request")
         if request is None:
             continue
-        outcome = await run_step(event, f"invoicing order {request.orderId}", partial(invoice_order, request, deps))
-        result: OrderInvoiced | OrderFailed
-        if isinstance(outcome, Defect):
-            # The request is dead-lettered; the order also fails visibly, so its job still finishes.
-            result = OrderFailed(
-                tenant=request.tenant,
-                jobId=request.jobId,
-                orderId=request.orderId,
-                reason="Internal error while invoicing; the order can be retried in a new job "
-                f"(reference {outcome.reference})",
-            )
-        else:
-            result = outcome
-        if isinstance(result, OrderFailed):
-            # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
-            async for attempt in retrying_transient():
-                with attempt:
-                    await resources.claims.release(
-                        tenant=request.tenant, job_id=request.jobId, order_id=request.orderId
-                    )
-        sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
-        await sent
+        # Every line logged while this order is invoiced names it, whichever module logs it.
+        with log_context(tenant=request.tenant, job=request.jobId, order=request.orderId):
+            await invoice_one(event, request, resources, deps)
+
+
+async def invoice_one(
+    event: Any, request: OrderInvoiceRequested, resources: WorkerResources, deps: PipelineDeps
+) -> None:
+    """Invoice one order and publish its result; a defect dead-letters the request and fails the order."""
+    outcome = await run_step(event, f"invoicing order {request.orderId}", partial(invoice_order, request, deps))
+    result: OrderInvoiced | OrderFailed
+    if isinstance(outcome, Defect):
+        # The request is dead-lettered; the order also fails visibly, so its job still finishes.
+        result = OrderFailed(
+            tenant=request.tenant,
+            jobId=request.jobId,
+            orderId=request.orderId,
+            reason="Internal error while invoicing; the order can be retried in a new job "
+            f"(reference {outcome.reference})",
+        )
+    else:
+        result = outcome
+    if isinstance(result, OrderFailed):
+        # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
+        async for attempt in retrying_transient():
+            with attempt:
+                await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
+    sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
+    await sent

@@ -3,6 +3,7 @@
 from functools import partial
 from typing import Any
 
+from infra.logs import log_context
 from schemas.orders import parse_order_event
 from streams.app import app, order_events, settings
 from streams.failures import parse_or_dead_letter, run_step
@@ -23,4 +24,5 @@ async def store_orders(stream: Any) -> None:
                 occurred_at=order_event.occurredAt,
                 order=order_event.order,
             )
-            await run_step(event, f"storing order {order_event.order.id} of tenant {order_event.tenant}", store)
+            with log_context(tenant=order_event.tenant, order=order_event.order.id):
+                await run_step(event, f"storing order {order_event.order.id} of tenant {order_event.tenant}", store)

@@ -4,6 +4,7 @@ import asyncio
 from functools import partial
 from typing import Any
 
+from infra.logs import log_context
 from infra.mapping import order_selection
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
@@ -77,7 +78,10 @@ async def plan_jobs(stream: Any) -> None:
         request = await parse_or_dead_letter(event, parse_job_request, "job request")
         if request is None:
             continue
-        order_ids = await run_step(event, f"planning job {request.jobId}", partial(job_order_ids, resources, request))
+        with log_context(tenant=request.tenant, job=request.jobId):
+            order_ids = await run_step(
+                event, f"planning job {request.jobId}", partial(job_order_ids, resources, request)
+            )
         if isinstance(order_ids, Defect):
             continue
         job_key = f"{request.tenant}:{request.jobId}".encode()

@@ -125,3 +125,26 @@ async def test_seller_settings_and_logo_appear_on_invoices_made_after_them(
     before_pdf = await pdf_bytes(before["orders"][0]["downloadLink"])
     assert "Müller & Söhne" not in await pdf_text(before["orders"][0]["downloadLink"])
     assert not image_names(before_pdf)
+
+
+async def test_a_sequence_format_that_repeats_an_earlier_number_skips_it_and_says_so(
+    api: httpx.AsyncClient, worker: WorkerProcess, publish_orders: Publish, stored_order: Any, tenant: str
+) -> None:
+    # "A1__num__" with 1 digit gives A11 for value 1; "A__num__" with 2 digits from 11 gives A11 again.
+    await put_settings(
+        api, tenant, "sequence", {"preText": "A1__num__", "numberOfDigits": 1, "startValue": 1, "maxValue": 9}
+    )
+    first = await invoice_orders(api, publish_orders, stored_order, tenant, ["o-1"])
+    assert [(o["orderStatus"], o["invoiceNumber"]) for o in first["orders"]] == [("SUCCESS", "A11")]
+    await put_settings(
+        api, tenant, "sequence", {"preText": "A__num__", "numberOfDigits": 2, "startValue": 11, "maxValue": 99}
+    )
+    second = await invoice_orders(api, publish_orders, stored_order, tenant, ["o-2"])
+    [result] = second["orders"]
+    assert (result["orderStatus"], result["invoiceNumber"]) == ("SUCCESS", "A12")
+    assert "A11, already the number of another invoice" in result["message"]
+    # Each invoice keeps its own PDF: the first was not overwritten by the second.
+    first_text = await pdf_text(first["orders"][0]["downloadLink"])
+    second_text = await pdf_text(result["downloadLink"])
+    assert "o-1" in first_text and "o-2" not in first_text
+    assert "o-2" in second_text and "A12" in second_text

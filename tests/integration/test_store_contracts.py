@@ -26,7 +26,16 @@ from infra.ports import (
     OrderStore,
     TenantSettingsStore,
 )
-from infra.records import CaptureRecord, InvoiceFilter, JobFilter, NumberTaken, OrderOutcome, PageKey, UnreadableOrder
+from infra.records import (
+    CaptureRecord,
+    InvoiceFilter,
+    JobFilter,
+    NumberInUse,
+    NumberTaken,
+    OrderOutcome,
+    PageKey,
+    UnreadableOrder,
+)
 from infra.tenant_settings import TenantSettingsRepository
 from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.logo import check_logo
@@ -242,6 +251,31 @@ async def test_a_number_is_bound_to_one_order_and_an_order_to_one_number(stores:
     assert await invoices.find(tenant, "o-2") is None
     found = await invoices.find_by_number(tenant, "N1")
     assert found is not None and found.order_id == "o-1"
+
+
+async def test_a_number_is_unique_per_tenant_as_a_string_not_only_as_a_sequence_value(
+    stores: Stores, tenant: str
+) -> None:
+    """ "A1__num__" with 1 digit gives A11 for value 1; "A__num__" with 2 digits gives A11 for value 11."""
+    invoices = stores.invoices
+    await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j1", seq=1, number="A11", document=document(tenant, "o-1", "A11")
+    )
+    with pytest.raises(NumberInUse) as in_use:
+        await invoices.allocate(
+            tenant=tenant, order_id="o-2", job_id="j2", seq=11, number="A11", document=document(tenant, "o-2", "A11")
+        )
+    assert in_use.value.number == "A11"
+    # The colliding value is used up, so the next allocation takes the one after it.
+    assert await invoices.last_seq(tenant) == 11
+    assert await invoices.find(tenant, "o-2") is None
+    found = await invoices.find_by_number(tenant, "A11")
+    assert found is not None and found.order_id == "o-1"
+    # Another tenant's numbers are its own.
+    other = tenant + "x"
+    assert await invoices.allocate(
+        tenant=other, order_id="o-1", job_id="j1", seq=11, number="A11", document=document(other, "o-1", "A11")
+    )
 
 
 async def test_an_invoice_records_its_issue_and_its_email(stores: Stores, tenant: str) -> None:

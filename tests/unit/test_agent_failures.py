@@ -3,15 +3,32 @@ Kafka: records are stand-ins with the fields Faust gives, the dead-letter topic 
 
 import base64
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from infra.mail import OutgoingEmail
+from infra.settings import Settings
+from invoicing.document import DEFAULT_SELLER, build_invoice_document
+from invoicing.recalculation import recalculate
 from schemas.api import JobStatus, JobType, OrderResultStatus
-from schemas.events import DeadLetter, JobPlanned, OrderFailed, OrderInvoiced, OrderInvoiceRequested
+from schemas.events import (
+    DeadLetter,
+    EmailReason,
+    InvoiceEmailRequested,
+    JobPlanned,
+    OrderFailed,
+    OrderInvoiced,
+    OrderInvoiceRequested,
+)
+from schemas.orders import parse_order_event
 from streams import failures
+from streams.agents.emails import handle_email_request
 from streams.agents.project import fold, fold_batch
-from tests.memory import MemoryJobs
+from streams.emailing import EmailDeps
+from tests.factories import encoded, order_event
+from tests.memory import MemoryInvoices, MemoryJobs, MemoryStorage, MemoryTenantSettings
 
 
 @dataclass
@@ -124,3 +141,37 @@ async def test_a_batch_with_a_bad_record_folds_the_others(dead_letters: list[Dea
     assert job is not None and job.status is JobStatus.DONE
     [letter] = dead_letters
     assert letter.offset == 2 and letter.reason.startswith("invalid job result")
+
+
+async def test_an_email_request_that_meets_a_defect_is_dead_lettered_not_dropped(
+    dead_letters: list[DeadLetter], caplog: pytest.LogCaptureFixture
+) -> None:
+    invoices, storage = MemoryInvoices(), MemoryStorage()
+    order = parse_order_event(encoded(order_event("shop", "o-1"))).order
+    document = build_invoice_document(
+        order=order, tenant="shop", totals=recalculate(order), invoice_number="N1",
+        issued_at=datetime.now(UTC), seller=DEFAULT_SELLER, captured=None,
+    )  # fmt: skip
+    await invoices.allocate(tenant="shop", order_id="o-1", job_id="job-1", seq=1, number="N1", document=document)
+    await storage.put("shop/invoices/N1.pdf", b"%PDF stored")
+    await invoices.mark_issued("shop", "o-1", "shop/invoices/N1.pdf")
+
+    class BrokenMailer:
+        async def send(self, email: OutgoingEmail) -> None:
+            raise UnicodeEncodeError("ascii", "Ä", 0, 1, "a defect, not the mail server being away")
+
+    deps = EmailDeps(
+        invoices=invoices,
+        tenant_settings=MemoryTenantSettings(),
+        storage=storage,
+        mailer=BrokenMailer(),
+        default_sender="invoices@example.com",
+    )
+    request = InvoiceEmailRequested(tenant="shop", orderId="o-1", invoiceNumber="N1", reason=EmailReason.RETRY)
+    await handle_email_request(record(request.to_bytes()), deps, Settings())
+
+    [letter] = dead_letters
+    assert "emailing invoice N1 of tenant shop failed" in letter.reason and "UnicodeEncodeError" in letter.reason
+    assert base64.b64decode(letter.value) == request.to_bytes()  # the request can be replayed as it was
+    invoice = await invoices.find("shop", "o-1")
+    assert invoice is not None and invoice.emailed_at is None  # not recorded as sent

@@ -138,6 +138,29 @@ async def test_an_invoice_allocated_by_another_job_but_not_issued_is_finished(wo
     assert isinstance(result, OrderInvoiced) and result.invoiceNumber == "INV-000001"
 
 
+async def test_a_pdf_stored_before_a_crash_is_kept_not_overwritten(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between storing the PDF and marking the invoice issued: the redelivery finds the stored
+    PDF under the invoice's key, keeps it (storage is write-once) and emails that one."""
+    await world.add_order("o-1")
+    monkeypatch.setattr(world.invoices, "mark_issued", crash)
+    with pytest.raises(ConnectionError):
+        await world.invoice("o-1")
+    key = invoice_key(TENANT, "INV-000001")
+    first_pdf = world.storage.files[key]
+    monkeypatch.undo()
+    result = await world.invoice("o-1")
+    assert isinstance(result, OrderInvoiced) and result.invoiceNumber == "INV-000001"
+    assert world.storage.files[key] is first_pdf and len(world.render.rendered) == 2
+    [mail] = world.mailer.sent
+    assert mail.attachment is first_pdf
+
+
+async def crash(*_: Any) -> None:
+    raise ConnectionError("the worker died here")
+
+
 @pytest.mark.parametrize(
     ("setup", "reason"),
     [
