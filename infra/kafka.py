@@ -7,6 +7,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from infra.metrics import KAFKA_ERRORS
 from infra.settings import Settings
 
 
@@ -36,6 +37,7 @@ class KafkaPublisher:
                 try:
                     await asyncio.wait_for(producer.start(), self._timeout)
                 except (KafkaError, OSError, TimeoutError) as error:
+                    KAFKA_ERRORS.labels("connect").inc()
                     await producer.stop()
                     raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
                 self._producer = producer
@@ -46,6 +48,7 @@ class KafkaPublisher:
         try:
             await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key.encode()), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
+            KAFKA_ERRORS.labels("publish").inc()
             raise KafkaUnavailable(f"publishing to {topic}: {error!r}") from error
 
     async def check(self) -> None:
@@ -53,6 +56,7 @@ class KafkaPublisher:
         try:
             await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
+            KAFKA_ERRORS.labels("metadata").inc()
             raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
 
     async def close(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pymongo.errors import PyMongoError
 
 from infra.kafka import KafkaUnavailable
+from infra.metrics import JOBS_CREATED, tenant_label
 from infra.ports import EventPublisher, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
 from infra.records import Job, JobOrderResult
 from infra.settings import Settings
@@ -74,6 +75,7 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
         except PyMongoError:
             log.exception("could not remove job %s after Kafka refused it", job_id)
         raise
+    JOBS_CREATED.labels(request.jobType.value, tenant_label(tenant)).inc()
     log.info("job created", extra={"tenant": tenant, "job_id": job_id, "orders": len(order_ids)})
     return job_id
 

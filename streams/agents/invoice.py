@@ -6,6 +6,7 @@ from typing import Any
 from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
+from streams.observability import record_order_finished
 from streams.pipeline import invoice_order
 from streams.resources import worker_resources
 
@@ -45,3 +46,4 @@ async def invoice_orders(stream: Any) -> None:
                     )
         sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
         await sent
+        record_order_finished(result)
