@@ -57,6 +57,7 @@ def worker() -> None:
             settings.topic_order_results,
             settings.topic_dead_letters,
             settings.topic_invoice_emails,
+            settings.topic_invoice_events,
         )
     ]
     asyncio.run(

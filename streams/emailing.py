@@ -3,7 +3,7 @@ retries and resends. The PDF sent is the stored one, byte for byte; the words ar
 language; the sender is the tenant's email from its seller settings, or the configured default."""
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,10 +13,15 @@ from infra.records import InvoiceRecord
 from infra.storage import invoice_key
 from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
+from schemas.public_events import InvoiceEmailed, PublicEventT
 from schemas.settings import SellerSettings
 from streams.rendering.mail import invoice_mail_text, one_line
 
 log = logging.getLogger(__name__)
+
+
+async def keep_to_yourself(event: PublicEventT) -> None:
+    """Where public events go when nobody listens (tests of the pipeline alone)."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,8 @@ class EmailDeps:
     mailer: MailSender
     default_sender: str
     now: Callable[[], datetime] = utc_now
+    # Publishes invoice.emailed / invoice.email_failed (streams/public_events.py in the worker).
+    announce: Callable[[PublicEventT], Awaitable[None]] = keep_to_yourself
 
 
 async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, default: str) -> str:
@@ -59,7 +66,11 @@ async def email_invoice(
             attachment_name=text.attachment_name,
         )
     )
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, deps.now())
+    emailed_at = deps.now()
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    await deps.announce(
+        InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
+    )
     # The customer's address stays out of the log: it is personal data, and the invoice records it.
     log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from infra.metrics import ORDERS_FINISHED, PIPELINE_STEP_SECONDS, tenant_label
 from schemas.events import OrderFailed, OrderInvoiced
+from schemas.public_events import ReasonClass
 
 
 class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManager["step_timer"]):
@@ -37,7 +38,7 @@ class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManag
 
 # The start of each failure message of streams/pipeline.py and streams/agents/invoice.py, by reason class.
 # tests/unit/test_observability.py checks one order of each class against this table.
-REASON_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+REASON_CLASSES: tuple[tuple[ReasonClass, tuple[str, ...]], ...] = (
     ("internal", ("Internal error",)),
     ("payment", ("payment", "Payment")),
     ("price", ("the recalculation gives",)),
@@ -45,7 +46,7 @@ REASON_CLASSES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def failure_reason_class(reason: str) -> str:
+def failure_reason_class(reason: str) -> ReasonClass:
     """validation, price, payment, sequence or internal: the kind of failure, never its free text."""
     for reason_class, markers in REASON_CLASSES:
         if any(marker in reason for marker in markers):

@@ -42,6 +42,7 @@ from schemas.events import (
     utc_now,
 )
 from schemas.orders import Order, OrderStatus
+from schemas.public_events import InvoiceEmailFailed
 from schemas.settings import SellerSettings, SequenceSettings
 from streams.emailing import EmailDeps, email_invoice
 from streams.observability import step_timer
@@ -302,6 +303,7 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
         if failure.permanent:
             EMAILS_FAILED.inc()
             await deps.invoices.mark_email_failed(record.tenant, record.order_id, failure.reason)
+            await deps.email.announce(email_failed(record, failure.reason, retrying=False))
             return f"; the email to {address} was refused and will not be retried ({failure.reason})"
         await deps.queue_email(
             InvoiceEmailRequested(
@@ -311,12 +313,19 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
         # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
         await deps.invoices.mark_email_pending(record.tenant, record.order_id, failure.reason)
         EMAILS_PENDING.inc()
+        await deps.email.announce(email_failed(record, failure.reason, retrying=True))
         log.warning(
             "invoice email pending: %s", failure.reason, extra={"tenant": record.tenant, "order": record.order_id}
         )
         return f"; the email to {address} is pending and will be retried ({failure.reason})"
     EMAILS_SENT.labels("first").inc()
     return f" and emailed to {recipient}"
+
+
+def email_failed(record: InvoiceRecord, reason: str, *, retrying: bool) -> InvoiceEmailFailed:
+    return InvoiceEmailFailed(
+        tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=reason, retrying=retrying
+    )
 
 
 def failed(request: OrderInvoiceRequested, reason: str) -> OrderFailed:

@@ -22,6 +22,7 @@ from schemas.events import EmailReason, InvoiceEmailRequested
 from streams.app import app, invoice_emails, settings
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
+from streams.pipeline import email_failed
 from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)
@@ -82,4 +83,5 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
     except EmailNotSent as refused:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
         EMAILS_FAILED.inc()
+        await deps.announce(email_failed(record, refused.reason, retrying=False))
         await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)

@@ -8,6 +8,7 @@ from streams.app import app, invoice_emails, order_requests, order_results, sett
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
 from streams.observability import record_order_finished
 from streams.pipeline import invoice_order
+from streams.public_events import announce_order_result
 from streams.resources import worker_resources
 
 
@@ -44,6 +45,9 @@ async def invoice_orders(stream: Any) -> None:
                     await resources.claims.release(
                         tenant=request.tenant, job_id=request.jobId, order_id=request.orderId
                     )
+        async for attempt in retrying_transient():
+            with attempt:
+                await announce_order_result(result, resources.invoices)
         sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
         await sent
         record_order_finished(result)

@@ -18,6 +18,7 @@ from schemas.api import OrderResultStatus
 from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
 from streams.app import app, order_results
 from streams.failures import parse_or_dead_letter, retrying_transient, run_step
+from streams.public_events import announce_completed_jobs
 from streams.resources import worker_resources
 
 PROJECTION_BATCH = 500
@@ -81,3 +82,6 @@ async def project_results(stream: Any) -> None:
     jobs = (await worker_resources()).jobs
     async for events in stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS):
         await fold_batch(jobs, events)
+        async for attempt in retrying_transient():
+            with attempt:
+                await announce_completed_jobs(jobs, events)
