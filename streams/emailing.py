@@ -3,7 +3,7 @@ retries and resends. The PDF sent is the stored one, byte for byte; the words ar
 language; the sender is the tenant's email from its seller settings, or the configured default."""
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,15 +13,12 @@ from infra.records import InvoiceRecord
 from infra.storage import invoice_key
 from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
-from schemas.public_events import InvoiceEmailed, PublicEventT
+from schemas.public_events import InvoiceEmailed
 from schemas.settings import SellerSettings
+from streams.announcements import Announce, keep_to_yourself
 from streams.rendering.mail import invoice_mail_text, one_line
 
 log = logging.getLogger(__name__)
-
-
-async def keep_to_yourself(event: PublicEventT) -> None:
-    """Where public events go when nobody listens (tests of the pipeline alone)."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ class EmailDeps:
     default_sender: str
     now: Callable[[], datetime] = utc_now
     # Publishes invoice.emailed / invoice.email_failed (streams/public_events.py in the worker).
-    announce: Callable[[PublicEventT], Awaitable[None]] = keep_to_yourself
+    announce: Announce = keep_to_yourself
 
 
 async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, default: str) -> str:

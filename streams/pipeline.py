@@ -42,8 +42,8 @@ from schemas.events import (
     utc_now,
 )
 from schemas.orders import Order, OrderStatus
-from schemas.public_events import InvoiceEmailFailed
 from schemas.settings import SellerSettings, SequenceSettings
+from streams.announcements import Announce, email_failed, invoice_issued, keep_to_yourself
 from streams.emailing import EmailDeps, email_invoice
 from streams.observability import step_timer
 
@@ -91,6 +91,8 @@ class PipelineDeps:
     now: Callable[[], datetime] = utc_now
     # Shared by every invoice actor of the worker (one per worker, not per actor).
     number_locks: TenantNumbering = field(default_factory=TenantNumbering)
+    # Publishes the public events (invoice.issued, ...; streams/public_events.py in the worker).
+    announce: Announce = keep_to_yourself
 
 
 class OrderRejected(Exception):
@@ -107,6 +109,8 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
             pdf = await issue(record, deps)
     except OrderRejected as rejection:
         return failed(request, str(rejection))
+    # Announced again by a redelivery, under the same ce_id: once for a consumer that deduplicates.
+    await deps.announce(invoice_issued(record, request.jobId))
     with step_timer("email"):
         email = await email_once(record, deps, pdf)
     return OrderInvoiced(
@@ -320,12 +324,6 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
         return f"; the email to {address} is pending and will be retried ({failure.reason})"
     EMAILS_SENT.labels("first").inc()
     return f" and emailed to {recipient}"
-
-
-def email_failed(record: InvoiceRecord, reason: str, *, retrying: bool) -> InvoiceEmailFailed:
-    return InvoiceEmailFailed(
-        tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=reason, retrying=retrying
-    )
 
 
 def failed(request: OrderInvoiceRequested, reason: str) -> OrderFailed:

@@ -12,9 +12,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from infra.ports import InvoiceStore, JobStore
+from infra.ports import JobStore
 from schemas.api import JobStatus, OrderResultStatus
-from schemas.events import JOB_RESULT, OrderFailed, OrderInvoiced, utc_now
+from schemas.events import JOB_RESULT, utc_now
 from schemas.public_events import (
     InvoiceEmailed,
     InvoiceEmailFailed,
@@ -22,10 +22,8 @@ from schemas.public_events import (
     InvoiceIssued,
     JobCompleted,
     PublicEventT,
-    TaxAtRate,
 )
 from streams.app import public_events
-from streams.observability import failure_reason_class
 
 SPEC_VERSION = b"1.0"
 SOURCE = "/invoice-service"
@@ -77,42 +75,6 @@ async def announce(event: PublicEventT) -> None:
     await sent
 
 
-async def announce_order_result(result: OrderInvoiced | OrderFailed, invoices: InvoiceStore) -> None:
-    """invoice.issued for an invoiced order (its figures read from the invoice record), invoice.failed
-    for a failed one."""
-    if isinstance(result, OrderFailed):
-        await announce(
-            InvoiceFailed(
-                tenant=result.tenant,
-                jobId=result.jobId,
-                orderId=result.orderId,
-                reason=result.reason,
-                reasonClass=failure_reason_class(result.reason),
-            )
-        )
-        return
-    record = await invoices.find(result.tenant, result.orderId)
-    if record is None or not record.issued or record.storage_key is None:
-        raise RuntimeError(f"order {result.orderId} reported invoiced without an issued invoice")
-    document = record.invoice_document()
-    totals = document.totals
-    await announce(
-        InvoiceIssued(
-            tenant=result.tenant,
-            jobId=result.jobId,
-            orderId=result.orderId,
-            invoiceNumber=record.number,
-            currency=totals.currency,
-            issueDate=document.invoice_date,
-            netTotal=totals.subtotal + totals.shipping_net,
-            taxTotal=totals.tax_total,
-            grossTotal=totals.total,
-            taxes=[TaxAtRate(rate=row.rate, base=row.base, tax=row.tax) for row in totals.taxes],
-            storageKey=record.storage_key,
-        )
-    )
-
-
 async def announce_completed_jobs(jobs: JobStore, events: Sequence[Any]) -> None:
     """job.completed for each job of the projected batch that is DONE now. A later batch with a result of
     the same job (a redelivery) announces it again under the same ce_id."""
@@ -138,6 +100,3 @@ async def announce_completed_jobs(jobs: JobStore, events: Sequence[Any]) -> None
                 completedAt=job.updated_at,
             )
         )
-
-
-__all__ = ["InvoiceEmailFailed", "InvoiceEmailed", "announce", "announce_completed_jobs", "announce_order_result"]

@@ -66,6 +66,7 @@ class WorkerResources:
             email=self.email_deps(),
             queue_email=queue_email,
             number_locks=self.numbering,
+            announce=announce,
         )
 
 

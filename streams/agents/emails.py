@@ -19,10 +19,10 @@ from infra.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
+from streams.announcements import email_failed
 from streams.app import app, invoice_emails, settings
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
-from streams.pipeline import email_failed
 from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)

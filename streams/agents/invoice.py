@@ -4,11 +4,12 @@ from functools import partial
 from typing import Any
 
 from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
+from streams.announcements import invoice_failed
 from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
 from streams.observability import record_order_finished
 from streams.pipeline import invoice_order
-from streams.public_events import announce_order_result
+from streams.public_events import announce
 from streams.resources import worker_resources
 
 
@@ -45,9 +46,7 @@ async def invoice_orders(stream: Any) -> None:
                     await resources.claims.release(
                         tenant=request.tenant, job_id=request.jobId, order_id=request.orderId
                     )
-        async for attempt in retrying_transient():
-            with attempt:
-                await announce_order_result(result, resources.invoices)
+            await announce(invoice_failed(result))
         sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
         await sent
         record_order_finished(result)
