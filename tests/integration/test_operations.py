@@ -8,6 +8,7 @@ worker of the test session shares the job's partitions or its counters.
 
 import asyncio
 import json
+import re
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,7 +26,7 @@ from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.fakes import free_port
 from tests.integration.flows import create_job, finished_job, stored
-from tests.support import WorkerProcess, api_client, wait_for
+from tests.support import ROOT, WorkerProcess, api_client, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -257,3 +259,55 @@ async def test_downstream_sees_each_state_change_once_as_a_cloud_event(job_run: 
         2,
         2,
     )
+
+
+# The time series each kind of metric family exposes (prometheus-client's text format).
+SERIES_SUFFIXES = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+    "summary": ("", "_count", "_sum", "_created"),
+    "info": ("_info",),
+}
+METRIC_NAME = re.compile(r"\b(?:invoice|process|python)_[a-z0-9_]+\b")
+
+
+async def exposed_series(operations: Operations) -> dict[str, set[str]]:
+    """Every metric family either process exposes, with the series names it can have, including the
+    labelled families no event has touched yet (their HELP and TYPE are in the scrape, no samples)."""
+    async with httpx.AsyncClient() as http:
+        worker_text = (await http.get(operations.worker_metrics_url)).text
+    api_text = (await operations.api.get("/metrics")).text
+    return {
+        family.name: {family.name + suffix for suffix in SERIES_SUFFIXES.get(family.type, ("",))}
+        for text in (api_text, worker_text)
+        for family in text_string_to_metric_families(text)
+    }
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "invoice-service.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def alert_rule_queries() -> list[str]:
+    rule = yaml.safe_load((ROOT / "deploy" / "monitoring" / "prometheus-rule.yaml").read_text())
+    assert (rule["apiVersion"], rule["kind"]) == ("monitoring.coreos.com/v1", "PrometheusRule")
+    return [str(entry["expr"]) for group in rule["spec"]["groups"] for entry in group["rules"]]
+
+
+@pytest.mark.parametrize("queries", [dashboard_queries, alert_rule_queries], ids=["dashboard", "alert-rules"])
+async def test_dashboard_and_alerts_query_only_metrics_that_exist(
+    queries: Callable[[], list[str]], job_run: JobRun, operations: Operations
+) -> None:
+    families = await exposed_series(operations)
+    exposed = set().union(*families.values())
+    used = {name for expression in queries() for name in METRIC_NAME.findall(expression)}
+    assert used, "no metric found in the queries: the pattern no longer matches them"
+    assert used <= exposed, f"not exposed by the service: {sorted(used - exposed)}"
+    if queries is dashboard_queries:
+        # Every metric of the service has a panel, so none is measured for nobody to see.
+        # (`*_created`, the creation time of a counter or histogram, parses as a family of its own.)
+        ours = [family for family in families if family.startswith("invoice_") and not family.endswith("_created")]
+        unseen = [family for family in ours if not families[family] & used]
+        assert not unseen, f"metrics without a panel: {unseen}"
