@@ -9,6 +9,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from infra.metrics import KAFKA_ERRORS
 from infra.settings import Settings
+from infra.tracing import trace_headers
 
 
 class KafkaUnavailable(Exception):
@@ -46,7 +47,9 @@ class KafkaPublisher:
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         producer = await self._started()
         try:
-            await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key.encode()), self._timeout)
+            await asyncio.wait_for(
+                producer.send_and_wait(topic, value=value, key=key.encode(), headers=trace_headers()), self._timeout
+            )
         except (KafkaError, OSError, TimeoutError) as error:
             KAFKA_ERRORS.labels("publish").inc()
             raise KafkaUnavailable(f"publishing to {topic}: {error!r}") from error

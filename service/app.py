@@ -17,6 +17,7 @@ from infra.settings import Settings, get_settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
+from infra.tracing import tracing_wanted
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.http_metrics import HttpMetrics, metrics
@@ -76,6 +77,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.add_route("/metrics", metrics, include_in_schema=False)
     app.add_middleware(HttpMetrics)
+    if tracing_wanted(settings):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health")
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     return app
 

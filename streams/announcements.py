@@ -40,7 +40,7 @@ def invoice_failed(result: OrderFailed) -> InvoiceFailed:
         jobId=result.jobId,
         orderId=result.orderId,
         reason=result.reason,
-        reasonClass=failure_reason_class(result.reason),
+        reasonClass=failure_reason_class(result.reason, result.orderId),
     )
 
 

@@ -5,20 +5,28 @@ import time
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from types import TracebackType
 
+from opentelemetry.trace import Span
+
 from infra.metrics import ORDERS_FINISHED, PIPELINE_STEP_SECONDS, tenant_label
+from infra.tracing import tracer
 from schemas.events import OrderFailed, OrderInvoiced
 from schemas.public_events import ReasonClass
 
 
 class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManager["step_timer"]):
-    """Times one pipeline step into invoice_pipeline_step_duration_seconds. Usable in `with` and in
-    `async with`, so it can share one statement with the step's own async context (a lock, say)."""
+    """Times one pipeline step into invoice_pipeline_step_duration_seconds, in a span of the step's name
+    (a child of the order's span). Usable in `with` and in `async with`, so it can share one statement
+    with the step's own async context (a lock, say)."""
 
     def __init__(self, step: str) -> None:
+        self._step = step
         self._histogram = PIPELINE_STEP_SECONDS.labels(step)
         self._started = 0.0
+        self._span: AbstractContextManager[Span] | None = None
 
     def __enter__(self) -> "step_timer":
+        self._span = tracer.start_as_current_span(self._step)
+        self._span.__enter__()
         self._started = time.perf_counter()
         return self
 
@@ -26,6 +34,8 @@ class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManag
         self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._histogram.observe(time.perf_counter() - self._started)
+        if self._span is not None:
+            self._span.__exit__(kind, error, traceback)
 
     async def __aenter__(self) -> "step_timer":
         return self.__enter__()
@@ -36,20 +46,22 @@ class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManag
         self.__exit__(kind, error, traceback)
 
 
-# The start of each failure message of streams/pipeline.py and streams/agents/invoice.py, by reason class.
-# tests/unit/test_observability.py checks one order of each class against this table.
+# Phrases of the failure messages of streams/pipeline.py and streams/agents/invoice.py, by reason class;
+# tests/unit/test_observability.py runs the pipeline into each failure and checks its class.
 REASON_CLASSES: tuple[tuple[ReasonClass, tuple[str, ...]], ...] = (
     ("internal", ("Internal error",)),
-    ("payment", ("payment", "Payment")),
-    ("price", ("the recalculation gives",)),
     ("sequence", ("sequence exhausted",)),
+    ("price", ("the recalculation gives",)),
+    ("payment", ("payment", "authorised amount")),
 )
 
 
-def failure_reason_class(reason: str) -> ReasonClass:
-    """validation, price, payment, sequence or internal: the kind of failure, never its free text."""
-    for reason_class, markers in REASON_CLASSES:
-        if any(marker in reason for marker in markers):
+def failure_reason_class(reason: str, order_id: str = "") -> ReasonClass:
+    """validation, price, payment, sequence or internal: the kind of failure, never its free text. The
+    order ID is left out of the search, so an order named "payment-7" is no payment failure."""
+    text = reason.replace(order_id, "") if order_id else reason
+    for reason_class, phrases in REASON_CLASSES:
+        if any(phrase in text for phrase in phrases):
             return reason_class
     return "validation"
 
@@ -58,4 +70,6 @@ def record_order_finished(result: OrderInvoiced | OrderFailed) -> None:
     if isinstance(result, OrderInvoiced):
         ORDERS_FINISHED.labels("SUCCESS", "none", tenant_label(result.tenant)).inc()
     else:
-        ORDERS_FINISHED.labels("FAILURE", failure_reason_class(result.reason), tenant_label(result.tenant)).inc()
+        ORDERS_FINISHED.labels(
+            "FAILURE", failure_reason_class(result.reason, result.orderId), tenant_label(result.tenant)
+        ).inc()

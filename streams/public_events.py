@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from infra.ports import JobStore
+from infra.tracing import trace_headers
 from schemas.api import JobStatus, OrderResultStatus
 from schemas.events import JOB_RESULT, utc_now
 from schemas.public_events import (
@@ -63,6 +64,7 @@ def cloud_event_headers(event: PublicEventT) -> list[tuple[str, bytes]]:
         ("ce_time", utc_now().isoformat().encode()),
         ("ce_subject", subject_of(event).encode()),
         ("content-type", b"application/json"),
+        *trace_headers(),  # CloudEvents' distributed tracing extension: traceparent, tracestate
     ]
 
 
