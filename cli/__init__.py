@@ -10,6 +10,7 @@ from cli.orders import orders
 from infra.kafka import ensure_topics
 from infra.logs import configure_logging
 from infra.settings import get_settings
+from infra.tracing import configure_tracing
 
 app = typer.Typer(help="Invoice service: REST API and Kafka stream worker.", no_args_is_help=True)
 
@@ -26,6 +27,7 @@ def api(
 
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
+    configure_tracing(settings, "invoice-api")
     uvicorn.run(
         create_app(settings),
         host=host or settings.api_host,
@@ -46,6 +48,7 @@ def worker() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
+    configure_tracing(settings, "invoice-worker")
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
 
@@ -59,6 +62,7 @@ def worker() -> None:
             settings.topic_order_results,
             settings.topic_dead_letters,
             settings.topic_invoice_emails,
+            settings.topic_invoice_events,
         )
     ]
     asyncio.run(

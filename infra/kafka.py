@@ -7,7 +7,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+from infra.metrics import KAFKA_ERRORS
 from infra.settings import Settings
+from infra.tracing import trace_headers
 
 
 class KafkaUnavailable(Exception):
@@ -36,6 +38,7 @@ class KafkaPublisher:
                 try:
                     await asyncio.wait_for(producer.start(), self._timeout)
                 except (KafkaError, OSError, TimeoutError) as error:
+                    KAFKA_ERRORS.labels("connect").inc()
                     await producer.stop()
                     raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
                 self._producer = producer
@@ -44,8 +47,11 @@ class KafkaPublisher:
     async def publish(self, topic: str, key: str, value: bytes) -> None:
         producer = await self._started()
         try:
-            await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key.encode()), self._timeout)
+            await asyncio.wait_for(
+                producer.send_and_wait(topic, value=value, key=key.encode(), headers=trace_headers()), self._timeout
+            )
         except (KafkaError, OSError, TimeoutError) as error:
+            KAFKA_ERRORS.labels("publish").inc()
             raise KafkaUnavailable(f"publishing to {topic}: {error!r}") from error
 
     async def check(self) -> None:
@@ -53,6 +59,7 @@ class KafkaPublisher:
         try:
             await asyncio.wait_for(producer.client.fetch_all_metadata(), self._timeout)
         except (KafkaError, OSError, TimeoutError) as error:
+            KAFKA_ERRORS.labels("metadata").inc()
             raise KafkaUnavailable(f"Kafka at {self._settings.kafka_bootstrap_servers}: {error!r}") from error
 
     async def close(self) -> None:

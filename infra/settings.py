@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     # The worker's Prometheus endpoint (GET /metrics); 0 turns it off (say, for several workers on one host).
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9102
+    tracing: bool = Field(
+        default=False, description="Trace with OpenTelemetry (also on with OTEL_EXPORTER_OTLP_ENDPOINT)"
+    )
+    metrics_tenant_labels: bool = Field(default=False, description="Tenant IDs as metric label values (cardinality)")
+    topic_invoice_events: str = Field(default="invoice-events", description="Public CloudEvents for downstream systems")
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base of the download links for local storage"
     )

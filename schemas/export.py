@@ -22,9 +22,10 @@ from schemas.events import (
     OrderInvoiceRequested,
 )
 from schemas.orders import OrderEvent
+from schemas.public_events import ALL_PUBLIC_EVENTS, PublicEvent
 
 SCHEMA_DIR = Path(__file__).parent / "json"
-EXPORTED: tuple[type[BaseModel], ...] = (*ALL_EVENTS, OrderEvent)
+EXPORTED: tuple[type[BaseModel], ...] = (*ALL_EVENTS, OrderEvent, *ALL_PUBLIC_EVENTS)
 
 
 def schema_of(model: type[BaseModel]) -> dict[str, Any]:
@@ -48,6 +49,27 @@ TOPICS: dict[str, tuple[str, tuple[type[BaseModel], ...], str]] = {
     "invoice-order-results": ("tenant:jobId", (JobPlanned, OrderInvoiced, OrderFailed), "agents plan and invoice"),
     "invoice-emails": ("tenant:orderId", (InvoiceEmailRequested,), "agent invoice (a failed first send) and the API"),
     "invoice-dead-letters": ("the original record's key", (DeadLetter,), "every agent"),
+    "invoice-events": (
+        "tenant:orderId (tenant:jobId for job.completed)",
+        ALL_PUBLIC_EVENTS,
+        "the worker, for downstream systems: CloudEvents 1.0 in binary mode (headers ce_specversion, ce_id, "
+        "ce_type, ce_source, ce_time, ce_subject, content-type); deduplicate by ce_id, which is the same "
+        "for every emission of one state change",
+    ),
+}
+# The CloudEvents headers of the public events (Kafka protocol binding, binary content mode).
+CLOUD_EVENT_HEADERS: dict[str, Any] = {
+    "type": "object",
+    "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject", "content-type"],
+    "properties": {
+        "ce_specversion": {"const": "1.0"},
+        "ce_id": {"type": "string", "description": "sha256 of tenant, subject, type and the state change"},
+        "ce_type": {"type": "string", "description": "the event's `type` field"},
+        "ce_source": {"type": "string", "description": "/invoice-service/{tenant}"},
+        "ce_time": {"type": "string", "format": "date-time"},
+        "ce_subject": {"type": "string", "description": "orderId, or jobId for job.completed"},
+        "content-type": {"const": "application/json"},
+    },
 }
 ASYNCAPI_PATH = SCHEMA_DIR / "asyncapi.json"
 
@@ -75,6 +97,7 @@ def asyncapi() -> dict[str, Any]:
                     "name": model.__name__,
                     "contentType": "application/json",
                     "payload": {"$ref": f"./{path_of(model).name}"},
+                    **({"headers": CLOUD_EVENT_HEADERS} if issubclass(model, PublicEvent) else {}),
                 }
                 for model in EXPORTED
             }

@@ -17,9 +17,11 @@ from infra.settings import Settings, get_settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
+from infra.tracing import tracing_wanted
 from service.body_limit import BodySizeLimit
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
+from service.http_metrics import HttpMetrics, metrics
 from service.login_limits import FailedLogins
 from service.routes import downloads, health, invoices, jobs, oauth
 from service.routes import settings as tenant_settings
@@ -80,6 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(downloads.router)
     app.include_router(invoices.router)
     app.include_router(health.router)
+    app.add_route("/metrics", metrics, include_in_schema=False)
+    app.add_middleware(HttpMetrics)
+    if tracing_wanted(settings):
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, excluded_urls="/metrics,/health")
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     return app
 

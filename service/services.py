@@ -14,6 +14,7 @@ from pymongo.errors import PyMongoError
 
 from infra.kafka import KafkaUnavailable
 from infra.links import LinkSigner
+from infra.metrics import JOBS_CREATED, tenant_label
 from infra.ports import EventPublisher, InvoiceCatalog, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
 from infra.records import (
     CreditNoteRecord,
@@ -102,6 +103,7 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
         except PyMongoError:
             log.exception("could not remove job %s after Kafka refused it", job_id)
         raise
+    JOBS_CREATED.labels(request.jobType.value, tenant_label(tenant)).inc()
     log.info("job created", extra={"tenant": tenant, "job": job_id, "orders": len(order_ids)})
     return job_id
 

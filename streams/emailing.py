@@ -13,7 +13,9 @@ from infra.records import InvoiceRecord
 from infra.storage import invoice_key
 from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
+from schemas.public_events import InvoiceEmailed
 from schemas.settings import SellerSettings
+from streams.announcements import Announce, keep_to_yourself
 from streams.rendering.mail import invoice_mail_text, one_line
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ class EmailDeps:
     mailer: MailSender
     default_sender: str
     now: Callable[[], datetime] = utc_now
+    # Publishes invoice.emailed / invoice.email_failed (streams/public_events.py in the worker).
+    announce: Announce = keep_to_yourself
 
 
 async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, default: str) -> str:
@@ -60,7 +64,11 @@ async def email_invoice(
             attachment_name=text.attachment_name,
         )
     )
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, deps.now())
+    emailed_at = deps.now()
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    await deps.announce(
+        InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
+    )
     # The customer's address stays out of the log: it is personal data, and the invoice records it.
     log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient

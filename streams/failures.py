@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from pymongo.errors import ConnectionFailure, OperationFailure
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, wait_exponential
 
+from infra.metrics import DEAD_LETTERS
 from schemas.events import DeadLetter
 from streams.app import dead_letters
 
@@ -55,9 +56,10 @@ MAX_KEPT_VALUE_BYTES = 256 * 1024
 MAX_KEPT_KEY_BYTES = 1024
 
 
-async def send_to_dead_letters(event: Any, reason: str) -> None:
+async def send_to_dead_letters(event: Any, reason: str, reason_class: str = "unprocessable") -> None:
     """Keep the original bytes (the first of them, when too large) and say why; the agent then goes on
-    with the next record."""
+    with the next record. `reason_class` (invalid, defect, unprocessable) labels the dead-letter metric;
+    the reason's text never does."""
     message = event.message
     value: bytes = message.value or b""
     key: bytes | None = message.key[:MAX_KEPT_KEY_BYTES] if message.key else None
@@ -76,6 +78,7 @@ async def send_to_dead_letters(event: Any, reason: str) -> None:
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
     sent = await dead_letters.send(key=key, value=letter.to_bytes())
     await sent
+    DEAD_LETTERS.labels(message.topic, reason_class).inc()
 
 
 async def parse_or_dead_letter(event: Any, parse: Callable[[bytes], T], what: str) -> T | None:
@@ -84,7 +87,7 @@ async def parse_or_dead_letter(event: Any, parse: Callable[[bytes], T], what: st
     try:
         return parse(event.value)
     except ValueError as error:
-        await send_to_dead_letters(event, f"invalid {what}: {error}")
+        await send_to_dead_letters(event, f"invalid {what}: {error}", "invalid")
         return None
 
 
@@ -111,5 +114,7 @@ async def run_step(event: Any, what: str, step: Callable[[], Awaitable[T]]) -> T
 async def report_defect(event: Any, what: str, error: Exception) -> Defect:
     reference = uuid.uuid4().hex[:12]
     log.error("%s failed, reference %s", what, reference, exc_info=error)
-    await send_to_dead_letters(event, f"{what} failed (reference {reference}): {type(error).__name__}: {error}")
+    await send_to_dead_letters(
+        event, f"{what} failed (reference {reference}): {type(error).__name__}: {error}", "defect"
+    )
     return Defect(reference)

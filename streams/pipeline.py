@@ -14,6 +14,7 @@ from datetime import datetime
 
 from infra.mail import EmailNotSent
 from infra.mapping import einvoice_settings, seller_details, sequence_schema
+from infra.metrics import EMAILS_FAILED, EMAILS_PENDING, EMAILS_SENT
 from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
@@ -45,7 +46,9 @@ from schemas.events import (
 from schemas.orders import Order, OrderStatus
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SellerSettings, SequenceSettings
+from streams.announcements import Announce, email_failed, invoice_issued, keep_to_yourself
 from streams.emailing import EmailDeps, email_invoice
+from streams.observability import step_timer
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +95,8 @@ class PipelineDeps:
     now: Callable[[], datetime] = utc_now
     # Shared by every invoice actor of the worker (one per worker, not per actor).
     number_locks: TenantNumbering = field(default_factory=TenantNumbering)
+    # Publishes the public events (invoice.issued, ...; streams/public_events.py in the worker).
+    announce: Announce = keep_to_yourself
 
 
 class OrderRejected(Exception):
@@ -109,7 +114,10 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
             pdf = await issue(record, deps)
     except OrderRejected as rejection:
         return failed(request, str(rejection))
-    email = await email_once(record, deps, pdf)
+    # Announced again by a redelivery, under the same ce_id: once for a consumer that deduplicates.
+    await deps.announce(invoice_issued(record, request.jobId))
+    with step_timer("email"):
+        email = await email_once(record, deps, pdf)
     return OrderInvoiced(
         tenant=request.tenant,
         jobId=request.jobId,
@@ -136,15 +144,17 @@ async def existing_or_new_invoice(
     one numbered from the tenant's sequence once the order passed validation and recalculation. Numbers
     the sequence formats like an earlier invoice's are skipped and appended to `skipped`."""
     tenant, order_id = request.tenant, request.orderId
-    existing = await deps.invoices.find(tenant, order_id)
-    if existing is not None:
-        return existing
-    order = await load_invoiceable_order(deps.orders, tenant, order_id)
-    totals = recalculate(order)
-    try:
-        check_order_figures(order, totals)
-    except PriceMismatch as mismatch:
-        raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
+    with step_timer("validate"):
+        existing = await deps.invoices.find(tenant, order_id)
+        if existing is not None:
+            return existing
+        order = await load_invoiceable_order(deps.orders, tenant, order_id)
+    with step_timer("recalculate"):
+        totals = recalculate(order)
+        try:
+            check_order_figures(order, totals)
+        except PriceMismatch as mismatch:
+            raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
     sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, tenant)
     last_seq = await deps.numbers.last_seq(tenant)
     _, first_number = next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
@@ -171,12 +181,13 @@ async def existing_or_new_invoice(
         raise OrderRejected(f"Order {order_id} not invoiced: {refused}") from None
     # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
     # and before the number is allocated (a declined payment uses up no number).
-    captured = await capture_payment(tenant, order, totals, deps)
+    with step_timer("capture"):
+        captured = await capture_payment(tenant, order, totals, deps)
 
     # One order of this worker at a time takes the tenant's next number, so this worker's actors never
     # race each other for it; another worker's insert of the same number shows as NumberTaken, and only
     # the number is tried again, not the reads before it.
-    async with deps.number_locks.lock(tenant):
+    async with step_timer("number"), deps.number_locks.lock(tenant):
         last_seq = deps.number_locks.known_last(tenant, last_seq)
         while True:
             seq, number = next_number(sequence, last_seq)
@@ -315,16 +326,18 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
         logo = await deps.tenant_settings.logo_content(record.tenant, record.logo_sha256)
         document = replace(document, seller=replace(document.seller, logo=logo))
     try:
-        pdf = await deps.render(document)
+        with step_timer("render"):
+            pdf = await deps.render(document)
     except EInvoiceRefused as refused:
         # Checked before the number was allocated; this is an invoice allocated before that check existed.
         raise OrderRejected(f"Invoice {record.number} not issued: {refused}") from None
     key = invoice_key(record.tenant, record.number)
-    try:
-        await deps.storage.put(key, pdf)
-    except AlreadyStored:
-        pdf = await deps.storage.get(key)
-    await deps.invoices.mark_issued(record.tenant, record.order_id, key)
+    with step_timer("store"):
+        try:
+            await deps.storage.put(key, pdf)
+        except AlreadyStored:
+            pdf = await deps.storage.get(key)
+        await deps.invoices.mark_issued(record.tenant, record.order_id, key)
     log.info("invoice issued", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return pdf
 
@@ -348,7 +361,9 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
         return f"; no email was sent: {nobody}"
     except EmailNotSent as failure:
         if failure.permanent:
+            EMAILS_FAILED.inc()
             await deps.invoices.mark_email_failed(record.tenant, record.order_id, failure.reason)
+            await deps.email.announce(email_failed(record, failure.reason, retrying=False))
             return f"; the email to {address} was refused and will not be retried ({failure.reason})"
         await deps.queue_email(
             InvoiceEmailRequested(
@@ -357,10 +372,13 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
         )
         # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
         await deps.invoices.mark_email_pending(record.tenant, record.order_id, failure.reason)
+        EMAILS_PENDING.inc()
+        await deps.email.announce(email_failed(record, failure.reason, retrying=True))
         log.warning(
             "invoice email pending: %s", failure.reason, extra={"tenant": record.tenant, "order": record.order_id}
         )
         return f"; the email to {address} is pending and will be retried ({failure.reason})"
+    EMAILS_SENT.labels("first").inc()
     return f" and emailed to {recipient}"
 
 

@@ -23,6 +23,7 @@ from infra.tenant_settings import TenantSettingsRepository
 from schemas.events import InvoiceEmailRequested
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
+from streams.public_events import announce
 from streams.rendering.pool import RenderPool
 
 
@@ -49,6 +50,7 @@ class WorkerResources:
             storage=self.storage,
             mailer=self.mailer,
             default_sender=self.settings.email_default_sender,
+            announce=announce,
         )
 
     def pipeline_deps(self, queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]) -> PipelineDeps:
@@ -65,6 +67,7 @@ class WorkerResources:
             email=self.email_deps(),
             queue_email=queue_email,
             number_locks=self.numbering,
+            announce=announce,
         )
 
 

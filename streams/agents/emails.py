@@ -16,9 +16,11 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from infra.logs import log_context
 from infra.mail import EmailNotSent
+from infra.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
+from streams.announcements import email_failed
 from streams.app import app, invoice_emails, settings
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
@@ -35,6 +37,7 @@ def log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
     wait = state.next_action.sleep if state.next_action is not None else 0.0
     log.warning("invoice email not sent (attempt %d), next attempt in %.1f s: %s", state.attempt_number, wait, error)
+    EMAILS_RETRIED.inc()
 
 
 def retrying_email(settings: Settings) -> AsyncRetrying:
@@ -82,8 +85,11 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
         async for attempt in retrying_email(settings):
             with attempt:
                 await email_invoice(record, deps)
+        EMAILS_SENT.labels("queued").inc()
     except NoRecipient as nobody:
         log.warning("invoice not emailed: %s", nobody, extra=context)
     except EmailNotSent as refused:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
+        EMAILS_FAILED.inc()
+        await deps.announce(email_failed(record, refused.reason, retrying=False))
         await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)

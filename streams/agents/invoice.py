@@ -4,11 +4,16 @@ from functools import partial
 from typing import Any
 
 from infra.logs import log_context
+from infra.tracing import trace_headers
 from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
+from streams.announcements import invoice_failed
 from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
+from streams.observability import record_order_finished
 from streams.pipeline import PipelineDeps, invoice_order
+from streams.public_events import announce
 from streams.resources import WorkerResources, worker_resources
+from streams.tracing import traced_events
 
 
 async def queue_email(request: InvoiceEmailRequested) -> None:
@@ -20,7 +25,7 @@ async def queue_email(request: InvoiceEmailRequested) -> None:
 async def invoice_orders(stream: Any) -> None:
     resources = await worker_resources()
     deps = resources.pipeline_deps(queue_email)
-    async for event in stream.events():
+    async for event in traced_events(stream.events(), "invoice order"):
         request = await parse_or_dead_letter(event, OrderInvoiceRequested.model_validate_json, "order invoice request")
         if request is None:
             continue
@@ -51,5 +56,9 @@ async def invoice_one(
         async for attempt in retrying_transient():
             with attempt:
                 await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
-    sent = await order_results.send(key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes())
+        await announce(invoice_failed(result))
+    sent = await order_results.send(
+        key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes(), headers=trace_headers()
+    )
     await sent
+    record_order_finished(result)

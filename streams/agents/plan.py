@@ -6,11 +6,13 @@ from typing import Any
 
 from infra.logs import log_context
 from infra.mapping import order_selection
+from infra.tracing import trace_headers
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
 from streams.app import app, job_requests, order_requests, order_results
 from streams.failures import Defect, parse_or_dead_letter, run_step
 from streams.resources import WorkerResources, worker_resources
+from streams.tracing import traced_events
 
 # Order IDs per JobPlanned record: 1,000 IDs of up to 64 characters stay well below Kafka's 1 MB limit.
 PLAN_PART_SIZE = 1000
@@ -74,7 +76,7 @@ def parse_job_request(raw: bytes) -> JobRequested:
 @app.agent(job_requests)
 async def plan_jobs(stream: Any) -> None:
     resources = await worker_resources()
-    async for event in stream.events():
+    async for event in traced_events(stream.events(), "plan job"):
         request = await parse_or_dead_letter(event, parse_job_request, "job request")
         if request is None:
             continue
@@ -88,13 +90,15 @@ async def plan_jobs(stream: Any) -> None:
         # The plan is on the results topic before any order request exists, so the projection learns
         # the job's size before its first result.
         planned = [
-            await order_results.send(key=job_key, value=part.to_bytes()) for part in plan_parts(request, order_ids)
+            await order_results.send(key=job_key, value=part.to_bytes(), headers=trace_headers())
+            for part in plan_parts(request, order_ids)
         ]
         await asyncio.gather(*planned)
         requested = [
             await order_requests.send(
                 key=f"{request.tenant}:{order_id}".encode(),
                 value=OrderInvoiceRequested(tenant=request.tenant, jobId=request.jobId, orderId=order_id).to_bytes(),
+                headers=trace_headers(),
             )
             for order_id in order_ids
         ]

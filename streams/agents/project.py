@@ -18,7 +18,9 @@ from schemas.api import OrderResultStatus
 from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
 from streams.app import app, order_results
 from streams.failures import parse_or_dead_letter, retrying_transient, run_step
+from streams.public_events import announce_completed_jobs
 from streams.resources import worker_resources
+from streams.tracing import traced_batches
 
 PROJECTION_BATCH = 500
 PROJECTION_WAIT_SECONDS = 0.5
@@ -79,5 +81,9 @@ async def fold_batch(jobs: JobStore, events: Sequence[Any]) -> None:
 @app.agent(order_results)
 async def project_results(stream: Any) -> None:
     jobs = (await worker_resources()).jobs
-    async for events in stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS):
+    batches = stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS)
+    async for events in traced_batches(batches, "project results"):
         await fold_batch(jobs, events)
+        async for attempt in retrying_transient():
+            with attempt:
+                await announce_completed_jobs(jobs, events)

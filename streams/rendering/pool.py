@@ -5,6 +5,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
+from infra.metrics import RENDER_BUSY_PROCESSES, RENDER_QUEUE_DEPTH
 from invoicing.document import InvoiceDocument
 from streams.rendering.pdf import check_einvoice, render_facturx_pdf, warm_up
 
@@ -15,10 +16,23 @@ class RenderPool:
         self._executor = ProcessPoolExecutor(
             max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
         )
+        self._processes = processes
+        self._in_flight = 0
 
     async def render(self, document: InvoiceDocument) -> bytes:
         """The issued PDF: Factur-X, PDF/A-3b (raises EInvoiceRefused)."""
-        return await asyncio.get_running_loop().run_in_executor(self._executor, render_facturx_pdf, document)
+        self._count_in_flight(+1)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, render_facturx_pdf, document)
+        finally:
+            self._count_in_flight(-1)
+
+    def _count_in_flight(self, change: int) -> None:
+        """The pool starts a PDF as soon as a process is free, so of the PDFs in flight up to one per
+        process are being rendered and the rest wait in the queue."""
+        self._in_flight += change
+        RENDER_BUSY_PROCESSES.set(min(self._in_flight, self._processes))
+        RENDER_QUEUE_DEPTH.set(max(0, self._in_flight - self._processes))
 
     async def check_einvoice(self, document: InvoiceDocument) -> None:
         """Raises EInvoiceRefused when the document cannot become an e-invoice."""

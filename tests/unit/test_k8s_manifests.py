@@ -52,8 +52,8 @@ TOPIC_SETTINGS = sorted(
     if name.startswith("topic_") and name not in {"topic_prefix", "topic_partitions", "topic_replication_factor"}
 )
 
-# Containers without probes, and why (the worker has no HTTP port before issue 16's metrics endpoint).
-WITHOUT_PROBES = {"invoice-worker/worker": "no HTTP port yet; a crashed worker exits and restarts"}
+# Containers without probes, and why (none since the worker serves /metrics).
+WITHOUT_PROBES: dict[str, str] = {}
 
 
 @cache
@@ -210,6 +210,21 @@ def test_pods_are_hardened_sized_and_probed(path: str) -> None:
     port = api["ports"][0]["containerPort"]
     assert port == configured_settings(objects).api_port
     assert configured_settings(objects).api_host == "0.0.0.0"  # reachable from the Service, not loopback only
+
+    worker_container = one(objects, "Deployment", "invoice-worker")["spec"]["template"]["spec"]["containers"][0]
+    metrics_port = worker_container["ports"][0]["containerPort"]
+    assert metrics_port == configured_settings(objects).worker_metrics_port
+    assert configured_settings(objects).worker_metrics_host == "0.0.0.0"  # reachable by Prometheus and probes
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert worker_container[probe]["httpGet"] == {"path": "/metrics", "port": "metrics"}, probe
+    admitted = {
+        port["port"]
+        for policy in of_kind(objects, "NetworkPolicy")
+        if policy["metadata"]["name"] == "invoice-worker"
+        for rule in policy["spec"]["ingress"]
+        for port in rule["ports"]
+    }
+    assert admitted == {metrics_port}
 
     worker = one(objects, "Deployment", "invoice-worker")["spec"]["template"]["spec"]
     data_dir = configured_settings(objects).worker_data_dir

@@ -1,0 +1,101 @@
+"""Public events for downstream systems (ERP, accounting) and stream monitoring tools, on the topic
+invoice-events: one JSON event per record, with CloudEvents Kafka-binding headers (binary content mode:
+ce_specversion, ce_id, ce_type, ce_source, ce_time, ce_subject, content-type).
+
+Unlike the internal events of `schemas/events.py`, these are a contract: fields are only ever added.
+They carry no personal data beyond what an invoice number implies, and never a signed download link
+(it expires; the storage key and the invoice number are what a consumer can ask the API about).
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.orders import OrderId, Tenant
+
+ReasonClass = Literal["validation", "price", "payment", "sequence", "internal"]
+
+
+class PublicEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tenant: Tenant
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class TaxAtRate(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rate: Decimal = Field(description="Tax rate in percent")
+    base: Decimal = Field(description="Net amount taxed at this rate")
+    tax: Decimal
+
+
+class InvoiceIssued(PublicEvent):
+    """An invoice exists: numbered, rendered and stored (sent once per invoice)."""
+
+    type: Literal["invoice.issued"] = "invoice.issued"
+    jobId: str
+    orderId: OrderId
+    invoiceNumber: str
+    currency: str
+    issueDate: date
+    netTotal: Decimal = Field(description="Lines and shipping, before tax")
+    taxTotal: Decimal
+    grossTotal: Decimal
+    taxes: list[TaxAtRate] = Field(description="Totals per tax rate")
+    storageKey: str = Field(description="Key of the PDF in the service's storage (never a signed link)")
+
+
+class InvoiceFailed(PublicEvent):
+    """An order of a job could not be invoiced; a later job may try it again."""
+
+    type: Literal["invoice.failed"] = "invoice.failed"
+    jobId: str
+    orderId: OrderId
+    reason: str
+    reasonClass: ReasonClass
+
+
+class InvoiceEmailed(PublicEvent):
+    """The mail server took the invoice's email (the first send, a retry or a resend)."""
+
+    type: Literal["invoice.emailed"] = "invoice.emailed"
+    orderId: OrderId
+    invoiceNumber: str
+    emailedAt: AwareDatetime
+
+
+class InvoiceEmailFailed(PublicEvent):
+    """A send of the invoice's email failed: `retrying` says whether the service keeps trying."""
+
+    type: Literal["invoice.email_failed"] = "invoice.email_failed"
+    orderId: OrderId
+    invoiceNumber: str
+    reason: str
+    retrying: bool
+
+
+class JobCompleted(PublicEvent):
+    """Every order of the job has its result."""
+
+    type: Literal["job.completed"] = "job.completed"
+    jobId: str
+    totalOrders: int
+    succeeded: int
+    failed: int
+    completedAt: AwareDatetime
+
+
+ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
+    InvoiceIssued,
+    InvoiceFailed,
+    InvoiceEmailed,
+    InvoiceEmailFailed,
+    JobCompleted,
+)
+PublicEventT = InvoiceIssued | InvoiceFailed | InvoiceEmailed | InvoiceEmailFailed | JobCompleted

@@ -1,0 +1,30 @@
+"""Timer "lag": the worker's consumer lag per topic and partition, as the Prometheus gauge
+invoice_consumer_lag, for the dashboard and the lag alert (KEDA reads the same lag from Kafka itself)."""
+
+from typing import Any
+
+from infra.metrics import CONSUMER_LAG
+from streams.app import app
+
+CONSUMER_LAG_INTERVAL_SECONDS = 5.0
+
+
+async def measure_consumer_lag() -> None:
+    """Lag of each partition assigned to this worker: the partition's end offset minus its group's
+    committed offset. Each worker reports its own partitions, so a sum over workers is the group's lag."""
+    consumer: Any = app.consumer  # Faust's consumer: its committed offsets have no public accessor
+    CONSUMER_LAG.clear()  # partitions revoked since the last measurement are another worker's now
+    for tp in consumer.assignment():
+        try:
+            end = consumer.highwater(tp)
+        except Exception:  # no fetch on this partition yet: nothing to report
+            continue
+        if end is None:
+            continue
+        # Faust keeps the offsets it committed (the next record to read); None before its first commit.
+        committed = consumer._committed_offset.get(tp) or 0
+        CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
+
+
+# Registered without decorator syntax: Faust's timer decorator is untyped.
+app.timer(interval=CONSUMER_LAG_INTERVAL_SECONDS)(measure_consumer_lag)

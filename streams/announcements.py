@@ -1,0 +1,50 @@
+"""The public events (schemas/public_events.py) made from the pipeline's records. Free of Kafka, so the
+pipeline can make them; streams/public_events.py sends them."""
+
+from collections.abc import Awaitable, Callable
+
+from infra.records import InvoiceRecord
+from infra.storage import invoice_key
+from schemas.events import OrderFailed
+from schemas.public_events import InvoiceEmailFailed, InvoiceFailed, InvoiceIssued, PublicEventT, TaxAtRate
+from streams.observability import failure_reason_class
+
+Announce = Callable[[PublicEventT], Awaitable[None]]
+
+
+async def keep_to_yourself(event: PublicEventT) -> None:
+    """Where public events go when nobody listens (tests of the pipeline alone)."""
+
+
+def invoice_issued(record: InvoiceRecord, job_id: str) -> InvoiceIssued:
+    document = record.invoice_document()
+    totals = document.totals
+    return InvoiceIssued(
+        tenant=record.tenant,
+        jobId=job_id,
+        orderId=record.order_id,
+        invoiceNumber=record.number,
+        currency=totals.currency,
+        issueDate=document.invoice_date,
+        netTotal=totals.subtotal + totals.shipping_net,
+        taxTotal=totals.tax_total,
+        grossTotal=totals.total,
+        taxes=[TaxAtRate(rate=row.rate, base=row.base, tax=row.tax) for row in totals.taxes],
+        storageKey=record.storage_key or invoice_key(record.tenant, record.number),
+    )
+
+
+def invoice_failed(result: OrderFailed) -> InvoiceFailed:
+    return InvoiceFailed(
+        tenant=result.tenant,
+        jobId=result.jobId,
+        orderId=result.orderId,
+        reason=result.reason,
+        reasonClass=failure_reason_class(result.reason, result.orderId),
+    )
+
+
+def email_failed(record: InvoiceRecord, reason: str, *, retrying: bool) -> InvoiceEmailFailed:
+    return InvoiceEmailFailed(
+        tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=reason, retrying=retrying
+    )
