@@ -65,10 +65,12 @@ async def email_invoice(
         )
     )
     emailed_at = deps.now()
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    # Announced before it is recorded: a crash in between sends the email again on redelivery (SMTP has
+    # no idempotency key) and announces that second send, but never leaves a send unannounced.
     await deps.announce(
         InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
     )
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
     # The customer's address stays out of the log: it is personal data, and the invoice records it.
     log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient
