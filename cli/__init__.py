@@ -53,6 +53,8 @@ def worker() -> None:
             settings.topic_order_results,
             settings.topic_dead_letters,
             settings.topic_invoice_emails,
+            settings.topic_credit_note_requests,
+            settings.topic_refunds,
         )
     ]
     asyncio.run(

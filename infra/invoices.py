@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document
 from infra.records import STORED_DOCUMENT, InvoiceRecord, NumberTaken
+from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
 from schemas.events import utc_now
 
@@ -23,7 +24,7 @@ from schemas.events import utc_now
 class InvoiceRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.invoices: AsyncCollection[Document] = db.invoices
-        self.sequences: AsyncCollection[Document] = db.invoice_sequences
+        self.marks = SequenceMarks(db.invoice_sequences, INVOICE_SEQUENCE)
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         doc = await self.invoices.find_one({"_id": f"{tenant}:{order_id}"})
@@ -37,17 +38,11 @@ class InvoiceRepository:
         """The highest sequence value taken, from the tenant's high-water mark (read by `_id`). The mark may
         lag behind after a crash; `allocate` then meets NumberTaken and moves it on. Without a mark (data
         from before marks existed) the invoices themselves say."""
-        mark = await self.sequences.find_one({"_id": tenant})
+        mark = await self.marks.last(tenant)
         if mark is not None:
-            return int(mark["lastSeq"])
+            return mark
         doc = await self.invoices.find_one({"tenant": tenant}, sort=[("seq", DESCENDING)], projection={"seq": 1})
         return None if doc is None else int(doc["seq"])
-
-    async def _raise_mark(self, tenant: str, seq: int) -> None:
-        try:
-            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}}, upsert=True)
-        except DuplicateKeyError:  # two first upserts at once: the mark exists now, so this one updates it
-            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}})
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
         cursor = self.invoices.find(
@@ -86,9 +81,9 @@ class InvoiceRepository:
         except DuplicateKeyError:
             if await self.invoices.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return None
-            await self._raise_mark(tenant, seq)
+            await self.marks.raise_to(tenant, seq)
             raise NumberTaken(number) from None
-        await self._raise_mark(tenant, seq)
+        await self.marks.raise_to(tenant, seq)
         return _invoice_record(doc)
 
     async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:

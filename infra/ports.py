@@ -11,14 +11,23 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
-from infra.payments import Capture
-from infra.records import CaptureRecord, InvoiceRecord, Job, JobOrderResult, OrderOutcome
+from infra.payments import Capture, Refund
+from infra.records import (
+    CaptureRecord,
+    CreditNoteRecord,
+    CreditNoteRequestRecord,
+    InvoiceRecord,
+    Job,
+    JobOrderResult,
+    OrderOutcome,
+    RefundState,
+)
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
-from invoicing.payments import CaptureRequest
+from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import JobType
+from schemas.api import CreditNoteStatus, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -27,6 +36,7 @@ SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 __all__ = [
     "CaptureStore",
     "ClaimStore",
+    "CreditNoteStore",
     "EventPublisher",
     "InvoiceNumbers",
     "InvoiceStorage",
@@ -35,6 +45,7 @@ __all__ = [
     "MailSender",
     "OrderStore",
     "PaymentCapturer",
+    "PaymentRefunder",
     "Render",
     "TenantSettingsStore",
 ]
@@ -90,6 +101,42 @@ class InvoiceNumbers(Protocol):
         ...
 
 
+class CreditNoteStore(Protocol):
+    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None: ...
+    async def delete_request(self, tenant: str, request_id: str) -> None: ...
+    async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None: ...
+    async def finish_request(
+        self, tenant: str, request_id: str, status: CreditNoteStatus, message: str, number: str | None = None
+    ) -> None: ...
+    async def find(self, tenant: str, note_id: str) -> CreditNoteRecord | None: ...
+    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]: ...
+    async def last_seq(self, tenant: str) -> int | None: ...
+    async def allocate(
+        self,
+        *,
+        tenant: str,
+        note_id: str,
+        order_id: str,
+        invoice_number: str,
+        ordinal: int,
+        seq: int,
+        number: str,
+        reason: str,
+        document: InvoiceDocument,
+        logo_sha256: str | None,
+        refund: RefundState,
+    ) -> CreditNoteRecord:
+        """The stored note (this request's, if stored before); raises CreditRaced when another note of the
+        invoice took `ordinal`, NumberTaken when another took `seq`."""
+        ...
+
+    async def mark_stored(self, tenant: str, note_id: str, storage_key: str) -> None: ...
+    async def mark_refund(self, tenant: str, note_id: str, refund: RefundState) -> None: ...
+    async def mark_emailed(self, tenant: str, note_id: str, recipient: str, at: datetime) -> None: ...
+    async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None: ...
+    async def project_onto_invoice(self, tenant: str, order_id: str) -> None: ...
+
+
 class CaptureStore(Protocol):
     async def find(self, tenant: str, order_id: str) -> CaptureRecord | None: ...
     async def record(
@@ -116,6 +163,12 @@ class PaymentCapturer(Protocol):
     """Raises CaptureDeclined, GatewayUnavailable or GatewayError of infra.payments."""
 
     async def capture(self, request: CaptureRequest) -> Capture: ...
+
+
+class PaymentRefunder(Protocol):
+    """Raises CaptureDeclined (a refused refund), GatewayUnavailable or GatewayError of infra.payments."""
+
+    async def refund(self, request: RefundRequest) -> Refund: ...
 
 
 class EventPublisher(Protocol):

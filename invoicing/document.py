@@ -6,6 +6,7 @@ the live order or the tenant's current settings.
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 
 from invoicing.orders import AddressInput, OrderInput, PaymentStatus
 from invoicing.payments import CapturedPayment
@@ -64,6 +65,19 @@ class PaymentInfo:
     due_on: date | None = None
 
 
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit-note"  # corrects an issued invoice (German: Rechnungskorrektur); never replaces it
+
+
+@dataclass(frozen=True)
+class PrecedingInvoice:
+    """The invoice a credit note corrects, as the credit note must name it (number and date)."""
+
+    number: str
+    issued_on: date
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
     tenant: str
@@ -76,6 +90,9 @@ class InvoiceDocument:
     buyer: Buyer
     totals: Totals
     payment: PaymentInfo
+    # A credit note is the same document with its own number and the credited lines (amounts positive).
+    kind: DocumentKind = DocumentKind.INVOICE
+    preceding_invoice: PrecedingInvoice | None = None  # set exactly for a credit note
 
 
 def postal_address(address: AddressInput) -> PostalAddress:

@@ -23,6 +23,7 @@ class InvoiceLine:
     discount: Decimal
     net: Decimal
     tax_rate: Decimal
+    entry_id: str | None = None  # the order entry's ID; credit notes name lines by it (None: made before)
 
 
 @dataclass(frozen=True)
@@ -63,17 +64,24 @@ def recalculate(order: OrderInput) -> Totals:
             discount=entry.discount,
             net=round_money(entry.amount * entry.unitPrice - entry.discount, currency),
             tax_rate=entry.taxRate,
+            entry_id=entry.id,
         )
         for position, entry in enumerate(order.entries, start=1)
     )
+    shipping = order.shipping
+    if shipping is None:
+        return totals_of(currency, lines, ZERO, None)
+    return totals_of(currency, lines, round_money(shipping.amount, currency), shipping.taxRate)
+
+
+def totals_of(
+    currency: str, lines: tuple[InvoiceLine, ...], shipping_net: Decimal, shipping_rate: Decimal | None
+) -> Totals:
+    """Tax per rate over the line nets and shipping, and the totals: the rules of every invoice and credit note."""
     base_by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
     for line in lines:
         base_by_rate[line.tax_rate] += line.net
-    shipping_net = ZERO
-    shipping_rate = None
-    if order.shipping is not None:
-        shipping_net = round_money(order.shipping.amount, currency)
-        shipping_rate = order.shipping.taxRate
+    if shipping_rate is not None:
         base_by_rate[shipping_rate] += shipping_net
     taxes = tuple(
         TaxRow(rate=rate, base=base, tax=round_money(base * rate / 100, currency))

@@ -5,6 +5,7 @@ listed in the README.
 """
 
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
@@ -27,6 +28,14 @@ class OrderResultStatus(StrEnum):
     SUCCESS = "SUCCESS"
     FAILURE = "FAILURE"
     PENDING = "PENDING"
+
+
+class CreditNoteStatus(StrEnum):
+    """Extension: where a credit-note request stands."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"  # the credit note is numbered, rendered and stored
+    FAILED = "FAILED"  # refused (say, more than is left to credit); the message says why
 
 
 class JobRequest(BaseModel):
@@ -106,3 +115,67 @@ class InvoiceEmailAccepted(BaseModel):
     invoiceNumber: str = Field(description="The invoice that will be emailed.")
     recipient: str = Field(description="The customer email address it goes to (the one on the invoice).")
     message: str
+
+
+# --- credit notes (extension) ----------------------------------------------------------------------
+
+
+class CreditNoteLine(BaseModel):
+    entryId: str = Field(min_length=1, max_length=64, description="The order entry's ID, as on the order.")
+    quantity: Decimal = Field(gt=0, max_digits=18, description="How much of the entry to credit.")
+
+
+class CreditNoteRequest(BaseModel):
+    """Extension: the body of POST /invoice/{tenant}/invoices/{invoiceNumber}/credit-notes."""
+
+    reason: str = Field(min_length=1, max_length=500, description="Why the invoice is corrected (kept, not printed).")
+    wholeInvoice: bool = Field(default=False, description="Credit everything still left to credit.")
+    lines: list[CreditNoteLine] = Field(default=[], max_length=1000, description="Lines to credit (by entry ID).")
+    shipping: bool = Field(default=False, description="Credit the shipping.")
+
+    @model_validator(mode="after")
+    def whole_or_parts(self) -> "CreditNoteRequest":
+        if self.wholeInvoice and (self.lines or self.shipping):
+            raise ValueError("wholeInvoice credits everything left: give no lines and no shipping with it")
+        if not self.wholeInvoice and not self.lines and not self.shipping:
+            raise ValueError("give wholeInvoice: true, or lines and/or shipping: true")
+        if not self.reason.strip():
+            raise ValueError("reason must not be blank")
+        return self
+
+
+class CreditNoteAccepted(BaseModel):
+    """Extension: the answer to POST .../credit-notes (202). Poll `creditNoteId` under /credit-notes/."""
+
+    creditNoteId: str
+    status: CreditNoteStatus
+
+
+class CreditNoteTotals(BaseModel):
+    net: Decimal
+    tax: Decimal
+    gross: Decimal
+
+
+class RefundInfo(BaseModel):
+    status: str = Field(description="NOT_NEEDED, PENDING (retried), REFUNDED or FAILED.")
+    amount: Decimal
+    refundId: str | SkipJsonSchema[None] = None
+    error: str | SkipJsonSchema[None] = None
+
+
+class CreditNoteResponse(BaseModel):
+    """Extension: a credit-note request and, once made, its credit note."""
+
+    creditNoteId: str
+    status: CreditNoteStatus
+    invoiceNumber: str
+    orderId: str
+    message: str | SkipJsonSchema[None] = None
+    creditNoteNumber: str | SkipJsonSchema[None] = None
+    issuedAt: datetime | SkipJsonSchema[None] = None
+    currency: str | SkipJsonSchema[None] = None
+    totals: CreditNoteTotals | SkipJsonSchema[None] = None
+    refund: RefundInfo | SkipJsonSchema[None] = None
+    createdAt: datetime
+    updatedAt: datetime

@@ -124,6 +124,13 @@ class SequenceSettings(TenantSettings):
         return self
 
 
+class CreditNoteSequenceSettings(SequenceSettings):
+    """The credit-note number format: the same schema as invoice numbers, a sequence of its own
+    (default CN-__num__, 6 digits, from 1)."""
+
+    KIND = "credit-note-sequence"
+
+
 class SellerAddress(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     street: Text

@@ -8,6 +8,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.clients import ClientRepository
+from infra.credit_notes import CreditNoteRepository
 from infra.db import Document
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
@@ -19,7 +20,7 @@ from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
 from schemas.orders import TENANT_PATTERN
 from service.login_limits import FailedLogins
-from service.services import JobServices
+from service.services import CreditServices, JobServices
 
 
 @dataclass
@@ -36,6 +37,7 @@ class ApiResources:
     tokens: TokenService
     clients: ClientRepository
     failed_logins: FailedLogins
+    credit_notes: CreditNoteRepository
 
 
 def get_resources(request: Request) -> ApiResources:
@@ -57,6 +59,15 @@ def get_job_services(res: Resources) -> JobServices:
 
 
 Jobs = Annotated[JobServices, Depends(get_job_services)]
+
+
+def get_credit_services(res: Resources) -> CreditServices:
+    return CreditServices(
+        settings=res.settings, invoices=res.invoices, credit_notes=res.credit_notes, publisher=res.publisher
+    )
+
+
+Credits = Annotated[CreditServices, Depends(get_credit_services)]
 
 Tenant = Annotated[
     str,

@@ -11,6 +11,7 @@ from infra.mail import OutgoingEmail
 from infra.ports import InvoiceStorage, InvoiceStore, MailSender, TenantSettingsStore
 from infra.records import InvoiceRecord
 from infra.storage import invoice_key
+from invoicing.document import InvoiceDocument
 from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
 from schemas.settings import SellerSettings
@@ -38,12 +39,24 @@ async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, defa
 async def email_invoice(record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None) -> str:
     """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
-    recipient = invoice_recipient(record.customer_email)
-    document = record.invoice_document()
-    text = invoice_mail_text(document)
     if pdf is None:
+        recipient = invoice_recipient(record.customer_email)  # before the file is fetched for nobody
         pdf = await deps.storage.get(invoice_key(record.tenant, record.number))
-    sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
+    recipient = await send_document(record.tenant, record.invoice_document(), record.customer_email, pdf, deps)
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, deps.now())
+    # The customer's address stays out of the log: it is personal data, and the invoice records it.
+    log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
+    return recipient
+
+
+async def send_document(
+    tenant: str, document: InvoiceDocument, customer_email: str | None, pdf: bytes, deps: EmailDeps
+) -> str:
+    """Send an invoice or a credit note (`document`, rendered as `pdf`) to the customer; returns the
+    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
+    recipient = invoice_recipient(customer_email)
+    text = invoice_mail_text(document)
+    sender = await sender_address(deps.tenant_settings, tenant, deps.default_sender)
     await deps.mailer.send(
         OutgoingEmail(
             sender=sender,
@@ -55,7 +68,4 @@ async def email_invoice(record: InvoiceRecord, deps: EmailDeps, pdf: bytes | Non
             attachment_name=text.attachment_name,
         )
     )
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, deps.now())
-    # The customer's address stays out of the log: it is personal data, and the invoice records it.
-    log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient
