@@ -47,6 +47,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     # AUTOMATIC jobs: equality on tenant, a short $in on status, then a range on the delivery instant.
     await db.orders.create_index([("tenant", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)])
     await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
+    # Tenants with a scheduled AUTOMATIC job, found by the scheduler on every tick.
+    await db.tenant_settings.create_index([("scheduled", ASCENDING)])
     # Credit notes: a unique number per tenant, and a unique place among the credit notes of one invoice.
     await db.credit_notes.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
     await db.credit_notes.create_index(

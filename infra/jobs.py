@@ -7,16 +7,17 @@ agent is the only writer of results and counters (one actor; one job's results o
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from infra.db import Document, ignore_duplicates
-from infra.records import Job, JobOrderResult, OrderOutcome
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from infra.records import Job, JobExists, JobOrderResult, OrderOutcome
+from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 
 PENDING = OrderResultStatus.PENDING.value
@@ -27,8 +28,31 @@ class JobRepository:
         self.jobs: AsyncCollection[Document] = db.jobs
         self.orders: AsyncCollection[Document] = db.job_orders
 
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None:
+        """Raises JobExists when a job has this ID (scheduled jobs have IDs derived from their due time)."""
         now = utc_now()
+        try:
+            await self._insert(tenant, job_id, job_type, order_ids, trigger, now)
+        except DuplicateKeyError:
+            raise JobExists(job_id) from None
+
+    async def _insert(
+        self,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger,
+        now: datetime,
+    ) -> None:
         await self.jobs.insert_one(
             {
                 "_id": job_id,
@@ -38,6 +62,7 @@ class JobRepository:
                 "requestedOrderIds": list(order_ids),
                 "totalOrders": None,
                 "finishedOrders": 0,
+                "trigger": trigger.value,
                 "createdAt": now,
                 "updatedAt": now,
             }
@@ -62,6 +87,7 @@ class JobRepository:
             finished_orders=doc["finishedOrders"],
             created_at=doc["createdAt"],
             updated_at=doc["updatedAt"],
+            trigger=JobTrigger(doc.get("trigger", JobTrigger.API.value)),
         )
 
     async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:

@@ -21,13 +21,14 @@ from infra.records import (
     JobOrderResult,
     OrderOutcome,
     RefundState,
+    ScheduledTenant,
 )
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import CreditNoteStatus, JobType
+from schemas.api import CreditNoteStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -52,7 +53,18 @@ __all__ = [
 
 
 class JobStore(Protocol):
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None: ...
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None:
+        """Raises JobExists when a job has this ID."""
+        ...
+
     async def delete(self, tenant: str, job_id: str) -> None: ...
     async def get(self, tenant: str, job_id: str) -> Job | None: ...
     def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]: ...
@@ -151,6 +163,7 @@ class TenantSettingsStore(Protocol):
     async def current_logo(self, tenant: str) -> LogoInfo | None: ...
     async def delete_logo(self, tenant: str) -> bool: ...
     async def logo_content(self, tenant: str, sha256: str) -> bytes | None: ...
+    async def scheduled(self) -> list[ScheduledTenant]: ...
 
 
 class MailSender(Protocol):

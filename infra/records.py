@@ -14,7 +14,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from invoicing.document import InvoiceDocument
-from schemas.api import CreditNoteStatus, JobStatus, JobType, OrderResultStatus
+from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from schemas.settings import InvoiceSettings
 
 # --- jobs ------------------------------------------------------------------------------------------
 
@@ -30,6 +31,20 @@ class Job:
     finished_orders: int
     created_at: datetime
     updated_at: datetime
+    trigger: JobTrigger = JobTrigger.API
+
+
+class JobExists(Exception):
+    """A job with this ID exists already (a scheduled job started by another worker, or before a restart)."""
+
+
+@dataclass(frozen=True)
+class ScheduledTenant:
+    """A tenant whose invoice settings carry a schedule, and since when they do."""
+
+    tenant: str
+    settings: InvoiceSettings
+    since: datetime
 
 
 @dataclass(frozen=True)

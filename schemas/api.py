@@ -19,6 +19,13 @@ class JobType(StrEnum):
     MANUAL = "MANUAL"
 
 
+class JobTrigger(StrEnum):
+    """Extension: what started a job: a client through the API, or the tenant's schedule."""
+
+    API = "api"
+    SCHEDULE = "schedule"
+
+
 class JobStatus(StrEnum):
     DONE = "DONE"
     IN_PROGRESS = "IN_PROGRESS"

@@ -15,19 +15,21 @@ from infra.records import (
     CaptureRecord,
     InvoiceRecord,
     Job,
+    JobExists,
     JobOrderResult,
     NumberTaken,
     OrderOutcome,
+    ScheduledTenant,
     UnreadableOrder,
 )
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest
 from invoicing.selection import OrderSelection, delivery_instant
-from schemas.api import JobStatus, JobType, OrderResultStatus
+from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 from schemas.orders import Order
-from schemas.settings import LogoInfo, TenantSettings
+from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 
@@ -51,11 +53,21 @@ class MemoryJobs:
         self.jobs: dict[str, Job] = {}
         self.results: dict[str, _StoredResult] = {}
 
-    async def create(self, *, tenant: str, job_id: str, job_type: JobType, order_ids: Sequence[str]) -> None:
+    async def create(
+        self,
+        *,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger = JobTrigger.API,
+    ) -> None:
         if job_id in self.jobs:
-            raise KeyError(f"job {job_id} exists")
+            raise JobExists(job_id)
         now = utc_now()
-        self.jobs[job_id] = Job(tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now)
+        self.jobs[job_id] = Job(
+            tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now, trigger
+        )
 
     async def delete(self, tenant: str, job_id: str) -> None:
         if await self.get(tenant, job_id) is not None:
@@ -268,6 +280,7 @@ class MemoryTenantSettings:
     def __init__(self) -> None:
         self.values: dict[str, dict[str, Any]] = {}
         self.logos: dict[str, bytes] = {}
+        self.scheduled_since: dict[str, datetime] = {}
 
     async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None:
         value = self.values.get(f"{tenant}:{model.KIND}")
@@ -275,6 +288,16 @@ class MemoryTenantSettings:
 
     async def write(self, tenant: str, value: TenantSettings) -> None:
         self.values[f"{tenant}:{value.KIND}"] = value.model_dump(mode="json", exclude_none=True)
+        if value.is_scheduled():
+            self.scheduled_since[tenant] = utc_now()
+        elif isinstance(value, InvoiceSettings):
+            self.scheduled_since.pop(tenant, None)
+
+    async def scheduled(self) -> list[ScheduledTenant]:
+        return [
+            ScheduledTenant(tenant, InvoiceSettings.model_validate(self.values[f"{tenant}:invoice"]), since)
+            for tenant, since in self.scheduled_since.items()
+        ]
 
     async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo:
         self.logos.setdefault(f"{tenant}:{logo.sha256}", logo.content)

@@ -1,5 +1,5 @@
 """Importing this package registers every agent with the Faust app."""
 
-from streams.agents import credit, emails, invoice, orders, plan, project
+from streams.agents import credit, emails, invoice, orders, plan, project, schedule
 
-__all__ = ["credit", "emails", "invoice", "orders", "plan", "project"]
+__all__ = ["credit", "emails", "invoice", "orders", "plan", "project", "schedule"]
