@@ -156,6 +156,16 @@ ENDPOINTS = [
     ("PUT", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 400),
     ("DELETE", "/invoice/{tenant}/settings/logo", None, SCOPE_MANAGE, 404),
     ("POST", "/invoice/{tenant}/invoices/INV-1/email", None, SCOPE_MANAGE, 404),
+    ("POST", "/invoice/{tenant}/invoices/INV-1/credit-notes", {"reason": "r", "wholeInvoice": True}, SCOPE_MANAGE, 404),
+    ("GET", "/invoice/{tenant}/credit-notes/no-such-note", None, SCOPE_READ, 404),
+    ("GET", "/invoice/{tenant}/settings/credit-note-sequence", None, SCOPE_READ, 404),
+    (
+        "PUT",
+        "/invoice/{tenant}/settings/credit-note-sequence",
+        {"preText": "C__num__", "numberOfDigits": 3, "startValue": 1, "maxValue": 9},
+        SCOPE_MANAGE,
+        200,
+    ),
 ]
 
 
