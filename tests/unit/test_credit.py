@@ -3,6 +3,7 @@ Expected figures are worked out by hand (see tests/factories.py):
 entry 1: 2 x 19.99 at 19 % (net 39.98), entry 2: 1 x 5.00 at 7 %, shipping 4.90 at 19 %; total 58.76."""
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from schemas.orders import parse_order_event
 from tests.factories import encoded, order_event
 
 
-def invoice_totals(**order: object) -> Totals:
+def invoice_totals(**order: Any) -> Totals:
     return recalculate(parse_order_event(encoded(order_event("shop", "o-1", **order))).order)
 
 
