@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 MAX_ORDER_ID_LENGTH = 64
@@ -154,6 +154,10 @@ class CreditNoteRequest(BaseModel):
 class CreditNoteAccepted(BaseModel):
     """Extension: the answer to POST .../credit-notes (202). Poll `creditNoteId` under /credit-notes/."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"creditNoteId": "5f0c2a9e4b1d4c7e9a3f6b8d2e1c0a97", "status": "IN_PROGRESS"}]}
+    )
+
     creditNoteId: str
     status: CreditNoteStatus
 
@@ -173,6 +177,38 @@ class RefundInfo(BaseModel):
 
 class CreditNoteResponse(BaseModel):
     """Extension: a credit-note request and, once made, its credit note."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "creditNoteId": "5f0c2a9e4b1d4c7e9a3f6b8d2e1c0a97",
+                    "status": "DONE",
+                    "invoiceNumber": "INV-000001",
+                    "orderId": "order-1",
+                    "message": "Credit note CN-000001 issued for invoice INV-000001; 29.62 EUR refunded "
+                    "and emailed to erika@example.com",
+                    "creditNoteNumber": "CN-000001",
+                    "issuedAt": "2026-12-02T09:30:00Z",
+                    "currency": "EUR",
+                    "totals": {"net": "24.89", "tax": "4.73", "gross": "29.62"},
+                    "refund": {"status": "REFUNDED", "amount": "29.62", "refundId": "ref-3c1f9a2b7d4e"},
+                    "createdAt": "2026-12-02T09:29:58Z",
+                    "updatedAt": "2026-12-02T09:30:01Z",
+                },
+                {
+                    "creditNoteId": "9d8e7f6a5b4c4d3e8f2a1b0c9d8e7f6a",
+                    "status": "FAILED",
+                    "invoiceNumber": "INV-000001",
+                    "orderId": "order-1",
+                    "message": "Credit note for invoice INV-000001 not made: entry 2: 1 asked, 0 left; left to "
+                    "credit: entry 1: 1, entry 2: 0; no shipping; 23.79 EUR gross",
+                    "createdAt": "2026-12-02T09:29:58Z",
+                    "updatedAt": "2026-12-02T09:30:01Z",
+                },
+            ]
+        }
+    )
 
     creditNoteId: str
     status: CreditNoteStatus
