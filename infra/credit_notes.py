@@ -183,6 +183,11 @@ class CreditNoteRepository:
             {"_id": note_id, "tenant": tenant}, {"$set": {"emailPending": True, "emailError": reason}}
         )
 
+    async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
+        await self.notes.update_one(
+            {"_id": note_id, "tenant": tenant}, {"$set": {"emailPending": False, "emailError": reason}}
+        )
+
     async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
         """Write what the invoice's credit notes credited onto the invoice (field `credit`), from all of them:
         recomputed whole, so a repeat or a late writer leaves the same figures."""

@@ -102,6 +102,9 @@ class InvoiceEmailRequested(Event):
     orderId: OrderId
     invoiceNumber: str
     reason: EmailReason
+    creditNoteId: str | None = Field(
+        default=None, description="Set when the email is of a credit note of this invoice, not of the invoice itself"
+    )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 
 

@@ -32,7 +32,7 @@ from invoicing.numbering import SequenceExhausted, SequenceSchema
 from invoicing.payments import RefundRequest, refund_idempotency_key
 from invoicing.recipients import NoRecipient
 from schemas.api import CreditNoteStatus
-from schemas.events import CreditNoteRequested, RefundRequested, utc_now
+from schemas.events import CreditNoteRequested, EmailReason, InvoiceEmailRequested, RefundRequested, utc_now
 from schemas.settings import CreditNoteSequenceSettings
 from streams.emailing import EmailDeps, send_document
 
@@ -53,6 +53,8 @@ class CreditDeps:
     email: EmailDeps
     # Hands a refund the gateway did not confirm to the refund agent (topic invoice-refunds), which retries it.
     queue_refund: Callable[[RefundRequested], Awaitable[None]]
+    # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
+    queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
     now: Callable[[], datetime] = utc_now
 
 
@@ -203,18 +205,42 @@ async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
 
 
 async def email_once(note: CreditNoteRecord, deps: CreditDeps, pdf: bytes | None) -> str:
-    """Email the credit note once; a failed send is recorded as pending on the credit note (visible)."""
+    """Email the credit note once. A failed send never undoes it: it is handed to the email agent, which
+    retries with backoff (as for invoices); a final refusal is recorded on the credit note."""
     address = (note.customer_email or "").strip()
     if note.emailed_at is not None:
         return f" and emailed to {address}"
-    if pdf is None:
-        pdf = await deps.storage.get(credit_note_key(note.tenant, note.number))
+    if note.email_pending:
+        return f"; the email to {address} is pending and will be retried ({note.email_error})"
     try:
-        recipient = await send_document(note.tenant, note.credit_document(), note.customer_email, pdf, deps.email)
+        recipient = await email_credit_note(note, deps, pdf)
     except NoRecipient as nobody:
         return f"; no email was sent: {nobody}"
     except EmailNotSent as failure:
+        if failure.permanent:
+            await deps.credit_notes.mark_email_failed(note.tenant, note.note_id, failure.reason)
+            return f"; the email to {address} was refused and will not be retried ({failure.reason})"
+        await deps.queue_email(
+            InvoiceEmailRequested(
+                tenant=note.tenant,
+                orderId=note.order_id,
+                invoiceNumber=note.invoice_number,
+                reason=EmailReason.RETRY,
+                creditNoteId=note.note_id,
+            )
+        )
+        # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
         await deps.credit_notes.mark_email_pending(note.tenant, note.note_id, failure.reason)
-        return f"; the email to {address} was not sent ({failure.reason})"
-    await deps.credit_notes.mark_emailed(note.tenant, note.note_id, recipient, deps.now())
+        return f"; the email to {address} is pending and will be retried ({failure.reason})"
     return f" and emailed to {recipient}"
+
+
+async def email_credit_note(note: CreditNoteRecord, deps: CreditDeps, pdf: bytes | None = None) -> str:
+    """Send the credit note's PDF (`pdf`, or the stored file) to the customer and record when; returns the
+    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
+    if pdf is None:
+        pdf = await deps.storage.get(credit_note_key(note.tenant, note.number))
+    recipient = await send_document(note.tenant, note.credit_document(), note.customer_email, pdf, deps.email)
+    await deps.credit_notes.mark_emailed(note.tenant, note.note_id, recipient, deps.now())
+    log.info("credit note emailed", extra={"tenant": note.tenant, "order": note.order_id, "number": note.number})
+    return recipient

@@ -67,7 +67,11 @@ class WorkerResources:
             queue_email=queue_email,
         )
 
-    def credit_deps(self, queue_refund: Callable[[RefundRequested], Awaitable[None]]) -> CreditDeps:
+    def credit_deps(
+        self,
+        queue_refund: Callable[[RefundRequested], Awaitable[None]],
+        queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]],
+    ) -> CreditDeps:
         return CreditDeps(
             invoices=self.invoices,
             credit_notes=self.credit_notes,
@@ -78,6 +82,7 @@ class WorkerResources:
             refunds=self.payment_gateway,
             email=self.email_deps(),
             queue_refund=queue_refund,
+            queue_email=queue_email,
         )
 
 

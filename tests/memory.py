@@ -427,6 +427,9 @@ class MemoryCreditNotes:
     async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None:
         self._change(tenant, note_id, email_pending=True, email_error=reason)
 
+    async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
+        self._change(tenant, note_id, email_pending=False, email_error=reason)
+
     async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
         self.summaries[f"{tenant}:{order_id}"] = credit_summary(await self.of_invoice(tenant, order_id))
 

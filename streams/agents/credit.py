@@ -16,6 +16,7 @@ from infra.records import RefundState, RefundStatus
 from infra.settings import Settings
 from schemas.api import CreditNoteStatus
 from schemas.events import CreditNoteRequested, RefundRequested
+from streams.agents.invoice import queue_email
 from streams.app import app, credit_note_requests, refunds
 from streams.crediting import CreditDeps, make_credit_note, try_refund
 from streams.failures import Defect, parse_or_dead_letter, run_step, send_to_dead_letters
@@ -32,7 +33,7 @@ async def queue_refund(request: RefundRequested) -> None:
 @app.agent(credit_note_requests)
 async def make_credit_notes(stream: Any) -> None:
     resources = await worker_resources()
-    deps = resources.credit_deps(queue_refund)
+    deps = resources.credit_deps(queue_refund, queue_email)
     async for event in stream.events():
         request = await parse_or_dead_letter(event, CreditNoteRequested.model_validate_json, "credit-note request")
         if request is None:
@@ -78,7 +79,7 @@ async def retry_refund(event: Any, request: RefundRequested, deps: CreditDeps, s
 @app.agent(refunds)
 async def retry_refunds(stream: Any) -> None:
     resources = await worker_resources()
-    deps = resources.credit_deps(queue_refund)
+    deps = resources.credit_deps(queue_refund, queue_email)
     async for event in stream.events():
         request = await parse_or_dead_letter(event, RefundRequested.model_validate_json, "refund request")
         if request is not None:

@@ -18,7 +18,10 @@ from infra.mail import EmailNotSent
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
+from streams.agents.credit import queue_refund
+from streams.agents.invoice import queue_email
 from streams.app import app, invoice_emails, settings
+from streams.crediting import CreditDeps, email_credit_note
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.resources import worker_resources
@@ -50,9 +53,16 @@ def retrying_email(settings: Settings) -> AsyncRetrying:
 async def email_invoices(stream: Any) -> None:
     resources = await worker_resources()
     deps = resources.email_deps()
+    credit_deps = resources.credit_deps(queue_refund, queue_email)
     async for event in stream.events():
         request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
-        if request is not None:
+        if request is not None and request.creditNoteId is not None:
+            await run_step(
+                event,
+                f"emailing credit note {request.creditNoteId} of tenant {request.tenant}",
+                partial(send_requested_credit_note, event, request, credit_deps, resources.settings),
+            )
+        elif request is not None:
             await run_step(
                 event,
                 f"emailing invoice {request.invoiceNumber} of tenant {request.tenant}",
@@ -79,3 +89,25 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
     except EmailNotSent as refused:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
         await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)
+
+
+async def send_requested_credit_note(
+    event: Any, request: InvoiceEmailRequested, deps: CreditDeps, settings: Settings
+) -> None:
+    assert request.creditNoteId is not None
+    note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
+    if note is None or not note.stored:
+        await send_to_dead_letters(event, f"no stored credit note {request.creditNoteId} of tenant {request.tenant}")
+        return
+    if request.reason is EmailReason.RETRY and note.emailed_at is not None:
+        return  # sent meanwhile
+    context = {"tenant": request.tenant, "order": request.orderId, "number": note.number}
+    try:
+        async for attempt in retrying_email(settings):
+            with attempt:
+                await email_credit_note(note, deps)
+    except NoRecipient as nobody:
+        log.warning("credit note not emailed: %s", nobody, extra=context)
+    except EmailNotSent as refused:
+        log.warning("credit note email refused, not retried: %s", refused.reason, extra=context)
+        await deps.credit_notes.mark_email_failed(request.tenant, note.note_id, refused.reason)

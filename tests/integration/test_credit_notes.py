@@ -203,8 +203,8 @@ async def test_two_requests_for_the_last_unit_one_wins_the_other_fails_with_what
 
 
 def credit_deps(settings: Settings, db: Any) -> CreditDeps:
-    async def no_refund_queue(_: Any) -> None:
-        raise AssertionError("no refund in this test")
+    async def nothing_queued(_: Any) -> None:
+        raise AssertionError("nothing is queued in this test")
 
     tenant_settings = TenantSettingsRepository(db)
     storage = open_storage(settings, LinkSigner(settings))
@@ -222,7 +222,8 @@ def credit_deps(settings: Settings, db: Any) -> CreditDeps:
         captures=PaymentCaptures(db),
         refunds=PaymentGateway(settings),
         email=EmailDeps(invoices, tenant_settings, storage, Mailer(settings), settings.email_default_sender),
-        queue_refund=no_refund_queue,
+        queue_refund=nothing_queued,
+        queue_email=nothing_queued,
     )
 
 
@@ -330,3 +331,40 @@ async def test_a_captured_payment_is_refunded_and_a_refund_that_fails_stays_pend
 
     await wait_for(refunded_later, timeout=60, what="the pending refund to be retried")
     assert payment_gateway.refunds[stuck] == ["58.76"]  # once, whatever was retried
+
+
+async def test_a_credit_note_email_the_mail_server_did_not_take_is_pending_and_retried(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    smtp_sink: SmtpSink,
+    mongo_db: Any,
+    tenant: str,
+) -> None:
+    recipient = f"{tenant}@customer.example"
+    customer = {"name": "Erika Mustermann", "email": recipient}
+    number = await invoiced(api, publish_orders, stored_order, tenant, "mailless", customer=customer)
+    smtp_sink.stop()
+    try:
+        done = await credit(api, tenant, number, {"reason": "returned", "wholeInvoice": True})
+        assert done["status"] == "DONE"  # the credit note stands, whatever the mail server does
+        assert f"the email to {recipient} is pending and will be retried" in done["message"]
+        note = await mongo_db.credit_notes.find_one({"_id": done["creditNoteId"]})
+        assert note["emailPending"] and note["emailedAt"] is None
+    finally:
+        smtp_sink.start()
+
+    async def sent() -> list[Any]:
+        return [mail for mail in smtp_sink.mails_to(recipient) if "CN-000001" in mail.message["Subject"]]
+
+    [mail] = await wait_for(sent, timeout=60, what="the credit note's email, retried")
+    [(_, attachment)] = mail.attachments()
+    assert attachment.startswith(b"%PDF")
+
+    async def recorded() -> Any:
+        doc = await mongo_db.credit_notes.find_one({"_id": done["creditNoteId"]})
+        return doc if doc.get("emailedAt") is not None else None
+
+    note = await wait_for(recorded, timeout=30, what="emailedAt on the credit note")
+    assert not note["emailPending"]
