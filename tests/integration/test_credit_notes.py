@@ -343,8 +343,10 @@ async def test_a_credit_note_email_the_mail_server_did_not_take_is_pending_and_r
     tenant: str,
 ) -> None:
     recipient = f"{tenant}@customer.example"
-    customer = {"name": "Erika Mustermann", "email": recipient}
-    number = await invoiced(api, publish_orders, stored_order, tenant, "mailless", customer=customer)
+    event = order_event(tenant, "mailless")
+    event["order"]["customer"]["email"] = recipient
+    results = await invoice_events(api, publish_orders, stored_order, tenant, event)
+    number = results["mailless"]["invoiceNumber"]
     smtp_sink.stop()
     try:
         done = await credit(api, tenant, number, {"reason": "returned", "wholeInvoice": True})
