@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from infra.credit_notes import credit_summary
 from infra.mail import EmailNotSent, OutgoingEmail
-from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable
+from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
     STORED_DOCUMENT,
     CaptureRecord,
@@ -29,7 +29,7 @@ from infra.records import (
 )
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
-from invoicing.payments import CaptureRequest
+from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection, delivery_instant
 from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
@@ -477,6 +477,8 @@ class MemoryGateway:
     broken- (an answer the API does not define); anything else is captured."""
 
     requests: list[CaptureRequest] = field(default_factory=list)
+    refund_requests: list[RefundRequest] = field(default_factory=list)
+    refunds_down: bool = False
 
     async def capture(self, request: CaptureRequest) -> Capture:
         self.requests.append(request)
@@ -487,6 +489,13 @@ class MemoryGateway:
         if request.transaction_id.startswith("broken-"):
             raise GatewayError("HTTP 401 from the gateway")
         return Capture(capture_id=f"cap-{len(self.requests)}")
+
+    async def refund(self, request: RefundRequest) -> Refund:
+        """Refunds every capture, unless `refunds_down` (a gateway that gives no answer)."""
+        self.refund_requests.append(request)
+        if self.refunds_down:
+            raise GatewayUnavailable("no answer within 60 s")
+        return Refund(refund_id=f"ref-{len(self.refund_requests)}")
 
 
 class MemoryPublisher:
