@@ -159,6 +159,8 @@ class CreditNoteRepository:
             existing = await self.find(tenant, note_id)
             if existing is not None:
                 return existing
+            if await self.notes.find_one({"_id": note_id}, {"_id": 1}) is not None:
+                raise ValueError(f"credit-note ID {note_id} is another tenant's") from None  # a defect, not a race
             if await self.notes.find_one({"tenant": tenant, "orderId": order_id, "ordinal": ordinal}, {"_id": 1}):
                 raise CreditRaced(invoice_number) from None
             await self.marks.raise_to(tenant, seq)

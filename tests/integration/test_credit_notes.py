@@ -294,7 +294,8 @@ async def test_one_ordinal_goes_to_one_credit_note_only(mongo_db: Any, settings:
             refund=RefundState(RefundStatus.NOT_NEEDED, Decimal("1.00")),
         )
 
-    outcomes = await asyncio.gather(allocate("a", 1), allocate("b", 2), return_exceptions=True)
+    # Credit-note IDs are unique across tenants (the API makes them uuid4): one per test run here.
+    outcomes = await asyncio.gather(allocate(f"{tenant}-a", 1), allocate(f"{tenant}-b", 2), return_exceptions=True)
     assert sorted(type(outcome).__name__ for outcome in outcomes) == sorted(["CreditNoteRecord", CreditRaced.__name__])
 
 

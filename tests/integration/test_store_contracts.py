@@ -309,6 +309,7 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
     stores: Stores, tenant: str
 ) -> None:
     notes = stores.credit_notes
+    a, b, c = (f"{tenant}-{name}" for name in "abc")  # credit-note IDs are unique across tenants (uuid4)
     refund = RefundState(RefundStatus.PENDING, Decimal("58.76"))
 
     async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1") -> Any:
@@ -319,44 +320,45 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
         )  # fmt: skip
 
     assert await notes.last_seq(tenant) is None
-    first = await allocate("a", 1, 1)
+    first = await allocate(a, 1, 1)
     assert (first.number, first.ordinal, first.stored, first.refund) == ("CN-1", 1, False, refund)
     assert first.credit_document().invoice_number == "CN-1" and first.customer_email == "erika@example.com"
-    assert await allocate("a", 2, 2) == first  # the same request again: its note
+    assert await allocate(a, 2, 2) == first  # the same request again: its note
     with pytest.raises(CreditRaced):
-        await allocate("b", 1, 2)  # another note of the invoice took place 1
+        await allocate(b, 1, 2)  # another note of the invoice took place 1
     with pytest.raises(NumberTaken):
-        await allocate("c", 1, 1, order_id="o-2")  # another invoice's note took the number
-    second = await allocate("b", 2, 2)
-    assert [note.note_id for note in await notes.of_invoice(tenant, "o-1")] == ["a", "b"]
+        await allocate(c, 1, 1, order_id="o-2")  # another invoice's note took the number
+    second = await allocate(b, 2, 2)
+    assert [note.note_id for note in await notes.of_invoice(tenant, "o-1")] == [a, b]
     assert await notes.last_seq(tenant) == 2
-    assert await notes.find(tenant, "b") == second
-    assert await notes.find("othertenant", "b") is None
+    assert await notes.find(tenant, b) == second
+    assert await notes.find("othertenant", b) is None
 
     refunded = RefundState(RefundStatus.REFUNDED, Decimal("58.76"), "ref-1")
-    await notes.mark_stored(tenant, "a", f"{tenant}/credit-notes/CN-1.pdf")
-    await notes.mark_refund(tenant, "a", refunded)
-    await notes.mark_email_pending(tenant, "a", "421 later")
-    note = await notes.find(tenant, "a")
+    await notes.mark_stored(tenant, a, f"{tenant}/credit-notes/CN-1.pdf")
+    await notes.mark_refund(tenant, a, refunded)
+    await notes.mark_email_pending(tenant, a, "421 later")
+    note = await notes.find(tenant, a)
     assert note is not None and note.stored and note.refund == refunded
     assert (note.email_pending, note.email_error) == (True, "421 later")
     at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-    await notes.mark_emailed(tenant, "a", "erika@example.com", at)
-    note = await notes.find(tenant, "a")
+    await notes.mark_emailed(tenant, a, "erika@example.com", at)
+    note = await notes.find(tenant, a)
     assert note is not None and (note.email_pending, note.emailed_at) == (False, at)
 
 
 async def test_a_credit_note_request_is_read_back_by_its_tenant_until_finished(stores: Stores, tenant: str) -> None:
     notes = stores.credit_notes
-    await notes.create_request(tenant=tenant, request_id="r1", invoice_number="INV-1", order_id="o-1")
-    request = await notes.get_request(tenant, "r1")
+    r1 = f"{tenant}-r1"
+    await notes.create_request(tenant=tenant, request_id=r1, invoice_number="INV-1", order_id="o-1")
+    request = await notes.get_request(tenant, r1)
     assert request is not None and (request.status, request.message) == (CreditNoteStatus.IN_PROGRESS, None)
-    assert await notes.get_request("othertenant", "r1") is None
-    await notes.finish_request(tenant, "r1", CreditNoteStatus.FAILED, "nothing left")
-    request = await notes.get_request(tenant, "r1")
+    assert await notes.get_request("othertenant", r1) is None
+    await notes.finish_request(tenant, r1, CreditNoteStatus.FAILED, "nothing left")
+    request = await notes.get_request(tenant, r1)
     assert request is not None and (request.status, request.message) == (CreditNoteStatus.FAILED, "nothing left")
-    await notes.delete_request(tenant, "r1")
-    assert await notes.get_request(tenant, "r1") is None
+    await notes.delete_request(tenant, r1)
+    assert await notes.get_request(tenant, r1) is None
 
 
 async def test_a_job_id_is_taken_once_and_scheduled_settings_are_found(stores: Stores, tenant: str) -> None:
