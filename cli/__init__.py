@@ -63,6 +63,8 @@ def worker() -> None:
             settings.topic_dead_letters,
             settings.topic_invoice_emails,
             settings.topic_invoice_events,
+            settings.topic_credit_note_requests,
+            settings.topic_refunds,
         )
     ]
     asyncio.run(

@@ -79,6 +79,16 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.jobs.create_index([("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
     await db.jobs.create_index([("tenant", ASCENDING), ("jobType", ASCENDING), *jobs_newest_first])
 
+    # Tenants with a scheduled AUTOMATIC job, found by the scheduler on every tick.
+    await db.tenant_settings.create_index([("scheduled", ASCENDING)])
+    # Credit notes: a unique number per tenant (as sequence value and as string, like invoices), and a
+    # unique place among the credit notes of one invoice (the claim that serialises them).
+    await db.credit_notes.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    await db.credit_notes.create_index([("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
+    await db.credit_notes.create_index(
+        [("tenant", ASCENDING), ("orderId", ASCENDING), ("ordinal", ASCENDING)], unique=True
+    )
+
 
 async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
     """Orders stored before `awaitingInvoice` existed count as awaiting one (AUTOMATIC selection then

@@ -23,15 +23,16 @@ from infra.records import (
     NOTHING_CREDITED,
     STORED_DOCUMENT,
     AmountsCredited,
-    CreditNoteRecord,
     CreditNoteRef,
     InvoiceFilter,
     InvoiceRecord,
     IssuedInvoice,
+    ListedCreditNote,
     NumberInUse,
     NumberTaken,
     PageKey,
 )
+from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
 from schemas.api import EmailStatus
 from schemas.events import utc_now
@@ -40,8 +41,8 @@ from schemas.events import utc_now
 class InvoiceRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.invoices: AsyncCollection[Document] = db.invoices
-        self.sequences: AsyncCollection[Document] = db.invoice_sequences
-        # Written by the credit-note side (part B of issue 15); read here in the agreed shape.
+        self.marks = SequenceMarks(db.invoice_sequences, INVOICE_SEQUENCE)
+        # Written by the credit-note side (infra/credit_notes.py); read here in the agreed shape.
         self.credit_notes: AsyncCollection[Document] = db.credit_notes
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
@@ -56,17 +57,11 @@ class InvoiceRepository:
         """The highest sequence value taken, from the tenant's high-water mark (read by `_id`). The mark may
         lag behind after a crash; `allocate` then meets NumberTaken and moves it on. Without a mark (data
         from before marks existed) the invoices themselves say."""
-        mark = await self.sequences.find_one({"_id": tenant})
+        mark = await self.marks.last(tenant)
         if mark is not None:
-            return int(mark["lastSeq"])
+            return mark
         doc = await self.invoices.find_one({"tenant": tenant}, sort=[("seq", DESCENDING)], projection={"seq": 1})
         return None if doc is None else int(doc["seq"])
-
-    async def _raise_mark(self, tenant: str, seq: int) -> None:
-        try:
-            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}}, upsert=True)
-        except DuplicateKeyError:  # two first upserts at once: the mark exists now, so this one updates it
-            await self.sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}})
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
         """Which of these orders have an invoice: a lookup by `_id` each, all at once (an `_id` `$in` is
@@ -109,11 +104,11 @@ class InvoiceRepository:
         except DuplicateKeyError:
             if await self.invoices.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return None
-            await self._raise_mark(tenant, seq)
+            await self.marks.raise_to(tenant, seq)
             if await self.invoices.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
                 raise NumberInUse(number) from None
             raise NumberTaken(number) from None
-        await self._raise_mark(tenant, seq)
+        await self.marks.raise_to(tenant, seq)
         return _invoice_record(doc)
 
     async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:
@@ -173,7 +168,7 @@ class InvoiceRepository:
 
     async def credit_notes_page(
         self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
-    ) -> list[CreditNoteRecord]:
+    ) -> list[ListedCreditNote]:
         query: Document = {"tenant": tenant, "issuedAt": _issued_range(where)}
         if where.order_id is not None:
             query["orderId"] = where.order_id
@@ -220,9 +215,9 @@ def _issued_invoice(doc: Document) -> IssuedInvoice:
     )
 
 
-def _credit_note_record(doc: Document) -> CreditNoteRecord:
+def _credit_note_record(doc: Document) -> ListedCreditNote:
     totals = doc.get("totals") or {}
-    return CreditNoteRecord(
+    return ListedCreditNote(
         key=PageKey(doc["issuedAt"], doc["_id"]),
         tenant=doc["tenant"],
         number=doc["number"],

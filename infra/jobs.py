@@ -7,15 +7,16 @@ agent is the only writer of results and counters (one actor; one job's results o
 
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from infra.db import Document, ignore_duplicates, newest_first_page
-from infra.records import Job, JobFilter, JobOrderResult, OrderOutcome, PageKey
+from infra.records import Job, JobExists, JobFilter, JobOrderResult, OrderOutcome, PageKey
 from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 
@@ -38,7 +39,22 @@ class JobRepository:
         order_ids: Sequence[str],
         trigger: JobTrigger = JobTrigger.API,
     ) -> None:
+        """Raises JobExists when a job has this ID (scheduled jobs have IDs derived from their due time)."""
         now = utc_now()
+        try:
+            await self._insert(tenant, job_id, job_type, order_ids, trigger, now)
+        except DuplicateKeyError:
+            raise JobExists(job_id) from None
+
+    async def _insert(
+        self,
+        tenant: str,
+        job_id: str,
+        job_type: JobType,
+        order_ids: Sequence[str],
+        trigger: JobTrigger,
+        now: datetime,
+    ) -> None:
         await self.jobs.insert_one(
             {
                 "_id": job_id,

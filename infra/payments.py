@@ -7,6 +7,9 @@ docs/payment-gateway.md describes the gateway's API.
     402 or 422 {"reason": "..."}                              declined: final
     5xx, 429, a timeout or no connection                      retried with backoff, within a bounded time
 
+    POST {base}/refunds    the same, for a credit note: {"captureId": "...", "amount": "10.00", "currency": "EUR"}
+    201 or 200 {"refundId": "...", "status": "REFUNDED"}
+
 Amounts travel as decimal strings, never JSON numbers, so no float ever touches money. The API key is
 a SecretStr and appears in no log line and no exception message.
 """
@@ -19,7 +22,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_before_delay, wait_exponential
 
 from infra.settings import Settings
-from invoicing.payments import CaptureRequest
+from invoicing.payments import CaptureRequest, RefundRequest
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +38,13 @@ class Capture:
     capture_id: str
 
 
+@dataclass(frozen=True)
+class Refund:
+    refund_id: str
+
+
 class CaptureDeclined(Exception):
-    """The gateway refused the capture (HTTP 402/422); asking again would not change its mind."""
+    """The gateway refused the capture or refund (HTTP 402/422); asking again would not change its mind."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -70,6 +78,23 @@ class PaymentGateway:
 
     async def capture(self, request: CaptureRequest) -> Capture:
         """Capture the transaction. Raises CaptureDeclined, GatewayUnavailable or GatewayError."""
+        body = {
+            "transactionId": request.transaction_id,
+            "amount": format(request.amount, "f"),
+            "currency": request.currency,
+        }
+        answer = await self._post_retrying("captures", body, request.idempotency_key, "captureId")
+        return Capture(capture_id=answer)
+
+    async def refund(self, request: RefundRequest) -> Refund:
+        """Refund (part of) a capture, for a credit note. Raises CaptureDeclined (the gateway refused the
+        refund), GatewayUnavailable or GatewayError, exactly as `capture` does."""
+        body = {"captureId": request.capture_id, "amount": format(request.amount, "f"), "currency": request.currency}
+        answer = await self._post_retrying("refunds", body, request.idempotency_key, "refundId")
+        return Refund(refund_id=answer)
+
+    async def _post_retrying(self, path: str, body: dict[str, str], idempotency_key: str, id_field: str) -> str:
+        """POST with retries of timeouts, 5xx and 429 for at most the retry time; the answer's `id_field`."""
         if self.base_url is None:
             raise GatewayUnavailable("no payment gateway is configured (INVOICE_PAYMENT_GATEWAY_URL)")
         attempts = 0
@@ -83,7 +108,7 @@ class PaymentGateway:
             ):
                 with attempt:
                     attempts += 1
-                    return await self._capture_once(request)
+                    return await self._post_once(path, body, idempotency_key, id_field)
         except RetryError as gave_up:
             last = gave_up.last_attempt.exception()
             raise GatewayUnavailable(
@@ -92,17 +117,12 @@ class PaymentGateway:
             ) from None
         raise AssertionError("unreachable: AsyncRetrying either returns, raises or gives up")  # pragma: no cover
 
-    async def _capture_once(self, request: CaptureRequest) -> Capture:
-        body = {
-            "transactionId": request.transaction_id,
-            "amount": format(request.amount, "f"),
-            "currency": request.currency,
-        }
-        headers = {"Idempotency-Key": request.idempotency_key}
+    async def _post_once(self, path: str, body: dict[str, str], idempotency_key: str, id_field: str) -> str:
+        headers = {"Idempotency-Key": idempotency_key}
         if self._api_key is not None:
             headers["Authorization"] = f"Bearer {self._api_key.get_secret_value()}"
         try:
-            response = await self._client.post(f"{self.base_url}/captures", json=body, headers=headers)
+            response = await self._client.post(f"{self.base_url}/{path}", json=body, headers=headers)
         except httpx.TimeoutException as timeout:
             log.warning("payment gateway timed out: %s", type(timeout).__name__)
             raise _Retryable(f"timeout ({type(timeout).__name__})") from None
@@ -111,10 +131,10 @@ class PaymentGateway:
             raise _Retryable(f"not reachable ({type(error).__name__})") from None
         status = response.status_code
         if status in CAPTURED:
-            capture_id = _json_field(response, "captureId")
-            if capture_id is None:
-                raise GatewayError(f"the payment gateway answered HTTP {status} without a captureId")
-            return Capture(capture_id=capture_id)
+            answer_id = _json_field(response, id_field)
+            if answer_id is None:
+                raise GatewayError(f"the payment gateway answered HTTP {status} without a {id_field}")
+            return answer_id
         if status in DECLINED:
             raise CaptureDeclined(_json_field(response, "reason") or f"declined (HTTP {status})")
         if status >= 500 or status == 429:

@@ -11,26 +11,30 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
-from infra.payments import Capture
+from infra.payments import Capture, Refund
 from infra.records import (
     CaptureRecord,
     CreditNoteRecord,
+    CreditNoteRequestRecord,
     InvoiceFilter,
     InvoiceRecord,
     IssuedInvoice,
     Job,
     JobFilter,
     JobOrderResult,
+    ListedCreditNote,
     OrderOutcome,
     PageKey,
+    RefundState,
+    ScheduledTenant,
     TenantSettingsSnapshot,
 )
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.logo import Logo
-from invoicing.payments import CaptureRequest
+from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import JobTrigger, JobType
+from schemas.api import CreditNoteStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -40,6 +44,7 @@ __all__ = [
     "CaptureStore",
     "CheckEInvoice",
     "ClaimStore",
+    "CreditNoteStore",
     "EventPublisher",
     "InvoiceCatalog",
     "InvoiceNumbers",
@@ -49,6 +54,7 @@ __all__ = [
     "MailSender",
     "OrderStore",
     "PaymentCapturer",
+    "PaymentRefunder",
     "Render",
     "TenantSettingsStore",
 ]
@@ -63,7 +69,10 @@ class JobStore(Protocol):
         job_type: JobType,
         order_ids: Sequence[str],
         trigger: JobTrigger = JobTrigger.API,
-    ) -> None: ...
+    ) -> None:
+        """Raises JobExists when a job has this ID."""
+        ...
+
     async def delete(self, tenant: str, job_id: str) -> None: ...
     async def get(self, tenant: str, job_id: str) -> Job | None: ...
     async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
@@ -109,7 +118,7 @@ class InvoiceCatalog(Protocol):
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None: ...
     async def credit_notes_page(
         self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
-    ) -> list[CreditNoteRecord]: ...
+    ) -> list[ListedCreditNote]: ...
 
 
 class InvoiceNumbers(Protocol):
@@ -130,6 +139,43 @@ class InvoiceNumbers(Protocol):
         ...
 
 
+class CreditNoteStore(Protocol):
+    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None: ...
+    async def delete_request(self, tenant: str, request_id: str) -> None: ...
+    async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None: ...
+    async def finish_request(
+        self, tenant: str, request_id: str, status: CreditNoteStatus, message: str, number: str | None = None
+    ) -> None: ...
+    async def find(self, tenant: str, note_id: str) -> CreditNoteRecord | None: ...
+    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]: ...
+    async def last_seq(self, tenant: str) -> int | None: ...
+    async def allocate(
+        self,
+        *,
+        tenant: str,
+        note_id: str,
+        order_id: str,
+        invoice_number: str,
+        ordinal: int,
+        seq: int,
+        number: str,
+        reason: str,
+        document: InvoiceDocument,
+        logo_sha256: str | None,
+        refund: RefundState,
+    ) -> CreditNoteRecord:
+        """The stored note (this request's, if stored before); raises CreditRaced when another note of the
+        invoice took `ordinal`, NumberTaken when another took `seq`."""
+        ...
+
+    async def mark_stored(self, tenant: str, note_id: str, storage_key: str) -> None: ...
+    async def mark_refund(self, tenant: str, note_id: str, refund: RefundState) -> None: ...
+    async def mark_emailed(self, tenant: str, note_id: str, recipient: str, at: datetime) -> None: ...
+    async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None: ...
+    async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None: ...
+    async def project_onto_invoice(self, tenant: str, order_id: str) -> None: ...
+
+
 class CaptureStore(Protocol):
     async def find(self, tenant: str, order_id: str) -> CaptureRecord | None: ...
     async def record(
@@ -145,6 +191,7 @@ class TenantSettingsStore(Protocol):
     async def current_logo(self, tenant: str) -> LogoInfo | None: ...
     async def delete_logo(self, tenant: str) -> bool: ...
     async def logo_content(self, tenant: str, sha256: str) -> bytes | None: ...
+    async def scheduled(self) -> list[ScheduledTenant]: ...
 
 
 class MailSender(Protocol):
@@ -157,6 +204,12 @@ class PaymentCapturer(Protocol):
     """Raises CaptureDeclined, GatewayUnavailable or GatewayError of infra.payments."""
 
     async def capture(self, request: CaptureRequest) -> Capture: ...
+
+
+class PaymentRefunder(Protocol):
+    """Raises CaptureDeclined (a refused refund), GatewayUnavailable or GatewayError of infra.payments."""
+
+    async def refund(self, request: RefundRequest) -> Refund: ...
 
 
 class EventPublisher(Protocol):

@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
 from invoicing.document import InvoiceDocument
-from schemas.api import EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
-from schemas.settings import LogoInfo, TenantSettings
+from schemas.api import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
 # --- jobs ------------------------------------------------------------------------------------------
 
@@ -43,6 +44,19 @@ class JobFilter:
     job_type: JobType | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+class JobExists(Exception):
+    """A job with this ID exists already (a scheduled job started by another worker, or before a restart)."""
+
+
+@dataclass(frozen=True)
+class ScheduledTenant:
+    """A tenant whose invoice settings carry a schedule, and since when they do."""
+
+    tenant: str
+    settings: InvoiceSettings
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -164,7 +178,10 @@ class IssuedInvoice:
 
 
 @dataclass(frozen=True)
-class CreditNoteRecord:
+class ListedCreditNote:
+    """A credit note as the lists show it, read from the `credit_notes` documents infra/credit_notes.py
+    writes (the fields agreed for the read side; CreditNoteRecord is the whole of one)."""
+
     key: PageKey
     tenant: str
     number: str
@@ -233,3 +250,73 @@ class TenantSettingsSnapshot:
     def logo(self) -> LogoInfo | None:
         value = self.values.get(LOGO_KIND)
         return None if value is None else LogoInfo.model_validate(value)
+
+
+# --- credit notes ----------------------------------------------------------------------------------
+
+
+class RefundStatus(StrEnum):
+    NOT_NEEDED = "NOT_NEEDED"  # nothing was captured for the order: the credit reduces what is due
+    PENDING = "PENDING"  # the gateway has not confirmed it yet; the refund agent retries it
+    REFUNDED = "REFUNDED"
+    FAILED = "FAILED"  # the gateway refused it for good (its reason is kept); an operator must act
+
+
+@dataclass(frozen=True)
+class RefundState:
+    status: RefundStatus
+    amount: Decimal
+    refund_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CreditNoteRecord:
+    tenant: str
+    note_id: str  # the ID of the credit-note request that made it
+    order_id: str
+    invoice_number: str
+    ordinal: int  # 1, 2, ... per invoice: the claim that serialises the credit notes of one invoice
+    seq: int
+    number: str
+    reason: str
+    document: Mapping[str, Any]  # the credit note's InvoiceDocument in its JSON form
+    issued_at: datetime
+    storage_key: str | None
+    logo_sha256: str | None
+    refund: RefundState
+    emailed_at: datetime | None = None
+    email_pending: bool = False
+    email_error: str | None = None
+
+    @property
+    def stored(self) -> bool:
+        return self.storage_key is not None
+
+    def credit_document(self) -> InvoiceDocument:
+        return STORED_DOCUMENT.validate_python(self.document)
+
+    @property
+    def customer_email(self) -> str | None:
+        buyer = self.document.get("buyer") or {}
+        email = buyer.get("email")
+        return email if isinstance(email, str) else None
+
+
+@dataclass(frozen=True)
+class CreditNoteRequestRecord:
+    """A credit note asked for through the API, and what became of it (the resource a client polls)."""
+
+    tenant: str
+    request_id: str
+    invoice_number: str
+    order_id: str
+    status: CreditNoteStatus
+    message: str | None
+    credit_note_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreditRaced(Exception):
+    """Another credit note of the same invoice was numbered first: read what is left again, then retry."""

@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     email_retry_max_seconds: float = Field(default=300.0, description="Longest wait between two attempts")
     email_concurrency: int = Field(default=2, description="Emails retried or resent at once per worker")
     topic_invoice_emails: str = "invoice-emails"
+    schedule_check_seconds: float = Field(
+        default=30.0, gt=0, description="How often each worker looks for scheduled AUTOMATIC jobs that are due"
+    )
+    topic_credit_note_requests: str = "invoice-credit-note-requests"
+    topic_refunds: str = Field(default="invoice-refunds", description="Refunds of credit notes to retry")
+    refund_retry_initial_seconds: float = Field(default=5.0, description="First wait before a refund is tried again")
+    refund_retry_max_seconds: float = Field(default=600.0, description="Longest wait between two refund attempts")
 
     @field_validator("jwt_signing_key", "link_signing_key")
     @classmethod

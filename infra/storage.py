@@ -22,6 +22,11 @@ def invoice_key(tenant: str, invoice_number: str) -> str:
     return f"{tenant}/invoices/{quote(invoice_number, safe='')}.pdf"
 
 
+def credit_note_key(tenant: str, number: str) -> str:
+    """Credit notes beside the invoices, under a prefix of their own: their sequence may print like an invoice's."""
+    return f"{tenant}/credit-notes/{quote(number, safe='')}.pdf"
+
+
 class AlreadyStored(Exception):
     """An object is stored under this key already: stored invoices are write-once, never overwritten."""
 

@@ -13,10 +13,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.db import Document
-from infra.records import LOGO_KIND, TenantSettingsSnapshot
+from infra.records import LOGO_KIND, ScheduledTenant, TenantSettingsSnapshot
 from invoicing.logo import Logo
 from schemas.events import utc_now
-from schemas.settings import LogoInfo, TenantSettings
+from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 LOGO_CACHE_SIZE = 32
@@ -39,14 +39,23 @@ class TenantSettingsRepository:
         return TenantSettingsSnapshot({doc["kind"]: doc["value"] for doc in docs})
 
     async def write(self, tenant: str, value: TenantSettings) -> None:
-        await self._put(tenant, value.KIND, value.model_dump(mode="json", exclude_none=True))
+        await self._put(tenant, value.KIND, value.model_dump(mode="json", exclude_none=True), value.is_scheduled())
 
-    async def _put(self, tenant: str, kind: str, value: Document) -> None:
+    async def _put(self, tenant: str, kind: str, value: Document, scheduled: bool = False) -> None:
         await self.settings.replace_one(
             {"_id": f"{tenant}:{kind}"},
-            {"tenant": tenant, "kind": kind, "value": value, "updatedAt": utc_now()},
+            {"tenant": tenant, "kind": kind, "value": value, "scheduled": scheduled, "updatedAt": utc_now()},
             upsert=True,
         )
+
+    async def scheduled(self) -> list[ScheduledTenant]:
+        """The tenants whose invoice settings carry a schedule: an equality query on an indexed field."""
+        docs = await self.settings.find({"scheduled": True}).to_list()
+        return [
+            ScheduledTenant(doc["tenant"], InvoiceSettings.model_validate(doc["value"]), doc["updatedAt"])
+            for doc in docs
+            if doc["kind"] == InvoiceSettings.KIND
+        ]
 
     async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo:
         logo_id = f"{tenant}:{logo.sha256}"

@@ -111,6 +111,19 @@ class EInvoiceSettings:
     buyer_reference: str | None = None  # BT-10 when the source is FIXED
 
 
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit-note"  # corrects an issued invoice (German: Rechnungskorrektur); never replaces it
+
+
+@dataclass(frozen=True)
+class PrecedingInvoice:
+    """The invoice a credit note corrects, as the credit note must name it (number and date)."""
+
+    number: str
+    issued_on: date
+
+
 @dataclass(frozen=True)
 class InvoiceDocument:
     tenant: str
@@ -126,6 +139,9 @@ class InvoiceDocument:
     # Absent from documents stored before e-invoices: those get the defaults (EN 16931, no extras).
     einvoice: EInvoiceSettings = EInvoiceSettings()
     buyer_reference: str | None = None  # the order's buyerReference (e.g. a Leitweg-ID)
+    # A credit note is the same document with its own number and the credited lines (amounts positive).
+    kind: DocumentKind = DocumentKind.INVOICE
+    preceding_invoice: PrecedingInvoice | None = None  # set exactly for a credit note
 
 
 def postal_address(address: AddressInput) -> PostalAddress:

@@ -83,3 +83,20 @@ def capture_request(tenant: str, order: OrderInput, totals: Totals) -> CaptureRe
         idempotency_key=idempotency_key(tenant, order.id),
         method=payment.method,
     )
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    """Refund `amount` of a capture (for a credit note); the key makes a repeated request harmless."""
+
+    capture_id: str
+    amount: Decimal
+    currency: str
+    idempotency_key: str
+
+
+def refund_idempotency_key(tenant: str, credit_note_id: str) -> str:
+    """The same for every attempt to refund one credit note, whichever worker makes it (a hash, like the
+    capture's key, so it is always a valid header value)."""
+    digest = hashlib.sha256(f"{tenant}:{credit_note_id}".encode()).hexdigest()
+    return f"invoice-refund-{digest}"

@@ -28,6 +28,7 @@ class InvoiceLine:
     net: Decimal
     tax_rate: Decimal
     tax: "TaxChoice | None" = None  # the order's explicit VAT category, else derived by invoicing.einvoice
+    entry_id: str | None = None  # the order entry's ID; credit notes name lines by it (None: made before)
 
 
 @dataclass(frozen=True)
@@ -85,20 +86,30 @@ def recalculate(order: OrderInput) -> Totals:
             net=round_money(entry.amount * entry.unitPrice - entry.discount, currency),
             tax_rate=entry.taxRate,
             tax=tax_choice(entry.taxCategory, entry.taxExemptionReason, entry.taxExemptionReasonCode),
+            entry_id=entry.id,
         )
         for position, entry in enumerate(order.entries, start=1)
     )
+    shipping = order.shipping
+    if shipping is None:
+        return totals_of(currency, lines, ZERO, None)
+    shipping_tax = tax_choice(shipping.taxCategory, shipping.taxExemptionReason, shipping.taxExemptionReasonCode)
+    return totals_of(currency, lines, round_money(shipping.amount, currency), shipping.taxRate, shipping_tax)
+
+
+def totals_of(
+    currency: str,
+    lines: tuple[InvoiceLine, ...],
+    shipping_net: Decimal,
+    shipping_rate: Decimal | None,
+    shipping_tax: TaxChoice | None = None,
+) -> Totals:
+    """Tax per VAT category and rate over the line nets and shipping, and the totals: the rules of every
+    invoice and credit note."""
     base_by_group: dict[tuple[str | None, Decimal], Decimal] = defaultdict(lambda: ZERO)
     for line in lines:
         base_by_group[(line.tax.category if line.tax else None, line.tax_rate)] += line.net
-    shipping_net = ZERO
-    shipping_rate = None
-    shipping_tax = None
-    if order.shipping is not None:
-        shipping = order.shipping
-        shipping_net = round_money(shipping.amount, currency)
-        shipping_rate = shipping.taxRate
-        shipping_tax = tax_choice(shipping.taxCategory, shipping.taxExemptionReason, shipping.taxExemptionReasonCode)
+    if shipping_rate is not None:
         base_by_group[(shipping_tax.category if shipping_tax else None, shipping_rate)] += shipping_net
     taxes = tuple(
         TaxRow(rate=rate, base=base, tax=round_money(base * rate / 100, currency), category=category)

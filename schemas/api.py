@@ -60,6 +60,14 @@ class DocumentType(StrEnum):
     CREDIT_NOTE = "credit-note"
 
 
+class CreditNoteStatus(StrEnum):
+    """Extension: where a credit-note request stands."""
+
+    IN_PROGRESS = "IN_PROGRESS"
+    DONE = "DONE"  # the credit note is numbered, rendered and stored
+    FAILED = "FAILED"  # refused (say, more than is left to credit); the message says why
+
+
 class JobRequest(BaseModel):
     # None (absent) and [] differ: AUTOMATIC jobs must not carry orderIds at all.
     orderIds: list[str] | SkipJsonSchema[None] = Field(
@@ -308,3 +316,97 @@ class JobPage(BaseModel):
 
     items: list[JobSummary]
     nextCursor: str | None = None
+
+
+# --- credit notes (extension) ----------------------------------------------------------------------
+
+
+class CreditNoteLine(BaseModel):
+    entryId: str = Field(min_length=1, max_length=64, description="The order entry's ID, as on the order.")
+    quantity: Decimal = Field(gt=0, max_digits=18, description="How much of the entry to credit.")
+
+
+class CreditNoteRequest(BaseModel):
+    """Extension: the body of POST /invoice/{tenant}/invoices/{invoiceNumber}/credit-notes."""
+
+    reason: str = Field(min_length=1, max_length=500, description="Why the invoice is corrected (kept, not printed).")
+    wholeInvoice: bool = Field(default=False, description="Credit everything still left to credit.")
+    lines: list[CreditNoteLine] = Field(default=[], max_length=1000, description="Lines to credit (by entry ID).")
+    shipping: bool = Field(default=False, description="Credit the shipping.")
+
+    @model_validator(mode="after")
+    def whole_or_parts(self) -> "CreditNoteRequest":
+        if self.wholeInvoice and (self.lines or self.shipping):
+            raise ValueError("wholeInvoice credits everything left: give no lines and no shipping with it")
+        if not self.wholeInvoice and not self.lines and not self.shipping:
+            raise ValueError("give wholeInvoice: true, or lines and/or shipping: true")
+        if not self.reason.strip():
+            raise ValueError("reason must not be blank")
+        return self
+
+
+class CreditNoteAccepted(BaseModel):
+    """Extension: the answer to POST .../credit-notes (202). Poll `creditNoteId` under /credit-notes/."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"creditNoteId": "5f0c2a9e4b1d4c7e9a3f6b8d2e1c0a97", "status": "IN_PROGRESS"}]}
+    )
+
+    creditNoteId: str
+    status: CreditNoteStatus
+
+
+class RefundInfo(BaseModel):
+    status: str = Field(description="NOT_NEEDED, PENDING (retried), REFUNDED or FAILED.")
+    amount: Decimal
+    refundId: str | SkipJsonSchema[None] = None
+    error: str | SkipJsonSchema[None] = None
+
+
+class CreditNoteResponse(BaseModel):
+    """Extension: a credit-note request and, once made, its credit note."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "creditNoteId": "5f0c2a9e4b1d4c7e9a3f6b8d2e1c0a97",
+                    "status": "DONE",
+                    "invoiceNumber": "INV-000001",
+                    "orderId": "order-1",
+                    "message": "Credit note CN-000001 issued for invoice INV-000001; 29.62 EUR refunded "
+                    "and emailed to erika@example.com",
+                    "creditNoteNumber": "CN-000001",
+                    "issuedAt": "2026-12-02T09:30:00Z",
+                    "currency": "EUR",
+                    "totals": {"net": "24.89", "tax": "4.73", "gross": "29.62"},
+                    "refund": {"status": "REFUNDED", "amount": "29.62", "refundId": "ref-3c1f9a2b7d4e"},
+                    "createdAt": "2026-12-02T09:29:58Z",
+                    "updatedAt": "2026-12-02T09:30:01Z",
+                },
+                {
+                    "creditNoteId": "9d8e7f6a5b4c4d3e8f2a1b0c9d8e7f6a",
+                    "status": "FAILED",
+                    "invoiceNumber": "INV-000001",
+                    "orderId": "order-1",
+                    "message": "Credit note for invoice INV-000001 not made: entry 2: 1 asked, 0 left; left to "
+                    "credit: entry 1: 1, entry 2: 0; no shipping; 23.79 EUR gross",
+                    "createdAt": "2026-12-02T09:29:58Z",
+                    "updatedAt": "2026-12-02T09:30:01Z",
+                },
+            ]
+        }
+    )
+
+    creditNoteId: str
+    status: CreditNoteStatus
+    invoiceNumber: str
+    orderId: str
+    message: str | SkipJsonSchema[None] = None
+    creditNoteNumber: str | SkipJsonSchema[None] = None
+    issuedAt: datetime | SkipJsonSchema[None] = None
+    currency: str | SkipJsonSchema[None] = None
+    totals: Amounts | SkipJsonSchema[None] = None
+    refund: RefundInfo | SkipJsonSchema[None] = None
+    createdAt: datetime
+    updatedAt: datetime

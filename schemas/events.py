@@ -5,10 +5,13 @@ invoice-order-requests OrderInvoiceRequested   key tenant:orderId
 invoice-order-results  JobPlanned | OrderInvoiced | OrderFailed   key tenant:jobId
 invoice-dead-letters   DeadLetter              key as the original record
 invoice-emails         InvoiceEmailRequested   key tenant:orderId
+invoice-credit-note-requests CreditNoteRequested key tenant:orderId
+invoice-refunds        RefundRequested         key tenant:creditNoteId
 order-events           schemas.orders.OrderEvent (the upstream contract)
 """
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -99,6 +102,40 @@ class InvoiceEmailRequested(Event):
     orderId: OrderId
     invoiceNumber: str
     reason: EmailReason
+    creditNoteId: str | None = Field(
+        default=None, description="Set when the email is of a credit note of this invoice, not of the invoice itself"
+    )
+    requestedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class CreditedLine(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    entryId: str
+    quantity: Decimal
+
+
+class CreditNoteRequested(Event):
+    """The API accepted a credit-note request; the credit-note agent makes it (key tenant:orderId, so the
+    credit notes of one invoice are made one after the other; correctness does not depend on it)."""
+
+    eventType: Literal["credit-note.requested"] = "credit-note.requested"
+    tenant: Tenant
+    creditNoteId: str
+    orderId: OrderId
+    invoiceNumber: str
+    reason: str
+    wholeInvoice: bool = False
+    lines: list[CreditedLine] = []
+    shipping: bool = False
+    requestedAt: AwareDatetime = Field(default_factory=utc_now)
+
+
+class RefundRequested(Event):
+    """A credit note's refund that the gateway has not confirmed yet; the refund agent retries it."""
+
+    eventType: Literal["credit-note.refund-requested"] = "credit-note.refund-requested"
+    tenant: Tenant
+    creditNoteId: str
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 
 
@@ -129,5 +166,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OrderInvoiced,
     OrderFailed,
     InvoiceEmailRequested,
+    CreditNoteRequested,
+    RefundRequested,
     DeadLetter,
 )

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from schemas.events import (
     ALL_EVENTS,
+    CreditNoteRequested,
     DeadLetter,
     InvoiceEmailRequested,
     JobPlanned,
@@ -20,6 +21,7 @@ from schemas.events import (
     OrderFailed,
     OrderInvoiced,
     OrderInvoiceRequested,
+    RefundRequested,
 )
 from schemas.orders import OrderEvent
 from schemas.public_events import ALL_PUBLIC_EVENTS, PublicEvent
@@ -48,6 +50,8 @@ TOPICS: dict[str, tuple[str, tuple[type[BaseModel], ...], str]] = {
     "invoice-order-requests": ("tenant:orderId", (OrderInvoiceRequested,), "agent plan"),
     "invoice-order-results": ("tenant:jobId", (JobPlanned, OrderInvoiced, OrderFailed), "agents plan and invoice"),
     "invoice-emails": ("tenant:orderId", (InvoiceEmailRequested,), "agent invoice (a failed first send) and the API"),
+    "invoice-credit-note-requests": ("tenant:orderId", (CreditNoteRequested,), "the API"),
+    "invoice-refunds": ("tenant:creditNoteId", (RefundRequested,), "agent credit (a refund not confirmed)"),
     "invoice-dead-letters": ("the original record's key", (DeadLetter,), "every agent"),
     "invoice-events": (
         "tenant:orderId (tenant:jobId for job.completed)",

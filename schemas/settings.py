@@ -8,8 +8,10 @@ them into the domain objects the worker uses.
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from invoicing.numbering import NUMBER_PLACEHOLDER
@@ -27,6 +29,11 @@ class TenantSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     KIND: ClassVar[str]
+
+    def is_scheduled(self) -> bool:
+        """Whether the worker starts jobs for it by a schedule (kept beside it, so such tenants are found by
+        an indexed equality query)."""
+        return False
 
 
 def _comma_separated(value: object, what: str) -> list[str]:
@@ -58,6 +65,46 @@ class InvoiceSettings(TenantSettings):
         description="Comma-separated extended order statuses; when set, only orders with one of them are taken.",
         examples=["70,75,76"],
     )
+    schedule: str | None = Field(
+        default=None,
+        description="Extension: a cron expression (minute hour day-of-month month day-of-week) in `timeZone`; "
+        "the worker starts an AUTOMATIC job at each due time, once (a time missed while no worker ran: once "
+        "when one is back).",
+        examples=["0 2 * * *"],
+    )
+    timeZone: str | None = Field(
+        default=None,
+        description="Extension: the IANA time zone the schedule is read in (DST included); UTC when absent.",
+        examples=["Europe/Berlin"],
+    )
+
+    def is_scheduled(self) -> bool:
+        return self.schedule is not None
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        expression = " ".join(value.split())
+        # Five fields, as croniter reads them (its six-field form with seconds is not offered).
+        if len(expression.split()) != 5 or not croniter.is_valid(expression):
+            raise ValueError(
+                f"must be a cron expression of 5 fields (minute hour day-of-month month day-of-week), "
+                f'e.g. "0 2 * * *"; got {value!r}'
+            )
+        return expression
+
+    @field_validator("timeZone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f'must be an IANA time zone such as "Europe/Berlin"; got {value!r}') from None
+        return value
 
     @field_validator("threshold", mode="before")
     @classmethod
@@ -122,6 +169,13 @@ class SequenceSettings(TenantSettings):
         if self.maxValue < self.startValue:
             raise ValueError(f"maxValue ({self.maxValue}) must not be below startValue ({self.startValue})")
         return self
+
+
+class CreditNoteSequenceSettings(SequenceSettings):
+    """The credit-note number format: the same schema as invoice numbers, a sequence of its own
+    (default CN-__num__, 6 digits, from 1)."""
+
+    KIND = "credit-note-sequence"
 
 
 class SellerAddress(BaseModel):

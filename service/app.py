@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from infra import db as mongo
 from infra.clients import ClientRepository
+from infra.credit_notes import CreditNoteRepository
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
@@ -23,7 +24,7 @@ from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.http_metrics import HttpMetrics, metrics
 from service.login_limits import FailedLogins
-from service.routes import downloads, health, invoices, jobs, oauth
+from service.routes import credit_notes, downloads, health, invoices, jobs, oauth
 from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tokens=TokenService(settings),
             clients=ClientRepository(db),
             failed_logins=FailedLogins(settings.login_failures_per_client, settings.login_failures_per_address),
+            credit_notes=CreditNoteRepository(db),
         )
         app.state.resources = resources
         try:
@@ -81,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tenant_settings.router)
     app.include_router(downloads.router)
     app.include_router(invoices.router)
+    app.include_router(credit_notes.router)
     app.include_router(health.router)
     app.add_route("/metrics", metrics, include_in_schema=False)
     app.add_middleware(HttpMetrics)

@@ -9,6 +9,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.clients import ClientRepository
+from infra.credit_notes import CreditNoteRepository
 from infra.db import Document
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
@@ -20,7 +21,7 @@ from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
 from schemas.orders import TENANT_PATTERN
 from service.login_limits import FailedLogins
-from service.services import InvoiceReading, JobServices
+from service.services import CreditServices, InvoiceReading, JobServices
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ApiResources:
     tokens: TokenService
     clients: ClientRepository
     failed_logins: FailedLogins
+    credit_notes: CreditNoteRepository
 
 
 def get_resources(request: Request) -> ApiResources:
@@ -70,6 +72,15 @@ def get_invoice_reading(res: Resources) -> InvoiceReading:
 
 
 InvoiceReads = Annotated[InvoiceReading, Depends(get_invoice_reading)]
+
+
+def get_credit_services(res: Resources) -> CreditServices:
+    return CreditServices(
+        settings=res.settings, invoices=res.invoices, credit_notes=res.credit_notes, publisher=res.publisher
+    )
+
+
+Credits = Annotated[CreditServices, Depends(get_credit_services)]
 
 Tenant = Annotated[
     str,

@@ -4,6 +4,7 @@ A path operation parses, authorises, calls one of these and shapes the answer. T
 of this module, which `service/errors.py` turns into answers; they know nothing of HTTP.
 """
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -15,24 +16,38 @@ from pymongo.errors import PyMongoError
 from infra.kafka import KafkaUnavailable
 from infra.links import LinkSigner
 from infra.metrics import JOBS_CREATED, tenant_label
-from infra.ports import EventPublisher, InvoiceCatalog, InvoiceStorage, InvoiceStore, JobStore, TenantSettingsStore
+from infra.ports import (
+    CreditNoteStore,
+    EventPublisher,
+    InvoiceCatalog,
+    InvoiceStorage,
+    InvoiceStore,
+    JobStore,
+    TenantSettingsStore,
+)
 from infra.records import (
-    CreditNoteRecord,
+    CreditNoteRequestRecord,
     InvoiceFilter,
     IssuedInvoice,
     Job,
     JobFilter,
     JobOrderResult,
+    ListedCreditNote,
     PageKey,
 )
 from infra.settings import Settings
 from infra.storage import invoice_key
+from invoicing.credit import CreditAsk, CreditedQuantity, LeftToCredit, NothingToCredit, OverCredit, credit_totals
 from invoicing.einvoice import EInvoiceFormat, EInvoiceRefused, invoice_xml
 from invoicing.recipients import NoRecipient, invoice_recipient
 from schemas.api import (
     Amounts,
     AmountsCreditedView,
+    CreditNoteAccepted,
     CreditNoteReference,
+    CreditNoteRequest,
+    CreditNoteResponse,
+    CreditNoteStatus,
     DocumentLinks,
     DocumentType,
     InvoiceDetail,
@@ -44,8 +59,9 @@ from schemas.api import (
     JobType,
     OrderResultStatus,
     PaymentView,
+    RefundInfo,
 )
-from schemas.events import EmailReason, InvoiceEmailRequested, JobRequested
+from schemas.events import CreditedLine, CreditNoteRequested, EmailReason, InvoiceEmailRequested, JobRequested
 from schemas.settings import InvoiceSettings
 
 log = logging.getLogger(__name__)
@@ -60,7 +76,11 @@ class NotFound(Exception):
 
 
 class Conflict(Exception):
-    """409: the resource is not in a state that allows this."""
+    """409: the resource is not in a state that allows this; `detail` (optional) goes to detailInfo."""
+
+    def __init__(self, message: str, detail: str | None = None) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -270,7 +290,7 @@ async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> In
     )
 
 
-async def credit_note_summary(storage: InvoiceStorage, note: CreditNoteRecord) -> InvoiceSummary:
+async def credit_note_summary(storage: InvoiceStorage, note: ListedCreditNote) -> InvoiceSummary:
     pdf = None if note.storage_key is None else await storage.download_link(note.storage_key, note.tenant, note.number)
     return InvoiceSummary(
         number=note.number,
@@ -319,3 +339,114 @@ async def issued_invoice_xml(invoices: InvoiceStore, tenant: str, invoice_number
         return invoice_xml(invoice.invoice_document(), fmt)
     except EInvoiceRefused as refused:
         raise Conflict(f"Invoice {invoice_number} as {refused}") from None
+
+
+# --- credit notes ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreditServices:
+    settings: Settings
+    invoices: InvoiceStore
+    credit_notes: CreditNoteStore
+    publisher: EventPublisher
+
+
+def left_to_credit_detail(left: LeftToCredit) -> str:
+    """What is left to credit, for a 409's detailInfo: a JSON object a client can act on."""
+    return json.dumps(
+        {
+            "currency": left.currency,
+            "lines": [{"entryId": entry, "quantity": str(quantity)} for entry, quantity in left.quantities.items()],
+            "shippingNet": str(left.shipping_net),
+            "gross": str(left.gross),
+        }
+    )
+
+
+async def request_credit_note(
+    app: CreditServices, tenant: str, invoice_number: str, body: CreditNoteRequest
+) -> CreditNoteAccepted:
+    """Check the request against what is left to credit now (an obvious over-credit is a 409 at once), then
+    store the request and publish it; the credit-note agent makes the authoritative check as it numbers."""
+    invoice = await app.invoices.find_by_number(tenant, invoice_number)
+    if invoice is None:
+        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
+    if not invoice.issued:
+        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    ask = CreditAsk(
+        whole=body.wholeInvoice,
+        lines=tuple(CreditedQuantity(line.entryId, line.quantity) for line in body.lines),
+        shipping=body.shipping,
+    )
+    earlier = await app.credit_notes.of_invoice(tenant, invoice.order_id)
+    try:
+        credit_totals(invoice.invoice_document().totals, [note.credit_document().totals for note in earlier], ask)
+    except OverCredit as over:
+        message = f"Credit note for invoice {invoice_number} refused: {over}"
+        raise Conflict(message, left_to_credit_detail(over.left)) from None
+    except NothingToCredit as nothing:
+        raise InvalidRequest(f"Credit note for invoice {invoice_number}: {nothing}") from None
+    credit_note_id = uuid.uuid4().hex
+    await app.credit_notes.create_request(
+        tenant=tenant, request_id=credit_note_id, invoice_number=invoice.number, order_id=invoice.order_id
+    )
+    event = CreditNoteRequested(
+        tenant=tenant,
+        creditNoteId=credit_note_id,
+        orderId=invoice.order_id,
+        invoiceNumber=invoice.number,
+        reason=body.reason,
+        wholeInvoice=body.wholeInvoice,
+        lines=[CreditedLine(entryId=line.entryId, quantity=line.quantity) for line in body.lines],
+        shipping=body.shipping,
+    )
+    try:
+        topic = app.settings.topic(app.settings.topic_credit_note_requests)
+        await app.publisher.publish(topic, f"{tenant}:{invoice.order_id}", event.to_bytes())
+    except KafkaUnavailable:
+        try:
+            await app.credit_notes.delete_request(tenant, credit_note_id)
+        except PyMongoError:
+            log.exception("could not remove credit-note request %s after Kafka refused it", credit_note_id)
+        raise
+    return CreditNoteAccepted(creditNoteId=credit_note_id, status=CreditNoteStatus.IN_PROGRESS)
+
+
+async def credit_note(app: CreditServices, tenant: str, credit_note_id: str) -> CreditNoteResponse:
+    request = await app.credit_notes.get_request(tenant, credit_note_id)
+    if request is None:
+        raise NotFound(f"Credit note {credit_note_id} not found for tenant {tenant}")
+    answer = _credit_note_response(request)
+    note = await app.credit_notes.find(tenant, credit_note_id)
+    if note is None:
+        return answer
+    totals = note.credit_document().totals
+    net = totals.subtotal + totals.shipping_net
+    return answer.model_copy(
+        update={
+            "creditNoteNumber": note.number,
+            "issuedAt": note.issued_at,
+            "currency": totals.currency,
+            "totals": Amounts(net=net, tax=totals.tax_total, gross=totals.total),
+            "refund": RefundInfo(
+                status=note.refund.status.value,
+                amount=note.refund.amount,
+                refundId=note.refund.refund_id,
+                error=note.refund.error,
+            ),
+        }
+    )
+
+
+def _credit_note_response(request: CreditNoteRequestRecord) -> CreditNoteResponse:
+    return CreditNoteResponse(
+        creditNoteId=request.request_id,
+        status=request.status,
+        invoiceNumber=request.invoice_number,
+        orderId=request.order_id,
+        message=request.message,
+        creditNoteNumber=request.credit_note_number,
+        createdAt=request.created_at,
+        updatedAt=request.updated_at,
+    )

@@ -11,6 +11,7 @@ from infra.mail import OutgoingEmail
 from infra.ports import InvoiceStorage, InvoiceStore, MailSender, TenantSettingsStore
 from infra.records import InvoiceRecord
 from infra.storage import invoice_key
+from invoicing.document import InvoiceDocument
 from invoicing.recipients import invoice_recipient
 from schemas.events import utc_now
 from schemas.public_events import InvoiceEmailed
@@ -45,14 +46,39 @@ async def email_invoice(
     """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it.
     `sender` is the From address when the caller knows it; else the tenant's current one is read."""
-    recipient = invoice_recipient(record.customer_email)
-    document = record.invoice_document()
-    text = invoice_mail_text(document)
     if pdf is None:
+        invoice_recipient(record.customer_email)  # raises NoRecipient before the file is fetched for nobody
         # The key the PDF was stored under (recorded when it was issued), not one rebuilt from the number.
         pdf = await deps.storage.get(record.storage_key or invoice_key(record.tenant, record.number))
+    recipient = await send_document(
+        record.tenant, record.invoice_document(), record.customer_email, pdf, deps, sender=sender
+    )
+    emailed_at = deps.now()
+    # Announced before it is recorded: a crash in between sends the email again on redelivery (SMTP has
+    # no idempotency key) and announces that second send, but never leaves a send unannounced.
+    await deps.announce(
+        InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
+    )
+    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    # The customer's address stays out of the log: it is personal data, and the invoice records it.
+    log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
+    return recipient
+
+
+async def send_document(
+    tenant: str,
+    document: InvoiceDocument,
+    customer_email: str | None,
+    pdf: bytes,
+    deps: EmailDeps,
+    sender: str | None = None,
+) -> str:
+    """Send an invoice or a credit note (`document`, rendered as `pdf`) to the customer; returns the
+    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
+    recipient = invoice_recipient(customer_email)
+    text = invoice_mail_text(document)
     if sender is None:
-        sender = await sender_address(deps.tenant_settings, record.tenant, deps.default_sender)
+        sender = await sender_address(deps.tenant_settings, tenant, deps.default_sender)
     await deps.mailer.send(
         OutgoingEmail(
             sender=sender,
@@ -64,13 +90,4 @@ async def email_invoice(
             attachment_name=text.attachment_name,
         )
     )
-    emailed_at = deps.now()
-    # Announced before it is recorded: a crash in between sends the email again on redelivery (SMTP has
-    # no idempotency key) and announces that second send, but never leaves a send unannounced.
-    await deps.announce(
-        InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
-    )
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
-    # The customer's address stays out of the log: it is personal data, and the invoice records it.
-    log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient

@@ -10,6 +10,7 @@ from pymongo import AsyncMongoClient
 from infra import db as mongo
 from infra.captures import PaymentCaptures
 from infra.claims import OrderClaims
+from infra.credit_notes import CreditNoteRepository
 from infra.db import Document
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
@@ -20,7 +21,8 @@ from infra.payments import PaymentGateway
 from infra.settings import Settings, get_settings
 from infra.storage import InvoiceStorage, open_storage
 from infra.tenant_settings import TenantSettingsRepository
-from schemas.events import InvoiceEmailRequested
+from schemas.events import InvoiceEmailRequested, RefundRequested
+from streams.crediting import CreditDeps
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
 from streams.public_events import announce
@@ -41,6 +43,7 @@ class WorkerResources:
     captures: PaymentCaptures
     payment_gateway: PaymentGateway
     mailer: Mailer
+    credit_notes: CreditNoteRepository
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
 
     def email_deps(self) -> EmailDeps:
@@ -70,6 +73,24 @@ class WorkerResources:
             announce=announce,
         )
 
+    def credit_deps(
+        self,
+        queue_refund: Callable[[RefundRequested], Awaitable[None]],
+        queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]],
+    ) -> CreditDeps:
+        return CreditDeps(
+            invoices=self.invoices,
+            credit_notes=self.credit_notes,
+            tenant_settings=self.tenant_settings,
+            storage=self.storage,
+            render=self.render_pool.render,
+            captures=self.captures,
+            refunds=self.payment_gateway,
+            email=self.email_deps(),
+            queue_refund=queue_refund,
+            queue_email=queue_email,
+        )
+
 
 _resources: WorkerResources | None = None
 _lock = asyncio.Lock()
@@ -96,5 +117,6 @@ async def worker_resources() -> WorkerResources:
                 captures=PaymentCaptures(db),
                 payment_gateway=PaymentGateway(settings),
                 mailer=Mailer(settings),
+                credit_notes=CreditNoteRepository(db),
             )
         return _resources

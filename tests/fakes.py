@@ -46,6 +46,10 @@ class FakePaymentGateway:
     slow-...     the first request captures, then answers too late (after `slow_seconds`); a retry with
                  the same key gets the capture from the key
     down-...     503 until `heal(transaction_id)`, then as ok-...
+    norefund-... captured as ok-..., but POST /refunds of its captures answers 503 until `heal(transaction_id)`
+
+    POST /refunds {"captureId", "amount", "currency"}: 201 {"refundId", "status": "REFUNDED"} (the same
+    Idempotency-Key again: 200 with the same refund); 404 for a capture it never made.
     """
 
     def __init__(self, api_key: str, slow_seconds: float = 3.0) -> None:
@@ -56,6 +60,9 @@ class FakePaymentGateway:
         self._by_key: dict[str, dict[str, Any]] = {}
         self._healed: set[str] = set()
         self.unavailable = False  # answers 503 to every capture while set: a gateway in maintenance
+        self._transaction_of: dict[str, str] = {}  # capture ID -> its transaction
+        self._refunds_by_key: dict[str, dict[str, Any]] = {}
+        self.refunds: dict[str, list[str]] = {}  # transaction ID -> amounts actually refunded
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="fake-gateway", daemon=True)
@@ -87,6 +94,7 @@ class FakePaymentGateway:
     async def _serve(self) -> None:
         app = web.Application()
         app.router.add_post("/captures", self._capture)
+        app.router.add_post("/refunds", self._refund)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -126,16 +134,57 @@ class FakePaymentGateway:
                 return 402, {"status": "DECLINED", "reason": "Insufficient funds"}, 0
             if transaction.startswith("down-") and transaction not in self._healed:
                 return 503, {"reason": "maintenance"}, 0
+            capture_id = f"cap-{uuid.uuid4().hex[:12]}"
             capture = {
-                "captureId": f"cap-{uuid.uuid4().hex[:12]}",
+                "captureId": capture_id,
                 "status": "CAPTURED",
                 "transactionId": transaction,
                 "amount": amount,
                 "currency": body.get("currency"),
             }
             self._by_key[key] = capture
+            self._transaction_of[capture_id] = transaction
             self.charges[transaction] = self.charges.get(transaction, 0) + 1
         return 201, capture, self.slow_seconds if transaction.startswith("slow-") else 0
+
+    def refund_calls_for(self, transaction_id: str) -> list[GatewayCall]:
+        with self._lock:
+            captures = {capture for capture, made_for in self._transaction_of.items() if made_for == transaction_id}
+            return [call for call in self.calls if call.body.get("captureId") in captures]
+
+    async def _refund(self, request: web.Request) -> web.Response:
+        key = request.headers.get("Idempotency-Key")
+        authorization = request.headers.get("Authorization")
+        body = await request.json()
+        status, answer = self._decide_refund(key, authorization, body)
+        with self._lock:
+            self.calls.append(GatewayCall(key, authorization, body, status))
+        return web.json_response(answer, status=status)
+
+    def _decide_refund(
+        self, key: str | None, authorization: str | None, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        if authorization != f"Bearer {self.api_key}":
+            return 401, {"reason": "unknown API key"}
+        capture, amount = body.get("captureId"), body.get("amount")
+        if not key or not isinstance(capture, str) or not isinstance(amount, str):
+            return 400, {"reason": "Idempotency-Key, captureId and amount (a decimal string) are required"}
+        try:
+            Decimal(amount)
+        except InvalidOperation:
+            return 400, {"reason": f"amount {amount!r} is not a decimal"}
+        with self._lock:
+            if key in self._refunds_by_key:
+                return 200, self._refunds_by_key[key]
+            transaction = self._transaction_of.get(capture)
+            if transaction is None:
+                return 404, {"reason": f"no capture {capture}"}
+            if transaction.startswith("norefund-") and transaction not in self._healed:
+                return 503, {"reason": "maintenance"}
+            refund = {"refundId": f"ref-{uuid.uuid4().hex[:12]}", "status": "REFUNDED", "amount": amount}
+            self._refunds_by_key[key] = refund
+            self.refunds.setdefault(transaction, []).append(amount)
+        return 201, refund
 
 
 # --- SMTP -------------------------------------------------------------------------------------------

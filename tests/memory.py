@@ -8,22 +8,29 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from infra.credit_notes import credit_summary
 from infra.mail import EmailNotSent, OutgoingEmail
-from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable
+from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
     STORED_DOCUMENT,
     CaptureRecord,
     CreditNoteRecord,
+    CreditNoteRequestRecord,
+    CreditRaced,
     InvoiceFilter,
     InvoiceRecord,
     IssuedInvoice,
     Job,
+    JobExists,
     JobFilter,
     JobOrderResult,
+    ListedCreditNote,
     NumberInUse,
     NumberTaken,
     OrderOutcome,
     PageKey,
+    RefundState,
+    ScheduledTenant,
     TenantSettingsSnapshot,
     UnreadableOrder,
 )
@@ -31,12 +38,12 @@ from infra.storage import AlreadyStored
 from invoicing.document import InvoiceDocument
 from invoicing.einvoice import invoice_xml
 from invoicing.logo import Logo
-from invoicing.payments import CaptureRequest
+from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection, delivery_instant
-from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
+from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 from schemas.orders import Order
-from schemas.settings import LogoInfo, TenantSettings
+from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
 SettingsT = TypeVar("SettingsT", bound=TenantSettings)
 KeyedT = TypeVar("KeyedT")
@@ -83,7 +90,7 @@ class MemoryJobs:
         trigger: JobTrigger = JobTrigger.API,
     ) -> None:
         if job_id in self.jobs:
-            raise KeyError(f"job {job_id} exists")
+            raise JobExists(job_id)
         now = utc_now()
         self.jobs[job_id] = Job(
             tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now, trigger=trigger
@@ -231,7 +238,7 @@ class MemoryInvoices:
         self.marks: dict[str, int] = {}
         self.allocations = 0  # allocate calls, NumberTaken included
         self.issued_at: dict[str, datetime] = {}
-        self.credit_notes: list[CreditNoteRecord] = []  # what the credit-note side would have written
+        self.credit_notes: list[ListedCreditNote] = []  # as the lists read what the credit-note side wrote
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         return self.records.get(f"{tenant}:{order_id}")
@@ -317,7 +324,7 @@ class MemoryInvoices:
 
     async def credit_notes_page(
         self, tenant: str, where: InvoiceFilter, after: PageKey | None, limit: int
-    ) -> list[CreditNoteRecord]:
+    ) -> list[ListedCreditNote]:
         found = [
             (note.key, note)
             for note in self.credit_notes
@@ -358,6 +365,7 @@ class MemoryTenantSettings:
     def __init__(self) -> None:
         self.values: dict[str, dict[str, Any]] = {}
         self.logos: dict[str, bytes] = {}
+        self.scheduled_since: dict[str, datetime] = {}
 
     async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None:
         value = self.values.get(f"{tenant}:{model.KIND}")
@@ -371,6 +379,16 @@ class MemoryTenantSettings:
 
     async def write(self, tenant: str, value: TenantSettings) -> None:
         self.values[f"{tenant}:{value.KIND}"] = value.model_dump(mode="json", exclude_none=True)
+        if value.is_scheduled():
+            self.scheduled_since[tenant] = utc_now()
+        elif isinstance(value, InvoiceSettings):
+            self.scheduled_since.pop(tenant, None)
+
+    async def scheduled(self) -> list[ScheduledTenant]:
+        return [
+            ScheduledTenant(tenant, InvoiceSettings.model_validate(self.values[f"{tenant}:invoice"]), since)
+            for tenant, since in self.scheduled_since.items()
+        ]
 
     async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo:
         self.logos.setdefault(f"{tenant}:{logo.sha256}", logo.content)
@@ -389,6 +407,117 @@ class MemoryTenantSettings:
 
     async def logo_content(self, tenant: str, sha256: str) -> bytes | None:
         return self.logos.get(f"{tenant}:{sha256}")
+
+
+# --- credit notes ----------------------------------------------------------------------------------
+
+
+class MemoryCreditNotes:
+    """CreditNoteStore: requests, credit notes with their (tenant, order, ordinal) and (tenant, seq)
+    uniqueness, and the credit summary it would write onto each invoice."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, CreditNoteRequestRecord] = {}
+        self.notes: dict[str, CreditNoteRecord] = {}
+        self.marks: dict[str, int] = {}
+        self.summaries: dict[str, dict[str, Any]] = {}  # tenant:orderId -> the invoice's `credit`
+
+    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
+        now = utc_now()
+        self.requests[request_id] = CreditNoteRequestRecord(
+            tenant, request_id, invoice_number, order_id, CreditNoteStatus.IN_PROGRESS, None, None, now, now
+        )
+
+    async def delete_request(self, tenant: str, request_id: str) -> None:
+        if await self.get_request(tenant, request_id) is not None:
+            del self.requests[request_id]
+
+    async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None:
+        request = self.requests.get(request_id)
+        return request if request is not None and request.tenant == tenant else None
+
+    async def finish_request(
+        self, tenant: str, request_id: str, status: CreditNoteStatus, message: str, number: str | None = None
+    ) -> None:
+        request = await self.get_request(tenant, request_id)
+        if request is not None:
+            self.requests[request_id] = replace(
+                request, status=status, message=message, credit_note_number=number, updated_at=utc_now()
+            )
+
+    async def find(self, tenant: str, note_id: str) -> CreditNoteRecord | None:
+        note = self.notes.get(note_id)
+        return note if note is not None and note.tenant == tenant else None
+
+    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
+        found = [n for n in self.notes.values() if n.tenant == tenant and n.order_id == order_id]
+        return sorted(found, key=lambda note: note.ordinal)
+
+    async def last_seq(self, tenant: str) -> int | None:
+        return self.marks.get(tenant)
+
+    async def allocate(
+        self,
+        *,
+        tenant: str,
+        note_id: str,
+        order_id: str,
+        invoice_number: str,
+        ordinal: int,
+        seq: int,
+        number: str,
+        reason: str,
+        document: InvoiceDocument,
+        logo_sha256: str | None,
+        refund: RefundState,
+    ) -> CreditNoteRecord:
+        if note_id in self.notes:
+            return self.notes[note_id]
+        if any(n.tenant == tenant and n.order_id == order_id and n.ordinal == ordinal for n in self.notes.values()):
+            raise CreditRaced(invoice_number)
+        self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
+        if any(n.tenant == tenant and n.seq == seq for n in self.notes.values()):
+            raise NumberTaken(number)
+        now = utc_now()
+        note = CreditNoteRecord(
+            tenant=tenant,
+            note_id=note_id,
+            order_id=order_id,
+            invoice_number=invoice_number,
+            ordinal=ordinal,
+            seq=seq,
+            number=number,
+            reason=reason,
+            document=STORED_DOCUMENT.dump_python(document, mode="json"),
+            issued_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            storage_key=None,
+            logo_sha256=logo_sha256,
+            refund=refund,
+        )
+        self.notes[note_id] = note
+        return note
+
+    def _change(self, tenant: str, note_id: str, **changes: Any) -> None:
+        if note_id in self.notes and self.notes[note_id].tenant == tenant:
+            self.notes[note_id] = replace(self.notes[note_id], **changes)
+
+    async def mark_stored(self, tenant: str, note_id: str, storage_key: str) -> None:
+        self._change(tenant, note_id, storage_key=storage_key)
+
+    async def mark_refund(self, tenant: str, note_id: str, refund: RefundState) -> None:
+        self._change(tenant, note_id, refund=refund)
+
+    async def mark_emailed(self, tenant: str, note_id: str, recipient: str, at: datetime) -> None:
+        self._change(tenant, note_id, emailed_at=at, email_pending=False, email_error=None)
+
+    async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None:
+        self._change(tenant, note_id, email_pending=True, email_error=reason)
+
+    async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
+        self._change(tenant, note_id, email_pending=False, email_error=reason)
+
+    async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
+        self.summaries[f"{tenant}:{order_id}"] = credit_summary(await self.of_invoice(tenant, order_id))
 
 
 # --- storage, mail, gateway, publisher, renderer ---------------------------------------------------
@@ -436,6 +565,8 @@ class MemoryGateway:
     broken- (an answer the API does not define); anything else is captured."""
 
     requests: list[CaptureRequest] = field(default_factory=list)
+    refund_requests: list[RefundRequest] = field(default_factory=list)
+    refunds_down: bool = False
 
     async def capture(self, request: CaptureRequest) -> Capture:
         self.requests.append(request)
@@ -446,6 +577,13 @@ class MemoryGateway:
         if request.transaction_id.startswith("broken-"):
             raise GatewayError("HTTP 401 from the gateway")
         return Capture(capture_id=f"cap-{len(self.requests)}")
+
+    async def refund(self, request: RefundRequest) -> Refund:
+        """Refunds every capture, unless `refunds_down` (a gateway that gives no answer)."""
+        self.refund_requests.append(request)
+        if self.refunds_down:
+            raise GatewayUnavailable("no answer within 60 s")
+        return Refund(refund_id=f"ref-{len(self.refund_requests)}")
 
 
 class MemoryPublisher:

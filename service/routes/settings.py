@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
 from schemas.settings import (
+    CreditNoteSequenceSettings,
     EInvoiceSettings,
     InvoiceSettings,
     LogoInfo,
@@ -69,6 +70,12 @@ add_settings_resource(
     "invoices are numbered INV-__num__ with 6 digits from 1 until they exist",
     "Numbers already given stay; the next invoice takes the value after the last one used, "
     "or startValue when that is higher.",
+)
+add_settings_resource(
+    CreditNoteSequenceSettings,
+    "the credit-note number sequence",
+    "credit notes are numbered CN-__num__ with 6 digits from 1 until they exist",
+    "A sequence of its own, gap-free and unique like the invoices'. Numbers already given stay.",
 )
 add_settings_resource(
     SellerSettings,

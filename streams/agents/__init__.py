@@ -1,5 +1,5 @@
 """Importing this package registers every agent with the Faust app."""
 
-from streams.agents import emails, invoice, lag, orders, plan, project
+from streams.agents import credit, emails, invoice, lag, orders, plan, project, schedule
 
-__all__ = ["emails", "invoice", "lag", "orders", "plan", "project"]
+__all__ = ["credit", "emails", "invoice", "lag", "orders", "plan", "project", "schedule"]

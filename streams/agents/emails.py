@@ -20,8 +20,11 @@ from infra.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
+from streams.agents.credit import queue_refund
+from streams.agents.invoice import queue_email
 from streams.announcements import email_failed
 from streams.app import app, invoice_emails, settings
+from streams.crediting import CreditDeps, email_credit_note
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.resources import worker_resources
@@ -54,14 +57,28 @@ def retrying_email(settings: Settings) -> AsyncRetrying:
 async def email_invoices(stream: Any) -> None:
     resources = await worker_resources()
     deps = resources.email_deps()
+    credit_deps = resources.credit_deps(queue_refund, queue_email)
     async for event in stream.events():
-        await handle_email_request(event, deps, resources.settings)
+        await handle_email_request(event, deps, resources.settings, credit_deps)
 
 
-async def handle_email_request(event: Any, deps: EmailDeps, settings: Settings) -> None:
-    """One request of the topic: sent, recorded as refused, or dead-lettered with its reason; never dropped."""
+async def handle_email_request(
+    event: Any, deps: EmailDeps, settings: Settings, credit_deps: CreditDeps | None = None
+) -> None:
+    """One request of the topic: sent, recorded as refused, or dead-lettered with its reason; never dropped.
+    A request with `creditNoteId` is the credit note's email (`credit_deps`), else the invoice's."""
     request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
     if request is None:
+        return
+    if request.creditNoteId is not None:
+        if credit_deps is None:
+            raise ValueError("a credit-note email request needs the credit-note ports")
+        with log_context(tenant=request.tenant, order=request.orderId, credit_note=request.creditNoteId):
+            await run_step(
+                event,
+                f"emailing credit note {request.creditNoteId} of tenant {request.tenant}",
+                partial(send_requested_credit_note, event, request, credit_deps, settings),
+            )
         return
     with log_context(tenant=request.tenant, order=request.orderId, number=request.invoiceNumber):
         await run_step(
@@ -93,3 +110,25 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
         EMAILS_FAILED.inc()
         await deps.announce(email_failed(record, refused.reason, retrying=False))
         await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)
+
+
+async def send_requested_credit_note(
+    event: Any, request: InvoiceEmailRequested, deps: CreditDeps, settings: Settings
+) -> None:
+    assert request.creditNoteId is not None
+    note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
+    if note is None or not note.stored:
+        await send_to_dead_letters(event, f"no stored credit note {request.creditNoteId} of tenant {request.tenant}")
+        return
+    if request.reason is EmailReason.RETRY and note.emailed_at is not None:
+        return  # sent meanwhile
+    context = {"tenant": request.tenant, "order": request.orderId, "number": note.number}
+    try:
+        async for attempt in retrying_email(settings):
+            with attempt:
+                await email_credit_note(note, deps)
+    except NoRecipient as nobody:
+        log.warning("credit note not emailed: %s", nobody, extra=context)
+    except EmailNotSent as refused:
+        log.warning("credit note email refused, not retried: %s", refused.reason, extra=context)
+        await deps.credit_notes.mark_email_failed(request.tenant, note.note_id, refused.reason)

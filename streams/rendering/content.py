@@ -15,7 +15,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent
 
-from invoicing.document import Buyer, InvoiceDocument, PostalAddress, SellerDetails
+from invoicing.document import Buyer, DocumentKind, InvoiceDocument, PostalAddress, SellerDetails
 from invoicing.einvoice import document_legal_notes
 from invoicing.recalculation import Totals
 from streams.rendering.labels import Labels, labels_for, payment_method_name
@@ -111,13 +111,14 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
         totals.currency,
         Locale.parse(seller.language if seller.language in ("en", "de") else "en"),
     )
-    title = f"{labels['invoice']} {document.invoice_number}"
+    heading = document_heading(document, labels)
+    title = f"{heading} {document.invoice_number}"
     return InvoiceContent(
         language=str(formats.locale).replace("_", "-"),
         title=title,
         author=seller.legal_name,
         subject=f"{title}, {labels['order_number']} {document.order_id}",
-        heading=labels["invoice"],
+        heading=heading,
         seller_name=seller.legal_name,
         seller_lines=seller_lines(seller, labels, formats),
         sender_line=" · ".join((seller.legal_name, *formats.address(seller.address)[:2])),
@@ -134,10 +135,21 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
         payment=payment_note(document, labels, formats),
         bank=bank_details(document, labels),
         footer=seller.footer or "",
-        continued=labels["continued"].format(invoice=labels["invoice"], number=document.invoice_number),
-        date_line=f"{labels['invoice_date']} {formats.day(document.invoice_date)}",
+        continued=labels["continued"].format(invoice=heading, number=document.invoice_number),
+        date_line=f"{number_and_date_labels(document, labels)[1]} {formats.day(document.invoice_date)}",
         page_label=labels["page"],
     )
+
+
+def document_heading(document: InvoiceDocument, labels: Labels) -> str:
+    """ "Invoice", or "Credit note" (German: "Rechnungskorrektur") for a credit note."""
+    return labels["credit_note"] if document.kind is DocumentKind.CREDIT_NOTE else labels["invoice"]
+
+
+def number_and_date_labels(document: InvoiceDocument, labels: Labels) -> tuple[str, str]:
+    if document.kind is DocumentKind.CREDIT_NOTE:
+        return labels["credit_note_number"], labels["credit_note_date"]
+    return labels["invoice_number"], labels["invoice_date"]
 
 
 def seller_lines(seller: SellerDetails, labels: Labels, formats: Formatter) -> tuple[str, ...]:
@@ -157,11 +169,16 @@ def billing_lines(buyer: Buyer, labels: Labels, formats: Formatter) -> tuple[str
 
 
 def facts(document: InvoiceDocument, labels: Labels, formats: Formatter) -> tuple[Pair, ...]:
-    """Invoice number and date, the delivery date when known, the order's number and date."""
+    """Invoice number and date (a credit note: its own, then the invoice it corrects, with that one's date),
+    the delivery date when known, the order's number and date."""
     delivery = ((labels["delivery_date"], formats.day(document.delivery_date)),) if document.delivery_date else ()
+    number_label, date_label = number_and_date_labels(document, labels)
+    preceding = document.preceding_invoice
+    corrects = ((labels["corrects"], f"{preceding.number}, {formats.day(preceding.issued_on)}"),) if preceding else ()
     return (
-        (labels["invoice_number"], document.invoice_number),
-        (labels["invoice_date"], formats.day(document.invoice_date)),
+        (number_label, document.invoice_number),
+        (date_label, formats.day(document.invoice_date)),
+        *corrects,
         *delivery,
         (labels["order_number"], document.order_id),
         (labels["order_date"], formats.day(document.order_date)),
@@ -214,8 +231,14 @@ def sums(totals: Totals, labels: Labels, formats: Formatter) -> tuple[Pair, ...]
 
 
 def payment_note(document: InvoiceDocument, labels: Labels, formats: Formatter) -> str:
-    """How it was paid, or what to pay by when."""
+    """How it was paid, or what to pay by when; for a credit note, how the amount comes back."""
     payment = document.payment
+    if document.preceding_invoice is not None:
+        total = formats.money(document.totals.total)
+        if payment.paid:
+            method = payment_method_name(payment.method or "", document.seller.language)
+            return labels["refunded"].format(total=total, method=method)
+        return labels["credited"].format(total=total, invoice=document.preceding_invoice.number)
     if payment.paid:
         method = payment_method_name(payment.method or "", document.seller.language)
         return labels["paid"].format(method=method, date=formats.day(payment.paid_on))
@@ -226,7 +249,7 @@ def payment_note(document: InvoiceDocument, labels: Labels, formats: Formatter) 
 def bank_details(document: InvoiceDocument, labels: Labels) -> tuple[Pair, ...]:
     """Where to pay to, while the invoice is due and the seller has a bank account; unknown details left out."""
     bank = document.seller.bank
-    if document.payment.paid or not bank:
+    if document.payment.paid or not bank or document.kind is DocumentKind.CREDIT_NOTE:
         return ()
     details = (
         (labels["account_holder"], bank.account_holder),

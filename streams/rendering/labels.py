@@ -37,6 +37,13 @@ class Labels(TypedDict):
     reference: str
     continued: str
     page: str
+    # credit notes
+    credit_note: str
+    credit_note_number: str
+    credit_note_date: str
+    corrects: str
+    refunded: str
+    credited: str
 
 
 ENGLISH = Labels(
@@ -73,6 +80,12 @@ ENGLISH = Labels(
     reference="Reference",
     continued="{invoice} {number} (continued)",
     page="Page {page} of {pages}",
+    credit_note="Credit note",
+    credit_note_number="Credit note number",
+    credit_note_date="Credit note date",
+    corrects="Corrects invoice",
+    refunded="The amount of {total} is refunded by {method}.",
+    credited="The amount of {total} is credited against invoice {invoice}.",
 )
 
 GERMAN = Labels(
@@ -109,6 +122,12 @@ GERMAN = Labels(
     reference="Verwendungszweck",
     continued="{invoice} {number} (Fortsetzung)",
     page="Seite {page} von {pages}",
+    credit_note="Rechnungskorrektur",
+    credit_note_number="Korrekturnummer",
+    credit_note_date="Korrekturdatum",
+    corrects="Korrigiert Rechnung",
+    refunded="Der Betrag von {total} wird per {method} erstattet.",
+    credited="Der Betrag von {total} wird mit der Rechnung {invoice} verrechnet.",
 )
 
 LABELS: dict[str, Labels] = {"en": ENGLISH, "de": GERMAN}

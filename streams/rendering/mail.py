@@ -13,7 +13,6 @@ from babel.dates import format_date
 
 from invoicing.document import InvoiceDocument
 from streams.rendering.content import invoice_content
-from streams.rendering.labels import labels_for
 
 
 class MailTexts(TypedDict):
@@ -44,6 +43,31 @@ MAIL_TEXTS: dict[str, MailTexts] = {
     ),
 }
 
+CREDIT_NOTE_MAIL_TEXTS: dict[str, MailTexts] = {
+    "en": MailTexts(
+        subject="Credit note {number} from {seller}",
+        body=(
+            "Hello {buyer},\n\n"
+            "please find attached credit note {number}, which corrects invoice {invoice} for your order {order} "
+            "of {order_date}.\n\n"
+            "{payment}\n\n"
+            "Kind regards\n"
+            "{seller}\n"
+        ),
+    ),
+    "de": MailTexts(
+        subject="Rechnungskorrektur {number} von {seller}",
+        body=(
+            "Guten Tag {buyer},\n\n"
+            "anbei erhalten Sie die Rechnungskorrektur {number} zur Rechnung {invoice} Ihrer Bestellung {order} "
+            "vom {order_date}.\n\n"
+            "{payment}\n\n"
+            "Mit freundlichen Grüßen\n"
+            "{seller}\n"
+        ),
+    ),
+}
+
 
 @dataclass(frozen=True)
 class MailText:
@@ -59,10 +83,12 @@ def one_line(text: str) -> str:
 
 def invoice_mail_text(document: InvoiceDocument) -> MailText:
     language = document.seller.language if document.seller.language in MAIL_TEXTS else "en"
-    texts = MAIL_TEXTS[language]
+    preceding = document.preceding_invoice
+    texts = (MAIL_TEXTS if preceding is None else CREDIT_NOTE_MAIL_TEXTS)[language]
     content = invoice_content(document)
     values = {
         "number": document.invoice_number,
+        "invoice": preceding.number if preceding else "",
         "seller": document.seller.legal_name,
         "buyer": document.buyer.name,
         "order": document.order_id,
@@ -74,5 +100,5 @@ def invoice_mail_text(document: InvoiceDocument) -> MailText:
     return MailText(
         subject=one_line(texts["subject"].format(**values)),
         body=texts["body"].format(**values),
-        attachment_name=f"{labels_for(language)['invoice']}-{safe_number}.pdf",
+        attachment_name=f"{content.heading.replace(' ', '-')}-{safe_number}.pdf",
     )

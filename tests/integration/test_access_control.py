@@ -159,6 +159,16 @@ ENDPOINTS = [
     ("GET", "/invoice/{tenant}/invoices", None, SCOPE_READ, 200),
     ("GET", "/invoice/{tenant}/invoices/INV-1", None, SCOPE_READ, 404),
     ("GET", "/invoice/{tenant}/jobs/invoices", None, SCOPE_READ, 200),
+    ("POST", "/invoice/{tenant}/invoices/INV-1/credit-notes", {"reason": "r", "wholeInvoice": True}, SCOPE_MANAGE, 404),
+    ("GET", "/invoice/{tenant}/credit-notes/no-such-note", None, SCOPE_READ, 404),
+    ("GET", "/invoice/{tenant}/settings/credit-note-sequence", None, SCOPE_READ, 404),
+    (
+        "PUT",
+        "/invoice/{tenant}/settings/credit-note-sequence",
+        {"preText": "C__num__", "numberOfDigits": 3, "startValue": 1, "maxValue": 9},
+        SCOPE_MANAGE,
+        200,
+    ),
 ]
 
 

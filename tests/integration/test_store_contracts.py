@@ -15,6 +15,7 @@ from PIL import Image
 
 from infra.captures import PaymentCaptures
 from infra.claims import OrderClaims
+from infra.credit_notes import CreditNoteRepository
 from infra.db import ensure_indexes
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
@@ -22,18 +23,23 @@ from infra.orders import OrderRepository
 from infra.ports import (
     CaptureStore,
     ClaimStore,
+    CreditNoteStore,
     JobStore,
     OrderStore,
     TenantSettingsStore,
 )
 from infra.records import (
     CaptureRecord,
+    CreditRaced,
     InvoiceFilter,
+    JobExists,
     JobFilter,
     NumberInUse,
     NumberTaken,
     OrderOutcome,
     PageKey,
+    RefundState,
+    RefundStatus,
     UnreadableOrder,
 )
 from infra.tenant_settings import TenantSettingsRepository
@@ -41,11 +47,19 @@ from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.logo import check_logo
 from invoicing.recalculation import recalculate
 from invoicing.selection import OrderSelection
-from schemas.api import EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from schemas.api import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.orders import OrderStatus, parse_order_event
-from schemas.settings import SequenceSettings
+from schemas.settings import InvoiceSettings, SequenceSettings
 from tests.factories import encoded, order_event
-from tests.memory import MemoryCaptures, MemoryClaims, MemoryInvoices, MemoryJobs, MemoryOrders, MemoryTenantSettings
+from tests.memory import (
+    MemoryCaptures,
+    MemoryClaims,
+    MemoryCreditNotes,
+    MemoryInvoices,
+    MemoryJobs,
+    MemoryOrders,
+    MemoryTenantSettings,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -59,6 +73,7 @@ class Stores:
     invoices: MemoryInvoices | InvoiceRepository  # both ports: InvoiceStore and InvoiceNumbers
     captures: CaptureStore
     tenant_settings: TenantSettingsStore
+    credit_notes: CreditNoteStore
     raw_db: Any = None
 
     async def put_unreadable_order(self, tenant: str, order_id: str) -> None:
@@ -74,7 +89,7 @@ async def stores(request: pytest.FixtureRequest, mongo_db: Any) -> Stores:
     if request.param == "memory":
         return Stores(
             "memory", MemoryJobs(), MemoryOrders(), MemoryClaims(), MemoryInvoices(), MemoryCaptures(),
-            MemoryTenantSettings(),
+            MemoryTenantSettings(), MemoryCreditNotes(),
         )  # fmt: skip
     await ensure_indexes(mongo_db)
     return Stores(
@@ -85,6 +100,7 @@ async def stores(request: pytest.FixtureRequest, mongo_db: Any) -> Stores:
         InvoiceRepository(mongo_db),
         PaymentCaptures(mongo_db),
         TenantSettingsRepository(mongo_db),
+        CreditNoteRepository(mongo_db),
         raw_db=mongo_db,
     )
 
@@ -378,3 +394,80 @@ async def test_tenant_settings_and_logos(stores: Stores, tenant: str) -> None:
     assert not await settings.delete_logo(tenant)
     assert await settings.current_logo(tenant) is None
     assert await settings.logo_content(tenant, logo.sha256) == logo.content  # kept for the invoices that show it
+
+
+# --- credit notes, scheduled jobs --------------------------------------------------------------------
+
+
+async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_number(
+    stores: Stores, tenant: str
+) -> None:
+    notes = stores.credit_notes
+    a, b, c = (f"{tenant}-{name}" for name in "abc")  # credit-note IDs are unique across tenants (uuid4)
+    refund = RefundState(RefundStatus.PENDING, Decimal("58.76"))
+
+    async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1") -> Any:
+        return await notes.allocate(
+            tenant=tenant, note_id=note_id, order_id=order_id, invoice_number="INV-1", ordinal=ordinal, seq=seq,
+            number=f"CN-{seq}", reason="returned", document=document(tenant, order_id, f"CN-{seq}"),
+            logo_sha256=None, refund=refund,
+        )  # fmt: skip
+
+    assert await notes.last_seq(tenant) is None
+    first = await allocate(a, 1, 1)
+    assert (first.number, first.ordinal, first.stored, first.refund) == ("CN-1", 1, False, refund)
+    assert first.credit_document().invoice_number == "CN-1" and first.customer_email == "erika@example.com"
+    assert await allocate(a, 2, 2) == first  # the same request again: its note
+    with pytest.raises(CreditRaced):
+        await allocate(b, 1, 2)  # another note of the invoice took place 1
+    with pytest.raises(NumberTaken):
+        await allocate(c, 1, 1, order_id="o-2")  # another invoice's note took the number
+    second = await allocate(b, 2, 2)
+    assert [note.note_id for note in await notes.of_invoice(tenant, "o-1")] == [a, b]
+    assert await notes.last_seq(tenant) == 2
+    assert await notes.find(tenant, b) == second
+    assert await notes.find("othertenant", b) is None
+
+    refunded = RefundState(RefundStatus.REFUNDED, Decimal("58.76"), "ref-1")
+    await notes.mark_stored(tenant, a, f"{tenant}/credit-notes/CN-1.pdf")
+    await notes.mark_refund(tenant, a, refunded)
+    await notes.mark_email_pending(tenant, a, "421 later")
+    note = await notes.find(tenant, a)
+    assert note is not None and note.stored and note.refund == refunded
+    assert (note.email_pending, note.email_error) == (True, "421 later")
+    at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    await notes.mark_emailed(tenant, a, "erika@example.com", at)
+    note = await notes.find(tenant, a)
+    assert note is not None and (note.email_pending, note.emailed_at) == (False, at)
+
+
+async def test_a_credit_note_request_is_read_back_by_its_tenant_until_finished(stores: Stores, tenant: str) -> None:
+    notes = stores.credit_notes
+    r1 = f"{tenant}-r1"
+    await notes.create_request(tenant=tenant, request_id=r1, invoice_number="INV-1", order_id="o-1")
+    request = await notes.get_request(tenant, r1)
+    assert request is not None and (request.status, request.message) == (CreditNoteStatus.IN_PROGRESS, None)
+    assert await notes.get_request("othertenant", r1) is None
+    await notes.finish_request(tenant, r1, CreditNoteStatus.FAILED, "nothing left")
+    request = await notes.get_request(tenant, r1)
+    assert request is not None and (request.status, request.message) == (CreditNoteStatus.FAILED, "nothing left")
+    await notes.delete_request(tenant, r1)
+    assert await notes.get_request(tenant, r1) is None
+
+
+async def test_a_job_id_is_taken_once_and_scheduled_settings_are_found(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    await stores.jobs.create(
+        tenant=tenant, job_id=job_id, job_type=JobType.AUTOMATIC, order_ids=(), trigger=JobTrigger.SCHEDULE
+    )
+    with pytest.raises(JobExists):
+        await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.AUTOMATIC, order_ids=())
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.trigger is JobTrigger.SCHEDULE
+
+    scheduled = InvoiceSettings(threshold="1", status="COMPLETED", schedule="0 2 * * *", timeZone="Europe/Berlin")
+    await stores.tenant_settings.write(tenant, scheduled)
+    [found] = [entry for entry in await stores.tenant_settings.scheduled() if entry.tenant == tenant]
+    assert found.settings == scheduled and found.since <= datetime.now(UTC)
+    await stores.tenant_settings.write(tenant, InvoiceSettings(threshold="1", status="COMPLETED"))
+    assert [entry for entry in await stores.tenant_settings.scheduled() if entry.tenant == tenant] == []

@@ -9,7 +9,7 @@ import shutil
 import signal
 import subprocess
 import warnings
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,15 @@ from typing import Any
 import pytest
 from pypdf import PageObject, PdfReader
 
-from invoicing.document import DEFAULT_SELLER, BankDetails, InvoiceDocument, build_invoice_document
-from invoicing.recalculation import recalculate
+from invoicing.document import (
+    DEFAULT_SELLER,
+    BankDetails,
+    DocumentKind,
+    InvoiceDocument,
+    PrecedingInvoice,
+    build_invoice_document,
+)
+from invoicing.recalculation import recalculate, totals_of
 from schemas.orders import parse_order_event
 from streams.rendering.pdf import render_invoice_pdf
 from streams.rendering.pool import RenderPool
@@ -395,3 +402,40 @@ async def test_pool_renders_in_another_process() -> None:
     async with RenderPool(processes=1) as pool:
         pdf = await pool.render(invoice(3))
     assert "INV-000042" in pages_of(pdf)[0]
+
+
+def credit_note(**seller: Any) -> InvoiceDocument:
+    """A credit note for 1 of the standard order's two cups, correcting INV-000042 of 25 Nov 2026."""
+    invoice = document(seller=seller)
+    cup = dataclasses.replace(invoice.totals.lines[0], quantity=Decimal(1), net=Decimal("19.99"))
+    totals = totals_of("EUR", (cup,), Decimal(0), None)
+    return dataclasses.replace(
+        invoice,
+        kind=DocumentKind.CREDIT_NOTE,
+        invoice_number="CN-000007",
+        invoice_date=date(2026, 12, 2),
+        totals=totals,
+        preceding_invoice=PrecedingInvoice(number="INV-000042", issued_on=invoice.invoice_date),
+    )
+
+
+def test_credit_note_is_titled_so_and_names_the_invoice_it_corrects() -> None:
+    pdf = render_invoice_pdf(credit_note())
+    [text] = pages_of(pdf)
+    plain = words(text)
+    assert "Credit note Pos. Description" in plain  # the heading above the lines
+    assert "Credit note number CN-000007" in plain and "Credit note date 2 Dec 2026" in plain
+    assert "Corrects invoice INV-000042, 25 Nov 2026" in plain
+    assert "1 Espresso cup CUP-1 1 €19.99 €19.99 19%" in plain
+    assert "VAT 19% on €19.99 €3.80 Total (EUR) €23.79" in plain
+    assert "The amount of €23.79 is credited against invoice INV-000042." in plain
+    assert "Please pay" not in plain and "IBAN" not in plain
+    assert PdfReader(io.BytesIO(pdf)).metadata.title == "Credit note CN-000007"  # type: ignore[union-attr]
+
+
+def test_german_credit_note_is_a_rechnungskorrektur() -> None:
+    [text] = pages_of(render_invoice_pdf(credit_note(language="de", locale="de_DE")))
+    plain = words(text)
+    assert "Rechnungskorrektur" in plain and "Korrekturnummer CN-000007" in plain
+    assert "Korrekturdatum 02.12.2026" in plain
+    assert "Korrigiert Rechnung INV-000042, 25.11.2026" in plain

@@ -29,7 +29,13 @@ def image_bytes(kind: str, size: tuple[int, int] = (40, 20)) -> bytes:
 def test_invoice_settings_take_the_emporix_shape_and_numbers() -> None:
     values = {"threshold": 24, "status": "CREATED, CONFIRMED", "extendedOrderStatus": 70}
     settings = InvoiceSettings.model_validate(values)
-    assert settings.model_dump() == {"threshold": "24", "status": "CREATED,CONFIRMED", "extendedOrderStatus": "70"}
+    assert settings.model_dump() == {
+        "threshold": "24",
+        "status": "CREATED,CONFIRMED",
+        "extendedOrderStatus": "70",
+        "schedule": None,  # the extension of scheduled AUTOMATIC jobs: absent in Emporix's shape
+        "timeZone": None,
+    }
     selection = order_selection(settings)
     assert selection == OrderSelection(
         statuses=(OrderStatus.CREATED, OrderStatus.CONFIRMED), extended_statuses=("70",), threshold=timedelta(hours=24)

@@ -1,0 +1,90 @@
+"""Agent "credit": makes the credit notes asked for through the API; agent "refunds": retries the
+refunds of credit notes that the gateway did not confirm, with backoff, until it answers.
+
+Credit-note requests are keyed by tenant:orderId, so one invoice's credit notes are made one after the
+other; the over-credit check holds without that too (`CreditNoteStore.allocate`). A refund request's
+offset is committed only once the gateway answered, so the retry outlives a worker restart.
+"""
+
+import logging
+from functools import partial
+from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_result, wait_exponential
+
+from infra.records import RefundState, RefundStatus
+from infra.settings import Settings
+from schemas.api import CreditNoteStatus
+from schemas.events import CreditNoteRequested, RefundRequested
+from streams.agents.invoice import queue_email
+from streams.app import app, credit_note_requests, refunds
+from streams.crediting import CreditDeps, make_credit_note, try_refund
+from streams.failures import Defect, parse_or_dead_letter, run_step, send_to_dead_letters
+from streams.resources import worker_resources
+
+log = logging.getLogger(__name__)
+
+
+async def queue_refund(request: RefundRequested) -> None:
+    sent = await refunds.send(key=f"{request.tenant}:{request.creditNoteId}".encode(), value=request.to_bytes())
+    await sent
+
+
+@app.agent(credit_note_requests)
+async def make_credit_notes(stream: Any) -> None:
+    resources = await worker_resources()
+    deps = resources.credit_deps(queue_refund, queue_email)
+    async for event in stream.events():
+        request = await parse_or_dead_letter(event, CreditNoteRequested.model_validate_json, "credit-note request")
+        if request is None:
+            continue
+        outcome = await run_step(
+            event, f"making credit note {request.creditNoteId}", partial(make_credit_note, request, deps)
+        )
+        if isinstance(outcome, Defect):
+            # The request is dead-lettered; it also fails visibly, so a client polling it learns of it.
+            await deps.credit_notes.finish_request(
+                request.tenant,
+                request.creditNoteId,
+                CreditNoteStatus.FAILED,
+                f"Internal error while making the credit note (reference {outcome.reference})",
+            )
+
+
+def retrying_refund(settings: Settings) -> AsyncRetrying:
+    """Without a limit, like emails: the gateway comes back, or an operator fixes the settings."""
+    return AsyncRetrying(
+        retry=retry_if_result(lambda refund: refund.status is RefundStatus.PENDING),
+        wait=wait_exponential(multiplier=settings.refund_retry_initial_seconds, max=settings.refund_retry_max_seconds),
+    )
+
+
+async def retry_refund(event: Any, request: RefundRequested, deps: CreditDeps, settings: Settings) -> None:
+    note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
+    if note is None:
+        await send_to_dead_letters(event, f"no credit note {request.creditNoteId} of tenant {request.tenant}")
+        return
+    if note.refund.status is not RefundStatus.PENDING:
+        return  # refunded (or refused) meanwhile
+    refund: RefundState | None = None
+    async for attempt in retrying_refund(settings):
+        with attempt:
+            note = await deps.credit_notes.find(request.tenant, request.creditNoteId) or note
+            refund = await try_refund(note, deps)
+        if attempt.retry_state.outcome is not None and not attempt.retry_state.outcome.failed:
+            attempt.retry_state.set_result(refund)  # what `retry_if_result` looks at
+    log.info("credit note refund %s", refund.status if refund else None, extra={"tenant": request.tenant})
+
+
+@app.agent(refunds)
+async def retry_refunds(stream: Any) -> None:
+    resources = await worker_resources()
+    deps = resources.credit_deps(queue_refund, queue_email)
+    async for event in stream.events():
+        request = await parse_or_dead_letter(event, RefundRequested.model_validate_json, "refund request")
+        if request is not None:
+            await run_step(
+                event,
+                f"refunding credit note {request.creditNoteId}",
+                partial(retry_refund, event, request, deps, resources.settings),
+            )
