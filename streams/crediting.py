@@ -17,6 +17,7 @@ from infra.mapping import sequence_schema
 from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
+    CheckEInvoice,
     CreditNoteStore,
     InvoiceStorage,
     InvoiceStore,
@@ -25,9 +26,10 @@ from infra.ports import (
     TenantSettingsStore,
 )
 from infra.records import CreditNoteRecord, CreditRaced, InvoiceRecord, NumberTaken, RefundState, RefundStatus
-from infra.storage import credit_note_key
+from infra.storage import AlreadyStored, credit_note_key
 from invoicing.credit import CreditAsk, CreditedQuantity, NothingToCredit, OverCredit, credit_totals
-from invoicing.document import DocumentKind, PrecedingInvoice
+from invoicing.document import DocumentKind, InvoiceDocument, PrecedingInvoice
+from invoicing.einvoice import EInvoiceRefused
 from invoicing.numbering import SequenceExhausted, SequenceSchema
 from invoicing.payments import RefundRequest, refund_idempotency_key
 from invoicing.recipients import NoRecipient
@@ -39,6 +41,10 @@ from streams.emailing import EmailDeps, send_document
 log = logging.getLogger(__name__)
 
 DEFAULT_CREDIT_NOTE_SEQUENCE = SequenceSchema(pre_text="CN-__num__")
+
+
+async def no_einvoice_check(document: InvoiceDocument) -> None:
+    """For CreditDeps without a renderer's check (unit tests on fakes that render no Factur-X)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class CreditDeps:
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
     queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
     now: Callable[[], datetime] = utc_now
+    # The same check as for invoices (the PDF is a Factur-X e-invoice, type code 381), made before the
+    # credit note takes a number, so a number is never used for a PDF that cannot be made.
+    check_einvoice: CheckEInvoice = no_einvoice_check
 
 
 class CreditRefused(Exception):
@@ -127,6 +136,10 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
             totals=totals,
             preceding_invoice=PrecedingInvoice(number=invoice.number, issued_on=invoice_document.invoice_date),
         )
+        try:
+            await deps.check_einvoice(document)
+        except EInvoiceRefused as refused:
+            raise CreditRefused(f"Credit note for invoice {invoice.number} not made: {refused}") from None
         # The money goes back the way it came: a captured payment is refunded, anything else is owed less.
         refund = RefundState(RefundStatus.PENDING if capture else RefundStatus.NOT_NEEDED, totals.total)
         try:
@@ -155,7 +168,10 @@ async def store_credit_note(note: CreditNoteRecord, deps: CreditDeps) -> bytes:
         document = replace(document, seller=replace(document.seller, logo=logo))
     pdf = await deps.render(document)
     key = credit_note_key(note.tenant, note.number)
-    await deps.storage.put(key, pdf)
+    try:
+        await deps.storage.put(key, pdf)
+    except AlreadyStored:  # stored by an earlier attempt that stopped before recording it: write-once
+        pdf = await deps.storage.get(key)
     await deps.credit_notes.mark_stored(note.tenant, note.note_id, key)
     log.info("credit note issued", extra={"tenant": note.tenant, "order": note.order_id, "number": note.number})
     return pdf
@@ -239,7 +255,7 @@ async def email_credit_note(note: CreditNoteRecord, deps: CreditDeps, pdf: bytes
     """Send the credit note's PDF (`pdf`, or the stored file) to the customer and record when; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
     if pdf is None:
-        pdf = await deps.storage.get(credit_note_key(note.tenant, note.number))
+        pdf = await deps.storage.get(note.storage_key or credit_note_key(note.tenant, note.number))
     recipient = await send_document(note.tenant, note.credit_document(), note.customer_email, pdf, deps.email)
     await deps.credit_notes.mark_emailed(note.tenant, note.note_id, recipient, deps.now())
     log.info("credit note emailed", extra={"tenant": note.tenant, "order": note.order_id, "number": note.number})

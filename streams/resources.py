@@ -86,6 +86,7 @@ class WorkerResources:
             render=self.render_pool.render,
             captures=self.captures,
             refunds=self.payment_gateway,
+            check_einvoice=self.render_pool.check_einvoice,
             email=self.email_deps(),
             queue_refund=queue_refund,
             queue_email=queue_email,

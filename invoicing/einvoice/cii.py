@@ -212,4 +212,9 @@ def cii_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
     if totals.paid:
         sub(summation, _ram("TotalPrepaidAmount"), amount(totals.paid))  # BT-113
     sub(summation, _ram("DuePayableAmount"), amount(totals.due))  # BT-115
+    if einvoice.preceding_invoice is not None:  # BG-3, a credit note's corrected invoice
+        reference = sub(settlement, _ram("InvoiceReferencedDocument"))
+        sub(reference, _ram("IssuerAssignedID"), einvoice.preceding_invoice.number)  # BT-25
+        issued = sub(reference, _ram("FormattedIssueDateTime"))  # BT-26
+        sub(issued, f"{{{QDT}}}DateTimeString", einvoice.preceding_invoice.issue_date.strftime("%Y%m%d"), format="102")
     return spliced(serialized(root), lines)

@@ -15,6 +15,7 @@ from functools import cache
 from invoicing.document import (
     BankDetails,
     BuyerReferenceSource,
+    DocumentKind,
     EInvoiceSettings,
     ElectronicAddress,
     InvoiceDocument,
@@ -160,10 +161,18 @@ class DocumentTotals:
 
 
 @dataclass(frozen=True)
+class PrecedingInvoiceReference:
+    """BG-3: the invoice a credit note corrects."""
+
+    number: str  # BT-25
+    issue_date: date  # BT-26
+
+
+@dataclass(frozen=True)
 class EInvoice:
     number: str  # BT-1
     issue_date: date  # BT-2
-    type_code: str  # BT-3, UNTDID 1001: 380 commercial invoice
+    type_code: str  # BT-3, UNTDID 1001: 380 commercial invoice, 381 credit note
     currency: str  # BT-5
     due_date: date | None  # BT-9
     buyer_reference: str | None  # BT-10
@@ -179,6 +188,7 @@ class EInvoice:
     vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
     lines: tuple[Line, ...]  # BG-25
     language: str  # the seller's language, for texts the mapping writes (BT-20, BT-120)
+    preceding_invoice: PrecedingInvoiceReference | None = None  # BG-3, set for a credit note
 
 
 class TotalsMismatch(AssertionError):
@@ -197,6 +207,7 @@ MEANS_NOT_DEFINED = "1"
 UNIT_ONE = "C62"  # UN/ECE Rec. 20 "one": items counted as such
 CHARGE_FREIGHT = "FC"  # UNTDID 7161 freight charge
 INVOICE = "380"  # UNTDID 1001 commercial invoice
+CREDIT_NOTE = "381"  # UNTDID 1001 credit note (amounts positive, as on the credit-note PDF)
 
 
 def address(postal: PostalAddress) -> Address:
@@ -397,7 +408,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
     einvoice = EInvoice(
         number=document.invoice_number,
         issue_date=document.invoice_date,
-        type_code=INVOICE,
+        type_code=CREDIT_NOTE if document.kind is DocumentKind.CREDIT_NOTE else INVOICE,
         currency=totals.currency,
         due_date=None if document.payment.paid else document.payment.due_on,
         buyer_reference=buyer_reference(document, settings),
@@ -435,6 +446,11 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         vat_breakdown=breakdown,
         lines=lines,
         language=language,
+        preceding_invoice=(
+            PrecedingInvoiceReference(document.preceding_invoice.number, document.preceding_invoice.issued_on)
+            if document.preceding_invoice is not None
+            else None
+        ),
     )
     _check_against_document(einvoice, document)
     return einvoice

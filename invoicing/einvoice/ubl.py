@@ -130,6 +130,10 @@ def ubl_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
     # "NA" as Peppol BIS 3.0 prescribes when only the sales order reference (BT-14) is known.
     sub(order, _cbc("ID"), "NA")
     sub(order, _cbc("SalesOrderID"), einvoice.sales_order_reference)  # BT-14
+    if einvoice.preceding_invoice is not None:  # BG-3, a credit note's corrected invoice
+        reference = sub(sub(root, _cac("BillingReference")), _cac("InvoiceDocumentReference"))
+        sub(reference, _cbc("ID"), einvoice.preceding_invoice.number)  # BT-25
+        sub(reference, _cbc("IssueDate"), einvoice.preceding_invoice.issue_date.isoformat())  # BT-26
     _party(root, "AccountingSupplierParty", einvoice.seller)
     _party(root, "AccountingCustomerParty", einvoice.buyer)
     if einvoice.delivery is not None:  # BG-13
