@@ -23,6 +23,7 @@ from infra.records import (
     CreditNoteRecord,
     CreditNoteRequestRecord,
     CreditRaced,
+    NumberInUse,
     NumberTaken,
     RefundState,
     RefundStatus,
@@ -94,6 +95,11 @@ class CreditNoteRepository:
         doc = await self.notes.find_one({"_id": note_id})
         return None if doc is None or doc["tenant"] != tenant else _credit_note_record(doc)
 
+    async def find_by_number(self, tenant: str, number: str) -> CreditNoteRecord | None:
+        """By the unique (tenant, number) index."""
+        doc = await self.notes.find_one({"tenant": tenant, "number": number})
+        return None if doc is None else _credit_note_record(doc)
+
     async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
         """The invoice's credit notes, in the order they were made (equality on tenant and order: indexed)."""
         docs = await self.notes.find({"tenant": tenant, "orderId": order_id}).to_list()
@@ -164,6 +170,8 @@ class CreditNoteRepository:
             if await self.notes.find_one({"tenant": tenant, "orderId": order_id, "ordinal": ordinal}, {"_id": 1}):
                 raise CreditRaced(invoice_number) from None
             await self.marks.raise_to(tenant, seq)
+            if await self.notes.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
+                raise NumberInUse(number) from None  # the number is another credit note's under another seq
             raise NumberTaken(number) from None
         await self.marks.raise_to(tenant, seq)
         return _credit_note_record(doc)

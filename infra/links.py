@@ -13,6 +13,10 @@ from urllib.parse import quote, urlencode
 
 from infra.settings import Settings
 
+CREDIT_NOTE_PDF = "credit-note-pdf"
+# What a link is for -> where the API serves it (the number goes in between).
+_PATHS = {"pdf": ("invoices", "pdf"), "xml": ("invoices", "xml"), CREDIT_NOTE_PDF: ("credit-notes", "pdf")}
+
 
 class LinkSigner:
     def __init__(self, settings: Settings) -> None:
@@ -31,11 +35,14 @@ class LinkSigner:
 
     def link(self, tenant: str, invoice_number: str, now: float | None = None, what: str = "pdf") -> str:
         """The signed link to the invoice's PDF, or with what="xml" to its e-invoice XML (Factur-X CII;
-        `&format=` another format works with the same signature)."""
+        `&format=` another format works with the same signature), or with what=CREDIT_NOTE_PDF to the PDF
+        of the credit note numbered `invoice_number` (a signature of its own: credit-note numbers may
+        print like invoice numbers)."""
         expires = int((now or time.time()) + self._ttl)
         signature = self._signature(tenant, invoice_number, expires, what)
         query = urlencode({"expires": expires, "signature": signature})
-        return f"{self._base_url}/invoice/{tenant}/invoices/{quote(invoice_number, safe='')}/{what}?{query}"
+        collection, suffix = _PATHS[what]
+        return f"{self._base_url}/invoice/{tenant}/{collection}/{quote(invoice_number, safe='')}/{suffix}?{query}"
 
     def verify(self, tenant: str, invoice_number: str, expires: int, signature: str, what: str = "pdf") -> bool:
         if expires < time.time():

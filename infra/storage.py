@@ -11,7 +11,7 @@ from urllib.parse import quote
 import aioboto3
 import botocore.exceptions
 
-from infra.links import LinkSigner
+from infra.links import CREDIT_NOTE_PDF, LinkSigner
 from infra.s3_links import S3LinkSigner
 from infra.settings import Settings
 
@@ -77,6 +77,9 @@ class LocalStorage:
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
 
     async def download_link(self, key: str, tenant: str, invoice_number: str) -> str:
+        # The API serves the file behind the link; a credit note's key says it is one (its own route).
+        if key.startswith(f"{tenant}/credit-notes/"):
+            return self.signer.link(tenant, invoice_number, what=CREDIT_NOTE_PDF)
         return self.signer.link(tenant, invoice_number)
 
     async def close(self) -> None:

@@ -449,6 +449,9 @@ class MemoryCreditNotes:
         note = self.notes.get(note_id)
         return note if note is not None and note.tenant == tenant else None
 
+    async def find_by_number(self, tenant: str, number: str) -> CreditNoteRecord | None:
+        return next((n for n in self.notes.values() if n.tenant == tenant and n.number == number), None)
+
     async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
         found = [n for n in self.notes.values() if n.tenant == tenant and n.order_id == order_id]
         return sorted(found, key=lambda note: note.ordinal)
@@ -478,6 +481,8 @@ class MemoryCreditNotes:
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
         if any(n.tenant == tenant and n.seq == seq for n in self.notes.values()):
             raise NumberTaken(number)
+        if any(n.tenant == tenant and n.number == number for n in self.notes.values()):
+            raise NumberInUse(number)
         now = utc_now()
         note = CreditNoteRecord(
             tenant=tenant,

@@ -1,10 +1,12 @@
-"""Extension: serves invoice PDFs for signed download links (the link form used with local storage)."""
+"""Extension: serves invoice and credit-note PDFs for signed download links (the link form used with
+local storage)."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
+from infra.links import CREDIT_NOTE_PDF
 from service.dependencies import Resources, Tenant
 from service.errors import ApiError, error_responses
 
@@ -33,6 +35,32 @@ async def download_invoice(
     # The key the PDF was stored under when it was issued, never one rebuilt from the number.
     data = await res.storage.get(invoice.storage_key)
     filename = invoice.storage_key.rsplit("/", 1)[-1]
+    return Response(
+        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
+
+
+@router.get(
+    "/invoice/{tenant}/credit-notes/{creditNoteNumber:path}/pdf",  # numbers may hold "/"
+    operation_id="GET-invoice-download-credit-note-pdf",
+    summary="Download a credit-note PDF through a signed, expiring link",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **error_responses(403, 404)},
+)
+async def download_credit_note(
+    tenant: Tenant,
+    creditNoteNumber: Annotated[str, Path(max_length=128)],
+    expires: Annotated[int, Query()],
+    signature: Annotated[str, Query(max_length=128)],
+    res: Resources,
+) -> Response:
+    if not res.signer.verify(tenant, creditNoteNumber, expires, signature, what=CREDIT_NOTE_PDF):
+        raise ApiError(403, "Download link is invalid or has expired; read the credit note again for a fresh link")
+    note = await res.credit_notes.find_by_number(tenant, creditNoteNumber)
+    if note is None or note.storage_key is None:
+        raise ApiError(404, f"Credit note {creditNoteNumber} not found")
+    data = await res.storage.get(note.storage_key)
+    filename = note.storage_key.rsplit("/", 1)[-1]
     return Response(
         data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
     )
