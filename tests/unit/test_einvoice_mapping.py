@@ -6,12 +6,15 @@ import dataclasses
 import io
 import re
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from lxml import etree
 from pypdf import PdfReader
 
+from invoicing.credit import CreditAsk, credit_totals
+from invoicing.document import DocumentKind, PrecedingInvoice
 from invoicing.einvoice import (
     EU_COUNTRIES,
     BuyerReferenceSource,
@@ -363,3 +366,40 @@ def test_characters_xml_cannot_carry_are_refused() -> None:
     bell = document(entries=[{"id": "1", "product": {"name": "Bell \x07"}, "amount": 1, "unitPrice": 2, "taxRate": 7}])
     with pytest.raises(ValueError, match="XML cannot carry"):
         einvoice_xml(bell, SETTINGS)
+
+
+# --- credit notes ---------------------------------------------------------------------------------
+
+
+def credit_note_case(case: Case) -> Case:
+    """A credit note of the whole invoice, made as the credit-note agent makes it."""
+    invoice = case.document
+    credited = credit_totals(invoice.totals, [], CreditAsk(whole=True))
+    note = dataclasses.replace(
+        invoice,
+        kind=DocumentKind.CREDIT_NOTE,
+        invoice_number="CN-000001",
+        invoice_date=date(2026, 12, 2),
+        totals=credited,
+        preceding_invoice=PrecedingInvoice(invoice.invoice_number, invoice.invoice_date),
+    )
+    return dataclasses.replace(case, name=f"{case.name}-credit-note", document=note)
+
+
+def test_a_credit_note_is_type_381_naming_the_invoice_it_corrects() -> None:
+    case = credit_note_case(CASES["invoice-due-iban"])
+    root = cii(case)
+    assert one(root, "//rsm:ExchangedDocument/ram:ID") == "CN-000001"  # BT-1
+    assert one(root, "//rsm:ExchangedDocument/ram:TypeCode") == "381"  # BT-3: credit note
+    assert one(root, "//ram:InvoiceReferencedDocument/ram:IssuerAssignedID") == "INV-000042"  # BT-25
+    assert one(root, "//ram:InvoiceReferencedDocument/ram:FormattedIssueDateTime/*") == "20261125"  # BT-26
+    assert one(root, "//ram:GrandTotalAmount") == "58.76"  # positive amounts, as on the credit-note PDF
+    ubl = etree.fromstring(einvoice_xml(case.document, SETTINGS, EInvoiceFormat.XRECHNUNG_UBL, case.facts))
+    assert texts(ubl, "//cbc:InvoiceTypeCode") == ["381"]
+    assert ubl.xpath("//*[local-name()='InvoiceDocumentReference']/cbc:ID/text()", namespaces=NS) == ["INV-000042"]
+
+
+def test_an_invoice_names_no_preceding_invoice() -> None:
+    root = cii(CASES["invoice-due-iban"])
+    assert one(root, "//rsm:ExchangedDocument/ram:TypeCode") == "380"
+    assert not root.xpath("//ram:InvoiceReferencedDocument", namespaces=NS)
