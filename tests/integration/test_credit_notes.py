@@ -18,7 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pikepdf
 import pytest
+from lxml import etree
 from pypdf import PdfReader
 
 from infra.captures import PaymentCaptures
@@ -77,14 +79,24 @@ async def credit(api: httpx.AsyncClient, tenant: str, number: str, body: dict[st
     return await finished_credit(api, tenant, accepted.json()["creditNoteId"])
 
 
-async def stored_pdf_text(settings: Settings, mongo_db: Any, credit_note_id: str) -> str:
+async def stored_pdf(settings: Settings, mongo_db: Any, credit_note_id: str) -> bytes:
     note = await mongo_db.credit_notes.find_one({"_id": credit_note_id})
     storage = S3Storage(settings)
     try:
-        pdf = await storage.get(note["storageKey"])
+        return await storage.get(note["storageKey"])
     finally:
         await storage.close()
+
+
+async def stored_pdf_text(settings: Settings, mongo_db: Any, credit_note_id: str) -> str:
+    pdf = await stored_pdf(settings, mongo_db, credit_note_id)
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def embedded_xml(pdf: bytes) -> etree._Element:
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        attachment = document.attachments["factur-x.xml"]
+        return etree.fromstring(bytes(attachment.get_file().read_bytes()))
 
 
 async def test_whole_invoice_is_credited_rendered_emailed_and_shown_on_the_invoice(
@@ -117,6 +129,19 @@ async def test_whole_invoice_is_credited_rendered_emailed_and_shown_on_the_invoi
     assert "Credit note" in text and "CN-000001" in text
     assert f"Corrects invoice {number}" in text  # with the invoice's date beside it
     assert "58.76" in text
+
+    # A Factur-X e-invoice like every invoice: a credit note (381) naming the invoice it corrects (BT-25).
+    xml = embedded_xml(await stored_pdf(settings, mongo_db, done["creditNoteId"]))
+    assert xml.findtext("{*}ExchangedDocument/{*}TypeCode") == "381"
+    assert xml.findtext(".//{*}InvoiceReferencedDocument/{*}IssuerAssignedID") == number
+    assert xml.findtext(".//{*}GrandTotalAmount") == "58.76"
+    # The lists show it with a working download link (presigned by the S3 storage of these tests).
+    listed = (await api.get(f"/invoice/{tenant}/invoices", params={"type": "credit-note"})).json()["items"]
+    [item] = [item for item in listed if item["number"] == "CN-000001"]
+    async with httpx.AsyncClient() as plain:
+        downloaded = await plain.get(item["links"]["pdf"])
+    assert downloaded.status_code == 200
+    assert downloaded.content == await stored_pdf(settings, mongo_db, done["creditNoteId"])
 
     async def emailed() -> list[Any]:
         mails = smtp_sink.mails_to("erika@example.com")

@@ -2,6 +2,7 @@
 
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,7 +11,7 @@ import pytest
 
 from infra.links import LinkSigner
 from infra.settings import Settings
-from infra.storage import invoice_key
+from infra.storage import credit_note_key, invoice_key
 from service.app import create_app
 from tests.support import api_client
 
@@ -70,3 +71,47 @@ async def test_expired_link_is_refused(local_api: tuple[httpx.AsyncClient, Setti
     response = await client.get(f"{expired.path}?{expired.query}")
     assert response.status_code == 403
     assert "expired" in response.json()["message"]
+
+
+async def test_a_credit_notes_link_gives_its_pdf_never_the_invoice_numbered_alike(
+    local_api: tuple[httpx.AsyncClient, Settings, LinkSigner], mongo_db: Any, tenant: str
+) -> None:
+    """A credit-note sequence may print like the invoice sequence: the list's links.pdf of the credit
+    note N-1 gives the credit note's PDF, and its signature does not open the invoice N-1."""
+    client, settings, _ = local_api
+    number = "N-1"
+    invoice_pdf, note_pdf = b"%PDF-1.7 the invoice", b"%PDF-1.7 the credit note"
+    for key, pdf in ((invoice_key(tenant, number), invoice_pdf), (credit_note_key(tenant, number), note_pdf)):
+        (settings.local_storage_dir / key).parent.mkdir(parents=True, exist_ok=True)
+        (settings.local_storage_dir / key).write_bytes(pdf)
+    issued_at = datetime.now(UTC).replace(microsecond=0)
+    await mongo_db.credit_notes.insert_one(
+        {
+            "_id": f"{tenant}-note-1",
+            "tenant": tenant,
+            "type": "credit-note",
+            "number": number,
+            "seq": 1,
+            "ordinal": 1,
+            "invoiceNumber": number,
+            "orderId": "o-1",
+            "issuedAt": issued_at,
+            "currency": "EUR",
+            "totals": {"net": "10.00", "tax": "1.90", "gross": "11.90"},
+            "reason": "r",
+            "document": {},
+            "logoSha256": None,
+            "storageKey": credit_note_key(tenant, number),
+            "refund": {"status": "NOT_NEEDED", "amount": "11.90", "refundId": None, "error": None},
+        }
+    )
+    listed = await client.get(f"/invoice/{tenant}/invoices", params={"type": "credit-note"})
+    assert listed.status_code == 200, listed.text
+    [item] = listed.json()["items"]
+    link = urlsplit(item["links"]["pdf"])
+    assert link.path == f"/invoice/{tenant}/credit-notes/{number}/pdf"
+    response = await client.get(f"{link.path}?{link.query}")
+    assert response.status_code == 200, response.text
+    assert response.content == note_pdf
+    as_invoice = f"/invoice/{tenant}/invoices/{number}/pdf?{link.query}"
+    assert (await client.get(as_invoice)).status_code == 403  # a credit note's signature opens no invoice
