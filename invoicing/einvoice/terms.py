@@ -7,7 +7,7 @@ cent, so the XML and the PDF always say the same.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -22,7 +22,7 @@ from invoicing.document import (
     PostalAddress,
 )
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
-from invoicing.recalculation import TaxChoice
+from invoicing.recalculation import TaxChoice, Totals
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
@@ -302,6 +302,23 @@ def vat_breakdown(lines: tuple[Line, ...], charges: tuple[Charge, ...]) -> tuple
     )
 
 
+def stating_document_tax(breakdown: tuple[VatBreakdown, ...], totals: Totals) -> tuple[VatBreakdown, ...]:
+    """A credit note's tax per rate as its document has it. The credit note that takes the last of an
+    invoice takes the tax left at each rate (invoicing/credit.py), so that all of them add up to the
+    invoice; that may be a cent off its base x rate, which BR-CO-17 allows (one unit either way). The
+    difference goes onto the first row of the rate."""
+    wanted: dict[Decimal, Decimal] = {}
+    for tax_row in totals.taxes:
+        wanted[tax_row.rate] = wanted.get(tax_row.rate, ZERO) + tax_row.tax
+    rows = list(breakdown)
+    for rate, tax in wanted.items():
+        at_rate = [index for index, row in enumerate(rows) if row.vat.rate == rate]
+        if at_rate:
+            first = rows[at_rate[0]]
+            rows[at_rate[0]] = replace(first, tax=first.tax + tax - sum((rows[i].tax for i in at_rate), ZERO))
+    return tuple(rows)
+
+
 def _check_against_document(einvoice: EInvoice, document: InvoiceDocument) -> None:
     """The XML's totals are the PDF's: BT-109 is the PDF's net subtotal, BT-110 the sum of its tax rows,
     BT-112 its total; and each rate's tax equals the PDF's row for that rate."""
@@ -372,6 +389,8 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         reason = "Versandkosten" if language == "de" else "Shipping"
         charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
     breakdown = vat_breakdown(lines, charges)
+    if document.kind is DocumentKind.CREDIT_NOTE:
+        breakdown = stating_document_tax(breakdown, totals)
 
     line_total = sum((line.net_amount for line in lines), ZERO)
     charge_total = sum((charge.amount for charge in charges), ZERO)

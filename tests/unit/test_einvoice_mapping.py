@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 from pypdf import PdfReader
 
-from invoicing.credit import CreditAsk, credit_totals
+from invoicing.credit import CreditAsk, CreditedQuantity, credit_totals
 from invoicing.document import DocumentKind, PrecedingInvoice
 from invoicing.einvoice import (
     EU_COUNTRIES,
@@ -35,6 +35,7 @@ from invoicing.einvoice import (
 )
 from invoicing.einvoice.cii import RAM, RSM
 from invoicing.einvoice.ubl import CBC
+from invoicing.recalculation import Totals
 from streams.rendering.pdf import render_invoice_pdf
 from tests.einvoice_cases import PEPPOL_SETTINGS, SETTINGS, Case, cases, document, entries
 
@@ -371,10 +372,10 @@ def test_characters_xml_cannot_carry_are_refused() -> None:
 # --- credit notes ---------------------------------------------------------------------------------
 
 
-def credit_note_case(case: Case) -> Case:
-    """A credit note of the whole invoice, made as the credit-note agent makes it."""
+def credit_note_case(case: Case, credited: Totals | None = None) -> Case:
+    """A credit note (by default of the whole invoice), made as the credit-note agent makes it."""
     invoice = case.document
-    credited = credit_totals(invoice.totals, [], CreditAsk(whole=True))
+    credited = credited or credit_totals(invoice.totals, [], CreditAsk(whole=True))
     note = dataclasses.replace(
         invoice,
         kind=DocumentKind.CREDIT_NOTE,
@@ -403,3 +404,18 @@ def test_an_invoice_names_no_preceding_invoice() -> None:
     root = cii(CASES["invoice-due-iban"])
     assert one(root, "//rsm:ExchangedDocument/ram:TypeCode") == "380"
     assert not root.xpath("//ram:InvoiceReferencedDocument", namespaces=NS)
+
+
+def test_the_last_credit_note_states_the_tax_left_of_the_invoice() -> None:
+    """2 x 0.03 at 19 %: the invoice's tax is 0.01, the first credit note's (one unit) 0.01, so the last
+    one's is 0.00 though its base x rate rounds to 0.01. Its XML states the 0.00 of its PDF (BR-CO-17
+    allows a unit of difference) instead of refusing to be made."""
+    entry = {"id": "1", "product": {"name": "Pin", "sku": "P"}, "amount": 2, "unitPrice": 0.03, "taxRate": 19}
+    invoice = document(entries=[entry], shipping=None)
+    first = credit_totals(invoice.totals, [], CreditAsk(lines=(CreditedQuantity("1", Decimal(1)),)))
+    last = credit_totals(invoice.totals, [first], CreditAsk(whole=True))
+    assert (invoice.totals.tax_total, first.tax_total, last.tax_total) == (Decimal("0.01"), Decimal("0.01"), Decimal(0))
+    case = credit_note_case(Case("tiny", invoice), last)
+    root = cii(case)
+    assert one(root, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CalculatedAmount") == "0.00"
+    assert one(root, "//ram:GrandTotalAmount") == "0.03"
