@@ -218,7 +218,7 @@ def create_credit_note(
     invoice: Annotated[str, typer.Argument(metavar="INVOICE", help="The number of the invoice to credit.")],
     client_id: ClientId,
     client_secret: ClientSecret,
-    reason: Annotated[str, typer.Option(help="Why (printed on the credit note).")],
+    reason: Annotated[str, typer.Option(help="Why (kept with the credit note).")],
     lines: Annotated[
         list[str] | None, typer.Option("--line", help="ENTRY:QUANTITY to credit; repeat; none: the whole invoice.")
     ] = None,
@@ -226,9 +226,13 @@ def create_credit_note(
     tenant: TenantOption = None,
     api_url: ApiUrl = DEFAULT_API_URL,
 ) -> None:
-    """Credit an invoice, whole or some of its lines."""
-    body: dict[str, Any] = {"reason": reason, "shipping": shipping}
-    if lines:
-        body["lines"] = [parse_line(line) for line in lines]
+    """Credit an invoice, whole or some of its lines (and/or its shipping). Prints the accepted request;
+    `GET /invoice/{tenant}/credit-notes/{creditNoteId}` shows the credit note once the worker made it."""
+    body: dict[str, Any] = {"reason": reason}
+    if lines or shipping:
+        body["lines"] = [parse_line(line) for line in lines or ()]
+        body["shipping"] = shipping
+    else:  # all that is left of the invoice, its shipping included
+        body["wholeInvoice"] = True
     with connected(api_url, client_id, client_secret, tenant) as api:
         print_json(api.request("POST", f"/invoices/{invoice}/credit-notes", json=body))

@@ -100,6 +100,11 @@ async def test_a_user_invoices_orders_watches_the_job_and_saves_the_pdf(
     assert pdf.read_bytes().startswith(b"%PDF")
     assert '"lines"' in got.output
 
+    whole = run(cli_env, "credit-notes", "create", numbers[0], "--reason", "returned")
+    assert whole.exit_code == 0 and '"IN_PROGRESS"' in whole.output, whole.output
+    one_unit = run(cli_env, "credit-notes", "create", numbers[1], "--reason", "broken", "--line", "1:1")
+    assert one_unit.exit_code == 0 and '"creditNoteId"' in one_unit.output, one_unit.output
+
     jobs = run(cli_env, "jobs", "list", "--status", "DONE")
     assert jobs.exit_code == 0 and job_id in jobs.output
 
