@@ -16,7 +16,9 @@ One module per aggregate holds its adapter (`infra/jobs.py`, `orders.py`, `claim
 `captures.py`, `tenant_settings.py`, `clients.py`); each returns the typed records of `infra/records.py`.
 """
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -28,6 +30,7 @@ from infra.records import PageKey
 from infra.settings import Settings
 
 Document = dict[str, Any]
+T = TypeVar("T")
 DUPLICATE_KEY = 11000
 NUMBER_INDEX = "tenant_number_unique"
 
@@ -40,6 +43,7 @@ def connect(settings: Settings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms * 4,
+        maxPoolSize=settings.mongo_max_pool_size,
         event_listeners=[StoreCommandCounter()],
     )
 
@@ -87,6 +91,18 @@ async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
         return
     await db.orders.update_many({"awaitingInvoice": {"$exists": False}}, {"$set": {"awaitingInvoice": True}})
     await db.migrations.update_one({"_id": "orders-awaiting-invoice"}, {"$set": {"done": True}}, upsert=True)
+
+
+async def gather_bounded(operations: Iterable[Awaitable[T]], at_once: int = 8) -> list[T]:
+    """Await `operations` with at most `at_once` in flight, in order: many lookups by `_id` without a
+    burst that takes all of the store's connections at once."""
+    limit = asyncio.Semaphore(at_once)
+
+    async def bounded(operation: Awaitable[T]) -> T:
+        async with limit:
+            return await operation
+
+    return await asyncio.gather(*(bounded(operation) for operation in operations))
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:
