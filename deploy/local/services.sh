@@ -49,7 +49,7 @@ POSTGRES_SHARED_BUFFERS=${POSTGRES_SHARED_BUFFERS:-256MB}  # PostgreSQL's own ca
 POSTGRES_SOCKET_DIR=$RUN_DIR/postgres
 # FerretDB's login to PostgreSQL; a secret (passed in FerretDB's environment, never on a command line).
 FERRETDB_POSTGRES_PASSWORD=${FERRETDB_POSTGRES_PASSWORD:-ferretdb}
-FERRETDB_POOL_MAX_CONNS=${FERRETDB_POOL_MAX_CONNS:-150}
+FERRETDB_POOL_MAX_CONNS=${FERRETDB_POOL_MAX_CONNS:-400}
 
 # FerretDB v1 and MinIO are built from source with `go install` (GOPATH, GOMODCACHE, GOCACHE are honoured).
 GO=${GO:-go}
