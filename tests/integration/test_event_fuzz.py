@@ -189,7 +189,8 @@ async def test_hostile_records_are_dead_lettered_and_the_agents_go_on(
             assert kept == value, key
 
     # Went on without falling over: Faust restarts a crashed agent, which would hide it from the checks above.
-    crashed = [line for line in worker.log_path.read_text(errors="replace").splitlines() if "]: Crashed reason=" in line]
+    log = worker.log_path.read_text(errors="replace").splitlines()
+    crashed = [line for line in log if "]: Crashed reason=" in line]
     assert not crashed, crashed[:3]
 
     # Nothing made from garbage: the one invoice of the tenant is the valid order's.
