@@ -8,7 +8,7 @@ LOCAL := .local
 SERVICES := bash deploy/local/services.sh
 COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
 
-.PHONY: help venv services services-stop services-status validators kustomize run test unit lint schemas clean
+.PHONY: help venv services services-stop services-status validators kustomize run test faults unit lint schemas clean
 
 help:
 	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
@@ -61,6 +61,10 @@ kustomize:
 
 test: services validators $(COMPOSE_SCHEMA) kustomize
 	$(BIN)/python -m pytest
+
+# The fault suite: private Kafka, FerretDB and MinIO that it kills and restarts mid-job (tests/faults).
+faults: services
+	$(BIN)/python -m pytest -m faults tests/faults
 
 unit: venv $(COMPOSE_SCHEMA) kustomize
 	$(BIN)/python -m pytest tests/unit

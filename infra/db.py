@@ -16,7 +16,9 @@ One module per aggregate holds its adapter (`infra/jobs.py`, `orders.py`, `claim
 `captures.py`, `tenant_settings.py`, `clients.py`); each returns the typed records of `infra/records.py`.
 """
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Iterable
+from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -28,6 +30,7 @@ from infra.records import PageKey
 from infra.settings import Settings
 
 Document = dict[str, Any]
+T = TypeVar("T")
 DUPLICATE_KEY = 11000
 NUMBER_INDEX = "tenant_number_unique"
 
@@ -40,6 +43,7 @@ def connect(settings: Settings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         socketTimeoutMS=timeout_ms * 4,
+        maxPoolSize=settings.mongo_max_pool_size,
         event_listeners=[StoreCommandCounter()],
     )
 
@@ -49,35 +53,40 @@ async def ping(db: AsyncDatabase[Document]) -> None:
 
 
 async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
-    await db.job_orders.create_index([("jobId", ASCENDING), ("position", ASCENDING)])
-    await db.invoices.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    """Create the indexes that are missing. Each process calls this at start: asking which exist first
+    means no index creation at all once they do (FerretDB v1 creates, even an existing index, under a
+    lock that stalls every other command while it waits for a storage connection)."""
+    index = MissingIndexes(db)
+    await index.create("job_orders", [("jobId", ASCENDING), ("position", ASCENDING)])
+    await index.create("invoices", [("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
     # Numbers are unique per tenant as strings, not only as sequence values: two sequence formats can
     # format different values alike, and the number names the invoice (its PDF, its download link).
-    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
+    await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
     # AUTOMATIC jobs: equality on tenant, awaitingInvoice and one status, then a range on the delivery instant.
-    await db.orders.create_index(
-        [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)]
+    await index.create(
+        "orders",
+        [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)],
     )
     await migrate_orders_awaiting_invoice(db)
-    await db.order_claims.create_index([("jobId", ASCENDING), ("orderId", ASCENDING)])
+    await index.create("order_claims", [("jobId", ASCENDING), ("orderId", ASCENDING)])
     # The pipeline reads all of a tenant's settings at once.
-    await db.tenant_settings.create_index([("tenant", ASCENDING)])
+    await index.create("tenant_settings", [("tenant", ASCENDING)])
     # Newest-first lists (keyset pages on (instant desc, _id desc)). Each list query is an equality on
     # tenant (plus the filter's own field) followed by the order of the page, so one compound index
     # per filter serves filter, order and the cursor's range; FerretDB pushes the equality part down.
     newest_first = [("issuedAt", DESCENDING), ("_id", DESCENDING)]
-    await db.invoices.create_index([("tenant", ASCENDING), *newest_first])  # no filter; issuedFrom/To
-    await db.invoices.create_index([("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
-    await db.invoices.create_index([("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
-    await db.invoices.create_index([("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
+    await index.create("invoices", [("tenant", ASCENDING), *newest_first])  # no filter; issuedFrom/To
+    await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
+    await index.create("invoices", [("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
+    await index.create("invoices", [("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
     # orderId needs none: the invoice's _id is tenant:orderId.
-    await db.credit_notes.create_index([("tenant", ASCENDING), *newest_first])
-    await db.credit_notes.create_index([("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
-    await db.credit_notes.create_index([("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
+    await index.create("credit_notes", [("tenant", ASCENDING), *newest_first])
+    await index.create("credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
+    await index.create("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
     jobs_newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
-    await db.jobs.create_index([("tenant", ASCENDING), *jobs_newest_first])
-    await db.jobs.create_index([("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
-    await db.jobs.create_index([("tenant", ASCENDING), ("jobType", ASCENDING), *jobs_newest_first])
+    await index.create("jobs", [("tenant", ASCENDING), *jobs_newest_first])
+    await index.create("jobs", [("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
+    await index.create("jobs", [("tenant", ASCENDING), ("jobType", ASCENDING), *jobs_newest_first])
 
     # Tenants with a scheduled AUTOMATIC job, found by the scheduler on every tick.
     await db.tenant_settings.create_index([("scheduled", ASCENDING)])
@@ -97,6 +106,32 @@ async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
         return
     await db.orders.update_many({"awaitingInvoice": {"$exists": False}}, {"$set": {"awaitingInvoice": True}})
     await db.migrations.update_one({"_id": "orders-awaiting-invoice"}, {"$set": {"done": True}}, upsert=True)
+
+
+async def gather_bounded(operations: Iterable[Awaitable[T]], at_once: int = 8) -> list[T]:
+    """Await `operations` with at most `at_once` in flight, in order: many lookups by `_id` without a
+    burst that takes all of the store's connections at once."""
+    limit = asyncio.Semaphore(at_once)
+
+    async def bounded(operation: Awaitable[T]) -> T:
+        async with limit:
+            return await operation
+
+    return await asyncio.gather(*(bounded(operation) for operation in operations))
+
+
+class MissingIndexes:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
+        self.existing: dict[str, set[tuple[tuple[str, int], ...]]] = {}
+
+    async def create(self, collection: str, keys: list[tuple[str, int]], **options: Any) -> None:
+        if collection not in self.existing:
+            found = await self.db[collection].index_information()
+            self.existing[collection] = {tuple((k, int(v)) for k, v in info["key"]) for info in found.values()}
+        if tuple(keys) not in self.existing[collection]:
+            await self.db[collection].create_index(keys, **options)
+            self.existing[collection].add(tuple(keys))
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:

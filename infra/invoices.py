@@ -7,7 +7,6 @@ neither leave a gap nor make the order's number change on redelivery. One adapte
 the invoices themselves (`InvoiceStore`) and the tenant's numbers (`InvoiceNumbers`).
 """
 
-import asyncio
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from infra.db import Document, newest_first_page
+from infra.db import Document, gather_bounded, newest_first_page
 from infra.records import (
     NOTHING_CREDITED,
     STORED_DOCUMENT,
@@ -66,8 +65,8 @@ class InvoiceRepository:
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
         """Which of these orders have an invoice: a lookup by `_id` each, all at once (an `_id` `$in` is
         an index lookup on MongoDB, but FerretDB v1 does not push `$in` down and would scan)."""
-        found = await asyncio.gather(
-            *(self.invoices.find_one({"_id": f"{tenant}:{order_id}"}, {"_id": 1}) for order_id in order_ids)
+        found = await gather_bounded(
+            self.invoices.find_one({"_id": f"{tenant}:{order_id}"}, {"_id": 1}) for order_id in order_ids
         )
         return {order_id for order_id, doc in zip(order_ids, found, strict=True) if doc is not None}
 

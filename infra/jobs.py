@@ -25,6 +25,16 @@ PENDING = OrderResultStatus.PENDING.value
 STATUS_COUNTERS = {OrderResultStatus.SUCCESS: "succeededOrders", OrderResultStatus.FAILURE: "failedOrders"}
 
 
+# Updates per bulk write. FerretDB v1 keeps each update's query open until the whole command is done, one
+# PostgreSQL connection each: a bulk of more updates than its pool has connections waits for ever on
+# itself (it stalled every client with batches of 500). Well below any pool; still one round trip per 20.
+BULK_UPDATES = 20
+
+
+def chunks(operations: list[UpdateOne]) -> list[list[UpdateOne]]:
+    return [operations[i : i + BULK_UPDATES] for i in range(0, len(operations), BULK_UPDATES)]
+
+
 class JobRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.jobs: AsyncCollection[Document] = db.jobs
@@ -153,20 +163,21 @@ class JobRepository:
             UpdateOne({"_id": _result_id(outcome), "status": PENDING}, {"$set": _result_fields(outcome)})
             for outcome in outcomes
         ]
-        written = await self.orders.bulk_write(pending_only, ordered=False)
-        recount = written.modified_count != len(outcomes)
+        modified = 0
+        for chunk in chunks(pending_only):
+            modified += (await self.orders.bulk_write(chunk, ordered=False)).modified_count
+        recount = modified != len(outcomes)
         if recount:
-            await self.orders.bulk_write(
-                [
-                    UpdateOne(
-                        {"_id": _result_id(outcome)},
-                        {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
-                        upsert=True,
-                    )
-                    for outcome in outcomes
-                ],
-                ordered=False,
-            )
+            upserts = [
+                UpdateOne(
+                    {"_id": _result_id(outcome)},
+                    {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
+                    upsert=True,
+                )
+                for outcome in outcomes
+            ]
+            for chunk in chunks(upserts):
+                await self.orders.bulk_write(chunk, ordered=False)
         counted = Counter(outcome.job_id for outcome in outcomes)
         by_status = Counter((outcome.job_id, outcome.status) for outcome in outcomes)
         now = utc_now()

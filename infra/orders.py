@@ -1,6 +1,5 @@
 """The order store in MongoDB: each tenant's newest snapshot of each order, fed by upstream order events."""
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
@@ -9,7 +8,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from infra.db import Document
+from infra.db import Document, gather_bounded
 from infra.records import UnreadableOrder
 from invoicing.selection import OrderSelection, delivery_instant
 from schemas.orders import Order
@@ -66,11 +65,9 @@ class OrderRepository:
 
     async def mark_invoiced(self, tenant: str, order_ids: Iterable[str]) -> None:
         """These orders have an invoice: no AUTOMATIC selection reads them again."""
-        await asyncio.gather(
-            *(
-                self.orders.update_one({"_id": f"{tenant}:{order_id}"}, {"$set": {"awaitingInvoice": False}})
-                for order_id in order_ids
-            )
+        await gather_bounded(
+            self.orders.update_one({"_id": f"{tenant}:{order_id}"}, {"$set": {"awaitingInvoice": False}})
+            for order_id in order_ids
         )
 
 

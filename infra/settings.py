@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
     mongo_database: str = "invoices"
     mongo_timeout_seconds: float = 3.0
+    # Commands one process has in flight at most. FerretDB v1 can stall every client when all its
+    # PostgreSQL connections are held by commands waiting for its metadata lock while an index or
+    # collection is created; a bound per process keeps the sum of all processes below its pool.
+    mongo_max_pool_size: int = 20
 
     # Invoice PDF storage
     storage: Literal["local", "s3"] = "local"

@@ -13,12 +13,12 @@ order-events           schemas.orders.OrderEvent (the upstream contract)
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from schemas.api import JobType
-from schemas.orders import OrderId, Tenant
+from schemas.orders import OrderId, Tenant, unstorable_text
 from schemas.settings import InvoiceSettings
 
 
@@ -28,6 +28,16 @@ def utc_now() -> datetime:
 
 class Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        # A NUL character (or a lone surrogate) in any text would fail at the store on PostgreSQL (and
+        # in MongoDB's keys), mid-step and for every retry: refuse the record where it is read instead.
+        problem = unstorable_text(data) if isinstance(data, dict) else None
+        if problem is not None:
+            raise ValueError(problem)
+        return data
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()

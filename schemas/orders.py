@@ -175,7 +175,7 @@ def unstorable_text(data: Any) -> str | None:
         elif isinstance(node, list):
             pending.extend((item, f"{path}.{index}".lstrip("."), depth + 1) for index, item in enumerate(node))
         elif isinstance(node, str) and ("\x00" in node or any(0xD800 <= ord(c) <= 0xDFFF for c in node)):
-            return f"{path or 'event'}: holds NUL or a lone surrogate, which the order store cannot keep"
+            return f"{path or 'event'}: holds NUL or a lone surrogate, which the store cannot keep"
     return None
 
 

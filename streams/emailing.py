@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pymongo.errors import ConnectionFailure
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
+
 from infra.mail import OutgoingEmail
 from infra.ports import InvoiceStorage, InvoiceStore, MailSender, TenantSettingsStore
 from infra.records import InvoiceRecord
@@ -59,7 +62,12 @@ async def email_invoice(
     await deps.announce(
         InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
     )
-    await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    # The email is out: a store that is away for a moment must not make the caller's retry send it again.
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(ConnectionFailure), wait=wait_exponential(multiplier=0.2, max=15), reraise=True
+    ):
+        with attempt:
+            await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
     # The customer's address stays out of the log: it is personal data, and the invoice records it.
     log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient

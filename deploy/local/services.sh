@@ -49,7 +49,7 @@ POSTGRES_SHARED_BUFFERS=${POSTGRES_SHARED_BUFFERS:-256MB}  # PostgreSQL's own ca
 POSTGRES_SOCKET_DIR=$RUN_DIR/postgres
 # FerretDB's login to PostgreSQL; a secret (passed in FerretDB's environment, never on a command line).
 FERRETDB_POSTGRES_PASSWORD=${FERRETDB_POSTGRES_PASSWORD:-ferretdb}
-FERRETDB_POOL_MAX_CONNS=${FERRETDB_POOL_MAX_CONNS:-150}
+FERRETDB_POOL_MAX_CONNS=${FERRETDB_POOL_MAX_CONNS:-400}
 
 # FerretDB v1 and MinIO are built from source with `go install` (GOPATH, GOMODCACHE, GOCACHE are honoured).
 GO=${GO:-go}
@@ -337,21 +337,28 @@ install_ferretdb() {
     # Not a plain `go install ...@v1.24.2`: FerretDB embeds build/version/version.txt, which its release
     # process generates and the module zip lacks, and the binary panics at start without it. So build
     # from the module's source (fetched by the Go module proxy) with that one file written in.
-    local marker=$BIN_DIR/ferretdb.version src
-    if [[ -x $BIN_DIR/ferretdb && $(cat "$marker" 2>/dev/null) == "$FERRETDB_VERSION" ]]; then
-        say "ferretdb $FERRETDB_VERSION already installed"
+    #
+    # The patches under deploy/local/ferretdb/ fix what this project hit in v1.24.2 (each says why); the
+    # installed build is named by the version and the patches' checksum, so a changed patch rebuilds it.
+    local marker=$BIN_DIR/ferretdb.version src build patch
+    build="$FERRETDB_VERSION+$(cat "$SCRIPT_DIR"/ferretdb/*.patch | sha256sum | cut -c1-12)"
+    if [[ -x $BIN_DIR/ferretdb && $(cat "$marker" 2>/dev/null) == "$build" ]]; then
+        say "ferretdb $build already installed"
         return 0
     fi
-    say "installing ferretdb $FERRETDB_VERSION from source (a build: minutes on a small machine) ..."
+    say "installing ferretdb $build from source (a build: minutes on a small machine) ..."
     src=$("$GO" mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
     rm -rf "$LOCAL_DIR/build/ferretdb"
     mkdir -p "$LOCAL_DIR/build" "$BIN_DIR"
     cp -r "$src" "$LOCAL_DIR/build/ferretdb"
     chmod -R u+w "$LOCAL_DIR/build/ferretdb"
     echo "$FERRETDB_VERSION" >"$LOCAL_DIR/build/ferretdb/build/version/version.txt"
+    for patch in "$SCRIPT_DIR"/ferretdb/*.patch; do
+        (cd "$LOCAL_DIR/build/ferretdb" && GIT_CEILING_DIRECTORIES="$LOCAL_DIR/build" git apply "$patch") || die "ferretdb: $patch does not apply to $FERRETDB_VERSION"
+    done
     (cd "$LOCAL_DIR/build/ferretdb" && CGO_ENABLED=0 "$GO" build -o "$BIN_DIR/ferretdb" ./cmd/ferretdb)
     rm -rf "$LOCAL_DIR/build/ferretdb"
-    echo "$FERRETDB_VERSION" >"$marker"
+    echo "$build" >"$marker"
     say "ferretdb installed: $("$BIN_DIR/ferretdb" --version 2>&1 | head -n 1)"
 }
 

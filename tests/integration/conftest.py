@@ -203,6 +203,17 @@ async def api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncCl
         yield client
 
 
+@pytest.fixture(scope="session")
+async def unconsumed_api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The API publishing to topics of their own that no worker of this run reads: for tests of what the
+    API accepts (say, a job of 10,000 orders) whose jobs must not keep the tests' worker busy afterwards."""
+    from service.app import create_app
+
+    unconsumed = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}unconsumed-"})
+    async with api_client(create_app(unconsumed), unconsumed) as client:
+        yield client
+
+
 @pytest.fixture
 def tenant() -> str:
     """A fresh tenant per test: tests never see each other's orders, jobs or invoice numbers."""

@@ -115,12 +115,12 @@ async def test_an_order_id_with_a_control_character_or_lone_surrogate_is_400(
     body = b'{"jobType": "MANUAL", "orderIds": ["ok", ' + order_id_json + b"]}"
     response = await api.post(URL.format(tenant=tenant), content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
-    assert response.json()["message"] == "orderIds[1] holds a control character or a lone surrogate"
+    assert response.json()["message"].endswith("orderIds[1] holds a control character or a lone surrogate")
 
 
-async def test_the_largest_manual_job_fits_under_the_limits(api: httpx.AsyncClient, tenant: str) -> None:
+async def test_the_largest_manual_job_fits_under_the_limits(unconsumed_api: httpx.AsyncClient, tenant: str) -> None:
     order_ids = [f"{i:06d}-" + "x" * 57 for i in range(10_000)]  # 10,000 IDs of 64 characters
-    response = await api.post(URL.format(tenant=tenant), json={"jobType": "MANUAL", "orderIds": order_ids})
+    response = await unconsumed_api.post(URL.format(tenant=tenant), json={"jobType": "MANUAL", "orderIds": order_ids})
     assert response.status_code == 201, response.text
 
 

@@ -188,6 +188,11 @@ async def test_hostile_records_are_dead_lettered_and_the_agents_go_on(
         else:
             assert kept == value, key
 
+    # Went on without falling over: Faust restarts a crashed agent, which would hide it from the checks above.
+    log = worker.log_path.read_text(errors="replace").splitlines()
+    crashed = [line for line in log if "]: Crashed reason=" in line]
+    assert not crashed, crashed[:3]
+
     # Nothing made from garbage: the one invoice of the tenant is the valid order's.
     invoices = await mongo_db.invoices.find({"tenant": tenant}).to_list()
     assert [invoice["orderId"] for invoice in invoices] == ["after-the-garbage"]

@@ -3,8 +3,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from schemas.events import JOB_RESULT, OrderInvoiceRequested
 from schemas.export import ASYNCAPI_PATH, EXPORTED, TOPICS, path_of, render, render_asyncapi
 from tests.factories import order_event
 
@@ -25,3 +26,16 @@ def test_asyncapi_document_is_current_and_names_every_event() -> None:
     assert ASYNCAPI_PATH.read_text() == render_asyncapi(), "run: python -m schemas.export"
     listed = {model for _, models, _ in TOPICS.values() for model in models}
     assert listed == set(EXPORTED)
+
+
+@pytest.mark.parametrize(
+    ("text", "refusal"),
+    [("j\u0000", "jobId: holds NUL or a lone surrogate"), ("\ud800", "Invalid JSON")],
+    ids=["NUL", "lone surrogate"],
+)
+def test_an_internal_event_with_text_the_store_cannot_keep_is_refused_where_it_is_read(text: str, refusal: str) -> None:
+    record = {"eventType": "order.failed", "tenant": "shop", "jobId": text, "orderId": "o-1", "reason": "x"}
+    with pytest.raises(ValidationError, match=refusal):
+        JOB_RESULT.validate_json(json.dumps(record))
+    with pytest.raises(ValidationError, match="orderId: holds NUL"):
+        OrderInvoiceRequested.model_validate({"tenant": "shop", "jobId": "j", "orderId": "\u0000", "position": 0})
