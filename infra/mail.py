@@ -28,6 +28,8 @@ class OutgoingEmail:
     body: str
     attachment: bytes
     attachment_name: str
+    # The same ID for every automatic attempt of one document's email (streams/emailing.py); None: a new one.
+    message_id: str | None = None
 
 
 class EmailNotSent(Exception):
@@ -42,7 +44,7 @@ def mime_message(email: OutgoingEmail) -> EmailMessage:
     message["From"] = formataddr((email.sender_name, email.sender))
     message["To"] = email.recipient
     message["Subject"] = email.subject
-    message["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2] or None)
+    message["Message-ID"] = email.message_id or make_msgid(domain=email.sender.rpartition("@")[2] or None)
     message.set_content(email.body)
     message.add_attachment(email.attachment, maintype="application", subtype="pdf", filename=email.attachment_name)
     return message

@@ -2,6 +2,7 @@
 retries and resends. The PDF sent is the stored one, byte for byte; the words are in the invoice's
 language; the sender is the tenant's email from its seller settings, or the configured default."""
 
+import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,34 +44,57 @@ async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, defa
     return seller.email if seller is not None and seller.email else default
 
 
+def message_id(tenant: str, document: InvoiceDocument, sender: str) -> str:
+    """The Message-ID of a document's email, the same for its first send and every automatic retry.
+
+    SMTP has no idempotency key: when the mail server took the email and the worker died before recording
+    it, the next attempt sends it again. With the same Message-ID that second copy is the same message
+    (RFC 5322), which mail systems that keep Message-IDs deliver once. An explicit resend is a new message."""
+    digest = hashlib.sha256(f"{tenant}\x1f{document.kind.value}\x1f{document.invoice_number}".encode()).hexdigest()
+    return f"<{document.kind.value}.{digest[:40]}@{sender.rpartition('@')[2] or 'invoice-service'}>"
+
+
+def emailed_now(deps: EmailDeps) -> datetime:
+    """Now, to the millisecond: what the store keeps, so an event announced again from the stored time
+    carries the same time (and the same ce_id) as the first announcement."""
+    now = deps.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 async def email_invoice(
-    record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None, sender: str | None = None
+    record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None, sender: str | None = None, resend: bool = False
 ) -> str:
     """Send the invoice's PDF (`pdf`, or the stored file) to the customer and record when; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it.
-    `sender` is the From address when the caller knows it; else the tenant's current one is read."""
+    `sender` is the From address when the caller knows it; else the tenant's current one is read.
+    `resend`: a client asked for it again, so it is a new message (a Message-ID of its own)."""
     if pdf is None:
         invoice_recipient(record.customer_email)  # raises NoRecipient before the file is fetched for nobody
         # The key the PDF was stored under (recorded when it was issued), not one rebuilt from the number.
         pdf = await deps.storage.get(record.storage_key or invoice_key(record.tenant, record.number))
     recipient = await send_document(
-        record.tenant, record.invoice_document(), record.customer_email, pdf, deps, sender=sender
+        record.tenant, record.invoice_document(), record.customer_email, pdf, deps, sender=sender, resend=resend
     )
-    emailed_at = deps.now()
-    # Announced before it is recorded: a crash in between sends the email again on redelivery (SMTP has
-    # no idempotency key) and announces that second send, but never leaves a send unannounced.
-    await deps.announce(
-        InvoiceEmailed(tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at)
-    )
-    # The email is out: a store that is away for a moment must not make the caller's retry send it again.
+    emailed_at = emailed_now(deps)
+    # Recorded first, as soon as the mail server took it: the moment between the two is the one in which
+    # a crash sends the email again. A store that is away for a moment must not make the caller's retry
+    # send it again either.
     async for attempt in AsyncRetrying(
         retry=retry_if_exception_type(ConnectionFailure), wait=wait_exponential(multiplier=0.2, max=15), reraise=True
     ):
         with attempt:
             await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+    # Then announced; a crash before it is announced again by the redelivery (email_once), same ce_id.
+    await deps.announce(emailed_event(record, emailed_at))
     # The customer's address stays out of the log: it is personal data, and the invoice records it.
     log.info("invoice emailed", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return recipient
+
+
+def emailed_event(record: InvoiceRecord, emailed_at: datetime) -> InvoiceEmailed:
+    return InvoiceEmailed(
+        tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at
+    )
 
 
 async def send_document(
@@ -80,6 +104,7 @@ async def send_document(
     pdf: bytes,
     deps: EmailDeps,
     sender: str | None = None,
+    resend: bool = False,
 ) -> str:
     """Send an invoice or a credit note (`document`, rendered as `pdf`) to the customer; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
@@ -96,6 +121,7 @@ async def send_document(
             body=text.body,
             attachment=pdf,
             attachment_name=text.attachment_name,
+            message_id=None if resend else message_id(tenant, document, sender),
         )
     )
     return recipient

@@ -47,7 +47,7 @@ from schemas.orders import Order, OrderStatus
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SellerSettings, SequenceSettings
 from streams.announcements import Announce, email_failed, invoice_issued, keep_to_yourself
-from streams.emailing import EmailDeps, email_invoice
+from streams.emailing import EmailDeps, email_invoice, emailed_event
 from streams.observability import step_timer
 
 log = logging.getLogger(__name__)
@@ -348,6 +348,8 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
     which retries with backoff. A redelivered order reports what happened the first time."""
     address = (record.customer_email or "").strip()
     if record.emailed_at is not None:
+        # Announced again (same ce_id): the first attempt may have died between recording and announcing.
+        await deps.email.announce(emailed_event(record, record.emailed_at))
         return f" and emailed to {address}"
     if record.email_pending:
         return f"; the email to {address} is pending and will be retried ({record.email_error})"

@@ -101,7 +101,7 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
     try:
         async for attempt in retrying_email(settings):
             with attempt:
-                await email_invoice(record, deps)
+                await email_invoice(record, deps, resend=request.reason is EmailReason.RESEND)
         EMAILS_SENT.labels("queued").inc()
     except NoRecipient as nobody:
         log.warning("invoice not emailed: %s", nobody, extra=context)

@@ -105,6 +105,10 @@ def test_mime_message_carries_sender_name_recipient_and_the_pdf_unchanged() -> N
     assert attachment.get_content_type() == "application/pdf"
     assert attachment.get_filename() == "Rechnung-INV-1.pdf"
     assert attachment.get_content() == pdf
+    assert parsed["Message-ID"].endswith("@kaffee.example>")  # a new one, as none was given
+
+    stable = dataclasses.replace(email, message_id="<invoice.0123abcd@kaffee.example>")
+    assert mime_message(stable)["Message-ID"] == "<invoice.0123abcd@kaffee.example>"
 
 
 @pytest.mark.parametrize(

@@ -12,10 +12,12 @@ from infra.mail import EmailNotSent
 from infra.storage import invoice_key
 from schemas.events import EmailReason, InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from schemas.orders import parse_order_event
+from schemas.public_events import InvoiceEmailed
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SequenceSettings
-from streams.emailing import EmailDeps
+from streams.emailing import EmailDeps, email_invoice
 from streams.pipeline import PipelineDeps, invoice_order
+from streams.public_events import cloud_event_id
 from tests.factories import encoded, order_event
 from tests.memory import (
     MemoryCaptures,
@@ -43,10 +45,14 @@ class World:
     gateway: MemoryGateway = field(default_factory=MemoryGateway)
     mailer: MemoryMailer = field(default_factory=MemoryMailer)
     queued: list[InvoiceEmailRequested] = field(default_factory=list)
+    announced: list[Any] = field(default_factory=list)  # the public events, in order
 
     def deps(self) -> PipelineDeps:
         async def queue_email(request: InvoiceEmailRequested) -> None:
             self.queued.append(request)
+
+        async def announce(event: Any) -> None:
+            self.announced.append(event)
 
         return PipelineDeps(
             orders=self.orders,
@@ -65,9 +71,11 @@ class World:
                 mailer=self.mailer,
                 default_sender="invoices@example.com",
                 now=lambda: NOW,
+                announce=announce,
             ),
             queue_email=queue_email,
             now=lambda: NOW,
+            announce=announce,
         )
 
     async def add_order(self, order_id: str, email: str | None = "erika@example.com", **fields: Any) -> None:
@@ -117,6 +125,47 @@ async def test_a_redelivered_order_reports_its_invoice_again_without_a_second_on
     assert again.invoiceNumber == first.invoiceNumber and again.message == first.message
     assert len(world.render.rendered) == 1 and len(world.mailer.sent) == 1
     assert world.invoices.allocations == 1
+
+
+async def test_an_email_sent_again_after_a_crash_before_it_was_recorded_is_the_same_message(world: World) -> None:
+    await world.add_order("o-1")
+    recorded = world.invoices.mark_emailed
+
+    async def crash_before_recording(*args: Any) -> None:
+        raise SystemExit("the worker dies: the mail server took the email, the invoice does not say so")
+
+    world.invoices.mark_emailed = crash_before_recording  # type: ignore[method-assign,assignment]
+    with pytest.raises(SystemExit):
+        await world.invoice("o-1")
+    world.invoices.mark_emailed = recorded  # type: ignore[method-assign]
+    again = await world.invoice("o-1")  # the redelivery
+
+    assert isinstance(again, OrderInvoiced)
+    first_send, second_send = world.mailer.sent
+    assert first_send.message_id is not None and first_send.message_id == second_send.message_id
+    assert first_send.message_id.startswith("<invoice.") and first_send.message_id.endswith("@example.com>")
+    emailed = [event for event in world.announced if isinstance(event, InvoiceEmailed)]
+    assert len(emailed) == 1, "announced once the email is recorded, not before"
+
+
+async def test_a_redelivery_announces_the_recorded_email_again_under_the_same_identity(world: World) -> None:
+    await world.add_order("o-1")
+    await world.invoice("o-1")
+    await world.invoice("o-1")
+    first, again = [event for event in world.announced if isinstance(event, InvoiceEmailed)]
+    assert cloud_event_id(first) == cloud_event_id(again)
+    assert len(world.mailer.sent) == 1
+
+
+async def test_an_explicit_resend_is_a_new_message(world: World) -> None:
+    await world.add_order("o-1")
+    await world.invoice("o-1")
+    record = await world.invoices.find(TENANT, "o-1")
+    assert record is not None
+    await email_invoice(record, world.deps().email, resend=True)
+    first, resent = world.mailer.sent
+    assert resent.message_id is None  # infra.mail gives it a new one
+    assert first.message_id is not None
 
 
 async def test_an_order_invoiced_by_another_job_fails_naming_its_invoice(world: World) -> None:
