@@ -135,8 +135,16 @@ async def test_one_trace_from_the_post_to_each_order_s_steps_and_the_projection(
     def of_trace(name: str) -> list[ReceivedSpan]:
         return [span for span in traced.worker_spans.spans if span.name == name and span.trace_id == trace_id]
 
+    def projected_spans() -> set[str]:
+        """The spans the projection folded so far: its spans' parents and links (one batch or several)."""
+        projections = of_trace("project results")
+        return {span_id for span in projections for span_id in span.links} | {span.parent_id for span in projections}
+
     async def projected() -> bool:
-        return bool(of_trace("project results")) and len(of_trace("email")) == len(order_ids)
+        orders = {span.span_id for span in of_trace("invoice order")}
+        return (
+            len(orders) == len(order_ids) and orders <= projected_spans() and len(of_trace("email")) == len(order_ids)
+        )
 
     await wait_for(projected, timeout=60, what="the worker's spans of the job")
     [plan] = of_trace("plan job")
@@ -152,5 +160,4 @@ async def test_one_trace_from_the_post_to_each_order_s_steps_and_the_projection(
     # The projection folds a batch of results: a child of the first record's trace, linked to all of them.
     projections = of_trace("project results")
     assert all(span.parent_id in order_span_ids | {plan.span_id} for span in projections)
-    linked = {span_id for span in projections for span_id in span.links}
-    assert order_span_ids <= linked | {span.parent_id for span in projections}
+    assert order_span_ids <= projected_spans()
