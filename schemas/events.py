@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, m
 
 from schemas.api import JobType
 from schemas.orders import OrderId, Tenant, unstorable_text
+from schemas.public_events import ReasonClass
 from schemas.settings import InvoiceSettings
 
 
@@ -95,6 +96,11 @@ class OrderFailed(Event):
     jobId: str
     orderId: OrderId
     reason: str
+    reasonClass: ReasonClass = Field(
+        default="validation",
+        description="The kind of failure, set where the order failed (the metrics and invoice.failed carry "
+        "it, never the free text of `reason`)",
+    )
     occurredAt: AwareDatetime = Field(default_factory=utc_now)
 
 

@@ -7,7 +7,6 @@ from infra.records import InvoiceRecord
 from infra.storage import invoice_key
 from schemas.events import OrderFailed
 from schemas.public_events import InvoiceEmailFailed, InvoiceFailed, InvoiceIssued, PublicEventT, TaxAtRate
-from streams.observability import failure_reason_class
 
 Announce = Callable[[PublicEventT], Awaitable[None]]
 
@@ -40,7 +39,7 @@ def invoice_failed(result: OrderFailed) -> InvoiceFailed:
         jobId=result.jobId,
         orderId=result.orderId,
         reason=result.reason,
-        reasonClass=failure_reason_class(result.reason, result.orderId),
+        reasonClass=result.reasonClass,
     )
 
 

@@ -10,7 +10,6 @@ from opentelemetry.trace import Span
 from infra.metrics import ORDERS_FINISHED, PIPELINE_STEP_SECONDS, tenant_label
 from infra.tracing import tracer
 from schemas.events import OrderFailed, OrderInvoiced
-from schemas.public_events import ReasonClass
 
 
 class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManager["step_timer"]):
@@ -46,30 +45,8 @@ class step_timer(AbstractContextManager["step_timer"], AbstractAsyncContextManag
         self.__exit__(kind, error, traceback)
 
 
-# Phrases of the failure messages of streams/pipeline.py and streams/agents/invoice.py, by reason class;
-# tests/unit/test_observability.py runs the pipeline into each failure and checks its class.
-REASON_CLASSES: tuple[tuple[ReasonClass, tuple[str, ...]], ...] = (
-    ("internal", ("Internal error",)),
-    ("sequence", ("sequence exhausted",)),
-    ("price", ("the recalculation gives",)),
-    ("payment", ("payment", "authorised amount")),
-)
-
-
-def failure_reason_class(reason: str, order_id: str = "") -> ReasonClass:
-    """validation, price, payment, sequence or internal: the kind of failure, never its free text. The
-    order ID is left out of the search, so an order named "payment-7" is no payment failure."""
-    text = reason.replace(order_id, "") if order_id else reason
-    for reason_class, phrases in REASON_CLASSES:
-        if any(phrase in text for phrase in phrases):
-            return reason_class
-    return "validation"
-
-
 def record_order_finished(result: OrderInvoiced | OrderFailed) -> None:
     if isinstance(result, OrderInvoiced):
         ORDERS_FINISHED.labels("SUCCESS", "none", tenant_label(result.tenant)).inc()
     else:
-        ORDERS_FINISHED.labels(
-            "FAILURE", failure_reason_class(result.reason, result.orderId), tenant_label(result.tenant)
-        ).inc()
+        ORDERS_FINISHED.labels("FAILURE", result.reasonClass, tenant_label(result.tenant)).inc()

@@ -44,6 +44,7 @@ from schemas.events import (
     utc_now,
 )
 from schemas.orders import Order, OrderStatus
+from schemas.public_events import ReasonClass
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SellerSettings, SequenceSettings
 from streams.announcements import Announce, email_failed, invoice_issued, keep_to_yourself
@@ -100,7 +101,12 @@ class PipelineDeps:
 
 
 class OrderRejected(Exception):
-    """The order cannot be invoiced; the message says why and becomes the FAILURE message."""
+    """The order cannot be invoiced; the message says why and becomes the FAILURE message, and
+    `reason_class` says what kind of failure it is."""
+
+    def __init__(self, message: str, reason_class: ReasonClass = "validation") -> None:
+        super().__init__(message)
+        self.reason_class: ReasonClass = reason_class
 
 
 async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> OrderInvoiced | OrderFailed:
@@ -113,7 +119,7 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
         if not record.issued:
             pdf = await issue(record, deps)
     except OrderRejected as rejection:
-        return failed(request, str(rejection))
+        return failed(request, str(rejection), rejection.reason_class)
     # Announced again by a redelivery, under the same ce_id: once for a consumer that deduplicates.
     await deps.announce(invoice_issued(record, request.jobId))
     with step_timer("email"):
@@ -154,7 +160,7 @@ async def existing_or_new_invoice(
         try:
             check_order_figures(order, totals)
         except PriceMismatch as mismatch:
-            raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}") from None
+            raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}", "price") from None
     sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, tenant)
     last_seq = await deps.numbers.last_seq(tenant)
     _, first_number = next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
@@ -228,7 +234,7 @@ def next_number(sequence: SequenceSchema, last_seq: int | None) -> tuple[int, st
     try:
         seq = sequence.next_value(last_seq)
     except SequenceExhausted as exhausted:
-        raise OrderRejected(str(exhausted)) from None
+        raise OrderRejected(str(exhausted), "sequence") from None
     return seq, sequence.format(seq)
 
 
@@ -281,7 +287,7 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
     try:
         request = capture_request(tenant, order, totals)
     except CaptureNotPossible as reason:
-        raise OrderRejected(f"Order {order.id} not invoiced: {reason}") from None
+        raise OrderRejected(f"Order {order.id} not invoiced: {reason}", "payment") from None
     if request is None:
         return None
     recorded = await deps.captures.find(tenant, order.id)
@@ -289,16 +295,19 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
         try:
             capture = await deps.payments.capture(request)
         except CaptureDeclined as declined:
-            raise OrderRejected(f"Order {order.id} not invoiced: the payment was declined: {declined.reason}") from None
+            raise OrderRejected(
+                f"Order {order.id} not invoiced: the payment was declined: {declined.reason}", "payment"
+            ) from None
         except GatewayUnavailable as unavailable:
             # The gateway may have captured without its answer arriving: a later job asks again with the
             # same idempotency key, which the gateway answers with that capture instead of charging again.
             raise OrderRejected(
                 f"Order {order.id} not invoiced: payment capture not confirmed, {unavailable}; "
-                "a later job can invoice the order (with the same idempotency key, so it is never charged twice)"
+                "a later job can invoice the order (with the same idempotency key, so it is never charged twice)",
+                "payment",
             ) from None
         except GatewayError as error:
-            raise OrderRejected(f"Order {order.id} not invoiced: payment capture failed, {error}") from None
+            raise OrderRejected(f"Order {order.id} not invoiced: payment capture failed, {error}", "payment") from None
         recorded = await deps.captures.record(
             tenant=tenant,
             order_id=order.id,
@@ -384,5 +393,13 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
     return f" and emailed to {recipient}"
 
 
-def failed(request: OrderInvoiceRequested, reason: str) -> OrderFailed:
-    return OrderFailed(tenant=request.tenant, jobId=request.jobId, orderId=request.orderId, reason=reason)
+def failed(request: OrderInvoiceRequested, reason: str, reason_class: ReasonClass = "validation") -> OrderFailed:
+    return OrderFailed(
+        tenant=request.tenant, jobId=request.jobId, orderId=request.orderId, reason=reason, reasonClass=reason_class
+    )
+
+
+def failed_by_defect(request: OrderInvoiceRequested, reference: str) -> OrderFailed:
+    """The order's result when invoicing it met a defect (its request is dead-lettered under `reference`)."""
+    reason = f"Internal error while invoicing; the order can be retried in a new job (reference {reference})"
+    return failed(request, reason, "internal")

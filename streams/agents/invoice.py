@@ -5,12 +5,12 @@ from typing import Any
 
 from infra.logs import log_context
 from infra.tracing import trace_headers
-from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
+from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiceRequested
 from streams.announcements import invoice_failed
 from streams.app import app, invoice_emails, order_requests, order_results, settings
 from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
 from streams.observability import record_order_finished
-from streams.pipeline import PipelineDeps, invoice_order
+from streams.pipeline import PipelineDeps, failed_by_defect, invoice_order
 from streams.public_events import announce
 from streams.resources import WorkerResources, worker_resources
 from streams.tracing import traced_events
@@ -39,18 +39,8 @@ async def invoice_one(
 ) -> None:
     """Invoice one order and publish its result; a defect dead-letters the request and fails the order."""
     outcome = await run_step(event, f"invoicing order {request.orderId}", partial(invoice_order, request, deps))
-    result: OrderInvoiced | OrderFailed
-    if isinstance(outcome, Defect):
-        # The request is dead-lettered; the order also fails visibly, so its job still finishes.
-        result = OrderFailed(
-            tenant=request.tenant,
-            jobId=request.jobId,
-            orderId=request.orderId,
-            reason="Internal error while invoicing; the order can be retried in a new job "
-            f"(reference {outcome.reference})",
-        )
-    else:
-        result = outcome
+    # A defect dead-letters the request; the order also fails visibly, so its job still finishes.
+    result = failed_by_defect(request, outcome.reference) if isinstance(outcome, Defect) else outcome
     if isinstance(result, OrderFailed):
         # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
         async for attempt in retrying_transient():

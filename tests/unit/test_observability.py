@@ -1,4 +1,4 @@
-"""The failure reason classes of the metrics and public events, from the pipeline's own failure messages
+"""The failure reason classes of the metrics and public events, set where the pipeline fails an order
 (run on the in-memory fakes of tests/unit/test_pipeline.py), and the public events' CloudEvents IDs."""
 
 from datetime import UTC, datetime
@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from schemas.events import OrderFailed
+from schemas.events import OrderFailed, OrderInvoiceRequested
 from schemas.public_events import InvoiceEmailed, InvoiceFailed, JobCompleted
 from schemas.settings import SequenceSettings
-from streams.observability import failure_reason_class
+from streams.pipeline import failed_by_defect
 from tests.unit.test_pipeline import TENANT, World, card
 
 
@@ -33,7 +33,7 @@ async def test_each_failure_of_the_pipeline_has_its_class(
         await world.add_order(order_id, **setup)
     result = await world.invoice(order_id)
     assert isinstance(result, OrderFailed)
-    assert failure_reason_class(result.reason, order_id) == reason_class, result.reason
+    assert result.reasonClass == reason_class, result.reason
 
 
 async def test_an_exhausted_sequence_is_its_own_class() -> None:
@@ -46,12 +46,13 @@ async def test_an_exhausted_sequence_is_its_own_class() -> None:
     await world.invoice("o-1")
     result = await world.invoice("o-2")
     assert isinstance(result, OrderFailed)
-    assert failure_reason_class(result.reason, "o-2") == "sequence"
+    assert result.reasonClass == "sequence"
 
 
 def test_an_internal_error_is_its_own_class() -> None:
-    reason = "Internal error while invoicing; the order can be retried in a new job (reference 0123456789ab)"
-    assert failure_reason_class(reason, "o-1") == "internal"
+    request = OrderInvoiceRequested(tenant="shop", jobId="j1", orderId="o-1")
+    result = failed_by_defect(request, "0123456789ab")
+    assert result.reasonClass == "internal" and result.reason.endswith("(reference 0123456789ab)")
 
 
 def test_one_state_change_has_one_cloud_event_id_whenever_it_is_emitted() -> None:
