@@ -80,7 +80,7 @@ async def make_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> No
         await deps.credit_notes.finish_request(tenant, request.creditNoteId, CreditNoteStatus.FAILED, str(refused))
         return
     pdf = await store_credit_note(note, deps) if not note.stored else None
-    await deps.credit_notes.project_onto_invoice(tenant, note.order_id)
+    await deps.credit_notes.project_onto_invoice(tenant, note.invoice_number)
     refund = await refund_once(note, deps)
     email = await email_once(note, deps, pdf)
     await deps.credit_notes.finish_request(
@@ -101,8 +101,10 @@ def credit_ask(request: CreditNoteRequested) -> CreditAsk:
 
 
 async def credited_invoice(deps: CreditDeps, tenant: str, order_id: str, invoice_number: str) -> InvoiceRecord:
-    invoice = await deps.invoices.find(tenant, order_id)
-    if invoice is None or invoice.number != invoice_number:
+    """The invoice the request names, by its number: an order invoiced again has more than one, and a credit
+    note corrects the one it names, whether it is the order's current invoice or an earlier one."""
+    invoice = await deps.invoices.find_by_number(tenant, invoice_number)
+    if invoice is None or invoice.order_id != order_id:
         raise CreditRefused(f"Invoice {invoice_number} not found for tenant {tenant}")
     if not invoice.issued:
         raise CreditRefused(f"Invoice {invoice_number} is still being made")
@@ -119,7 +121,7 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
     sequence = sequence_schema(stored_sequence) if stored_sequence else DEFAULT_CREDIT_NOTE_SEQUENCE
     capture = await deps.captures.find(tenant, order_id)
     while True:
-        earlier = await deps.credit_notes.of_invoice(tenant, order_id)
+        earlier = await deps.credit_notes.of_invoice(tenant, invoice.number)
         try:
             totals = credit_totals(
                 invoice_document.totals, [note.credit_document().totals for note in earlier], credit_ask(request)

@@ -413,14 +413,14 @@ class MemoryTenantSettings:
 
 
 class MemoryCreditNotes:
-    """CreditNoteStore: requests, credit notes with their (tenant, order, ordinal) and (tenant, seq)
+    """CreditNoteStore: requests, credit notes with their (tenant, invoice number, ordinal) and (tenant, seq)
     uniqueness, and the credit summary it would write onto each invoice."""
 
     def __init__(self) -> None:
         self.requests: dict[str, CreditNoteRequestRecord] = {}
         self.notes: dict[str, CreditNoteRecord] = {}
         self.marks: dict[str, int] = {}
-        self.summaries: dict[str, dict[str, Any]] = {}  # tenant:orderId -> the invoice's `credit`
+        self.summaries: dict[str, dict[str, Any]] = {}  # tenant:invoiceNumber -> the invoice's `credit`
 
     async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
         now = utc_now()
@@ -452,8 +452,8 @@ class MemoryCreditNotes:
     async def find_by_number(self, tenant: str, number: str) -> CreditNoteRecord | None:
         return next((n for n in self.notes.values() if n.tenant == tenant and n.number == number), None)
 
-    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
-        found = [n for n in self.notes.values() if n.tenant == tenant and n.order_id == order_id]
+    async def of_invoice(self, tenant: str, invoice_number: str) -> list[CreditNoteRecord]:
+        found = [n for n in self.notes.values() if n.tenant == tenant and n.invoice_number == invoice_number]
         return sorted(found, key=lambda note: note.ordinal)
 
     async def last_seq(self, tenant: str) -> int | None:
@@ -476,7 +476,10 @@ class MemoryCreditNotes:
     ) -> CreditNoteRecord:
         if note_id in self.notes:
             return self.notes[note_id]
-        if any(n.tenant == tenant and n.order_id == order_id and n.ordinal == ordinal for n in self.notes.values()):
+        if any(
+            n.tenant == tenant and n.invoice_number == invoice_number and n.ordinal == ordinal
+            for n in self.notes.values()
+        ):
             raise CreditRaced(invoice_number)
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
         if any(n.tenant == tenant and n.seq == seq for n in self.notes.values()):
@@ -521,8 +524,8 @@ class MemoryCreditNotes:
     async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
         self._change(tenant, note_id, email_pending=False, email_error=reason)
 
-    async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
-        self.summaries[f"{tenant}:{order_id}"] = credit_summary(await self.of_invoice(tenant, order_id))
+    async def project_onto_invoice(self, tenant: str, invoice_number: str) -> None:
+        self.summaries[f"{tenant}:{invoice_number}"] = credit_summary(await self.of_invoice(tenant, invoice_number))
 
 
 # --- storage, mail, gateway, publisher, renderer ---------------------------------------------------

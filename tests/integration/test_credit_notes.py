@@ -286,7 +286,7 @@ async def test_numbering_races_in_two_workers_at_once_leave_exactly_one_credit_f
         refused = [outcome for outcome in outcomes if isinstance(outcome, CreditRefused)]
         assert len(made) + len(refused) == 2, outcomes
         assert len(made) <= 1
-    notes = await CreditNoteRepository(mongo_db).of_invoice(tenant, "race2")
+    notes = await CreditNoteRepository(mongo_db).of_invoice(tenant, number)
     assert [note.ordinal for note in notes] == [1]
     assert notes[0].credit_document().totals.total == Decimal("5.35")
 

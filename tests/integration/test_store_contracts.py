@@ -406,9 +406,9 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
     a, b, c = (f"{tenant}-{name}" for name in "abc")  # credit-note IDs are unique across tenants (uuid4)
     refund = RefundState(RefundStatus.PENDING, Decimal("58.76"))
 
-    async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1") -> Any:
+    async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1", invoice: str = "INV-1") -> Any:
         return await notes.allocate(
-            tenant=tenant, note_id=note_id, order_id=order_id, invoice_number="INV-1", ordinal=ordinal, seq=seq,
+            tenant=tenant, note_id=note_id, order_id=order_id, invoice_number=invoice, ordinal=ordinal, seq=seq,
             number=f"CN-{seq}", reason="returned", document=document(tenant, order_id, f"CN-{seq}"),
             logo_sha256=None, refund=refund,
         )  # fmt: skip
@@ -421,10 +421,14 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
     with pytest.raises(CreditRaced):
         await allocate(b, 1, 2)  # another note of the invoice took place 1
     with pytest.raises(NumberTaken):
-        await allocate(c, 1, 1, order_id="o-2")  # another invoice's note took the number
+        await allocate(c, 1, 1, order_id="o-2", invoice="INV-2")  # another invoice's note took the number
     second = await allocate(b, 2, 2)
-    assert [note.note_id for note in await notes.of_invoice(tenant, "o-1")] == [a, b]
-    assert await notes.last_seq(tenant) == 2
+    assert [note.note_id for note in await notes.of_invoice(tenant, "INV-1")] == [a, b]
+    # Places are per invoice, not per order: the order's next invoice numbers its credit notes from 1 again.
+    again = await allocate(c, 1, 3, invoice="INV-3")
+    assert (again.ordinal, again.order_id, again.invoice_number) == (1, "o-1", "INV-3")
+    assert [note.note_id for note in await notes.of_invoice(tenant, "INV-3")] == [c]
+    assert await notes.last_seq(tenant) == 3
     assert await notes.find(tenant, b) == second
     assert await notes.find("othertenant", b) is None
 

@@ -76,7 +76,7 @@ async def test_a_captured_payment_is_refunded_once_even_when_the_request_comes_t
         request.message
         == f"Credit note CN-000001 issued for invoice {number}; 23.79 EUR refunded and emailed to erika@example.com"
     )
-    assert world.credit_notes.summaries[f"{TENANT}:o-1"]["gross"] == "23.79"
+    assert world.credit_notes.summaries[f"{TENANT}:{number}"]["gross"] == "23.79"
 
 
 async def test_a_refund_without_an_answer_stays_pending_and_goes_to_the_refund_agent() -> None:
