@@ -79,7 +79,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
     await index.create("invoices", [("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
     await index.create("invoices", [("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
-    # orderId needs none: the invoice's _id is tenant:orderId.
+    # orderId: an order invoiced again (after a full credit) has more than one invoice, each its own _id.
+    await index.create("invoices", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])

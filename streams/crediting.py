@@ -119,7 +119,7 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
     invoice_document = invoice.invoice_document()
     stored_sequence = await deps.tenant_settings.read(tenant, CreditNoteSequenceSettings)
     sequence = sequence_schema(stored_sequence) if stored_sequence else DEFAULT_CREDIT_NOTE_SEQUENCE
-    capture = await deps.captures.find(tenant, order_id)
+    capture = await deps.captures.find(tenant, order_id, invoice.generation)  # the capture for this invoice
     while True:
         earlier = await deps.credit_notes.of_invoice(tenant, invoice.number)
         try:
@@ -200,7 +200,9 @@ async def refund_once(note: CreditNoteRecord, deps: CreditDeps) -> str:
 
 async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
     """One refund attempt (the gateway client retries briefly itself); records and returns the new state."""
-    capture = await deps.captures.find(note.tenant, note.order_id)
+    # The capture for the invoice the note corrects (an order invoiced again has one per invoice).
+    invoice = await deps.invoices.find_by_number(note.tenant, note.invoice_number)
+    capture = None if invoice is None else await deps.captures.find(note.tenant, note.order_id, invoice.generation)
     if capture is None:
         refund = replace(note.refund, status=RefundStatus.FAILED, error="no recorded capture to refund")
     else:

@@ -10,7 +10,6 @@ from infra.records import CreditNoteRecord, RefundStatus
 from schemas.api import CreditNoteStatus
 from schemas.events import CreditedLine, CreditNoteRequested, InvoiceEmailRequested, RefundRequested
 from streams.crediting import CreditDeps, make_credit_note
-from tests.memory import MemoryCreditNotes
 from tests.unit.test_pipeline import NOW, TENANT, World
 
 
@@ -20,7 +19,6 @@ def card(transaction: str) -> list[dict[str, object]]:
 
 @dataclass
 class CreditWorld(World):
-    credit_notes: MemoryCreditNotes = field(default_factory=MemoryCreditNotes)
     refunds_queued: list[RefundRequested] = field(default_factory=list)
     emails_queued: list[InvoiceEmailRequested] = field(default_factory=list)
 
