@@ -256,6 +256,8 @@ LIST_QUERIES: dict[str, dict[str, Any]] = {
     "jobId": {"jobId": "j", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
     "emailStatus": {"emailStatus": "SENT", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
     "invoiceNumber": {"number": "INV-000001", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
+    # All of an order's invoices (more than one once it was invoiced again after a full credit).
+    "orderId": {"orderId": "o-1", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
 }
 NEXT_PAGE: dict[str, Any] = {
     "$or": [{"issuedAt": {"$lt": datetime.now(UTC)}}, {"issuedAt": datetime.now(UTC), "_id": {"$lt": "z"}}]
