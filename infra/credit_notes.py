@@ -2,7 +2,7 @@
 the resource a client polls), and what they credited, kept on the invoice (its field `credit`).
 
 Exactly one of two credit notes racing for the last unit of a line wins without transactions: the
-credit notes of one invoice are numbered 1, 2, ... (`ordinal`) under a unique (tenant, orderId,
+credit notes of one invoice are numbered 1, 2, ... (`ordinal`) under a unique (tenant, invoiceNumber,
 ordinal) index, and a worker computes what is left from notes 1..n before it inserts note n+1. A
 second worker that read the same n meets the duplicate key, reads again, and finds the unit gone.
 The same insert binds the tenant's credit-note number (unique (tenant, seq), gap-free like invoices)
@@ -100,9 +100,10 @@ class CreditNoteRepository:
         doc = await self.notes.find_one({"tenant": tenant, "number": number})
         return None if doc is None else _credit_note_record(doc)
 
-    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
-        """The invoice's credit notes, in the order they were made (equality on tenant and order: indexed)."""
-        docs = await self.notes.find({"tenant": tenant, "orderId": order_id}).to_list()
+    async def of_invoice(self, tenant: str, invoice_number: str) -> list[CreditNoteRecord]:
+        """The invoice's credit notes, in the order they were made (equality on tenant and invoice number:
+        indexed). By number, not by order: an order invoiced again has credit notes of each invoice."""
+        docs = await self.notes.find({"tenant": tenant, "invoiceNumber": invoice_number}).to_list()
         return sorted((_credit_note_record(doc) for doc in docs), key=lambda note: note.ordinal)
 
     async def last_seq(self, tenant: str) -> int | None:
@@ -167,7 +168,9 @@ class CreditNoteRepository:
                 return existing
             if await self.notes.find_one({"_id": note_id}, {"_id": 1}) is not None:
                 raise ValueError(f"credit-note ID {note_id} is another tenant's") from None  # a defect, not a race
-            if await self.notes.find_one({"tenant": tenant, "orderId": order_id, "ordinal": ordinal}, {"_id": 1}):
+            if await self.notes.find_one(
+                {"tenant": tenant, "invoiceNumber": invoice_number, "ordinal": ordinal}, {"_id": 1}
+            ):
                 raise CreditRaced(invoice_number) from None
             await self.marks.raise_to(tenant, seq)
             if await self.notes.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
@@ -198,11 +201,14 @@ class CreditNoteRepository:
             {"_id": note_id, "tenant": tenant}, {"$set": {"emailPending": False, "emailError": reason}}
         )
 
-    async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
+    async def project_onto_invoice(self, tenant: str, invoice_number: str) -> None:
         """Write what the invoice's credit notes credited onto the invoice (field `credit`), from all of them:
-        recomputed whole, so a repeat or a late writer leaves the same figures."""
-        notes = await self.of_invoice(tenant, order_id)
-        await self.invoices.update_one({"_id": f"{tenant}:{order_id}"}, {"$set": {"credit": credit_summary(notes)}})
+        recomputed whole, so a repeat or a late writer leaves the same figures. The invoice is addressed by
+        its number (the unique (tenant, number) index): an order invoiced again has more than one."""
+        notes = await self.of_invoice(tenant, invoice_number)
+        await self.invoices.update_one(
+            {"tenant": tenant, "number": invoice_number}, {"$set": {"credit": credit_summary(notes)}}
+        )
 
 
 def credit_summary(notes: Sequence[CreditNoteRecord]) -> Document:

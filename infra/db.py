@@ -79,7 +79,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
     await index.create("invoices", [("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
     await index.create("invoices", [("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
-    # orderId needs none: the invoice's _id is tenant:orderId.
+    # orderId: an order invoiced again (after a full credit) has more than one invoice, each its own _id.
+    await index.create("invoices", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
@@ -94,9 +95,13 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     # unique place among the credit notes of one invoice (the claim that serialises them).
     await db.credit_notes.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
     await db.credit_notes.create_index([("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
-    await db.credit_notes.create_index(
-        [("tenant", ASCENDING), ("orderId", ASCENDING), ("ordinal", ASCENDING)], unique=True
+    # The place is per invoice, by its number: an order invoiced again has credit notes of each of its
+    # invoices, each invoice's numbered from 1. The earlier index of the place per order (made when an
+    # order had one invoice, so the same places) would refuse the second invoice's first note: dropped.
+    await index.create(
+        "credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), ("ordinal", ASCENDING)], unique=True
     )
+    await index.drop("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), ("ordinal", ASCENDING)])
 
 
 async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:
@@ -126,12 +131,24 @@ class MissingIndexes:
         self.existing: dict[str, set[tuple[tuple[str, int], ...]]] = {}
 
     async def create(self, collection: str, keys: list[tuple[str, int]], **options: Any) -> None:
+        if tuple(keys) not in await self._existing(collection):
+            await self.db[collection].create_index(keys, **options)
+            self.existing[collection].add(tuple(keys))
+
+    async def drop(self, collection: str, keys: list[tuple[str, int]]) -> None:
+        """Drop an index that an earlier version created, if it is still there (once per database)."""
+        if tuple(keys) in await self._existing(collection):
+            found = await self.db[collection].index_information()
+            for name, info in found.items():  # by name: what FerretDB v1 and MongoDB both take
+                if tuple((k, int(v)) for k, v in info["key"]) == tuple(keys):
+                    await self.db[collection].drop_index(name)
+            self.existing[collection].discard(tuple(keys))
+
+    async def _existing(self, collection: str) -> set[tuple[tuple[str, int], ...]]:
         if collection not in self.existing:
             found = await self.db[collection].index_information()
             self.existing[collection] = {tuple((k, int(v)) for k, v in info["key"]) for info in found.values()}
-        if tuple(keys) not in self.existing[collection]:
-            await self.db[collection].create_index(keys, **options)
-            self.existing[collection].add(tuple(keys))
+        return self.existing[collection]
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:

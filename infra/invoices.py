@@ -1,10 +1,17 @@
-"""Invoices in MongoDB: one per (tenant, order), numbered gap-free per tenant.
+"""Invoices in MongoDB: one current invoice per (tenant, order), numbered gap-free per tenant.
 
-`_id` is tenant:orderId, so one order can never get two invoices; the unique (tenant, seq) and
-(tenant, number) indexes mean one number is never given to two orders, not even when two sequence
-formats format different values alike. The number is bound to the order by one insert, so a crash can
-neither leave a gap nor make the order's number change on redelivery. One adapter serves two ports:
-the invoices themselves (`InvoiceStore`) and the tenant's numbers (`InvoiceNumbers`).
+An order's first invoice has `_id` tenant:orderId, so one order can never get two first invoices; the
+unique (tenant, seq) and (tenant, number) indexes mean one number is never given to two invoices, not
+even when two sequence formats format different values alike. The number is bound to the order by one
+insert, so a crash can neither leave a gap nor make the order's number change on redelivery.
+
+An order whose invoice is credited in full can be invoiced again (by a MANUAL job): its Nth invoice is
+a document of its own, `_id` tenant#N:orderId (`invoice_record_id`), inserted like the first, so of two
+jobs racing to invoice it again exactly one inserts it. No invoice is ever copied or moved: every
+invoice keeps its one document, its number and its credit notes. The first invoice's document points to
+the current one (`currentGeneration`, only ever raised, by `$max`), so `find` reads one document by
+`_id`, or two for an order invoiced again. One adapter serves two ports: the invoices themselves
+(`InvoiceStore`) and the tenant's numbers (`InvoiceNumbers`).
 """
 
 from collections.abc import Mapping, Sequence
@@ -19,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document, gather_bounded, newest_first_page
 from infra.records import (
+    FIRST_INVOICE,
     NOTHING_CREDITED,
     STORED_DOCUMENT,
     AmountsCredited,
@@ -30,6 +38,7 @@ from infra.records import (
     NumberInUse,
     NumberTaken,
     PageKey,
+    invoice_record_id,
 )
 from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
@@ -45,8 +54,30 @@ class InvoiceRepository:
         self.credit_notes: AsyncCollection[Document] = db.credit_notes
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
-        doc = await self.invoices.find_one({"_id": f"{tenant}:{order_id}"})
+        """The order's current invoice: its first, or the one its first points to."""
+        first = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id)})
+        if first is None:
+            return None
+        current = int(first.get("currentGeneration") or FIRST_INVOICE)
+        if current == FIRST_INVOICE:
+            return _invoice_record(first)
+        doc = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id, current)})
+        if doc is None:  # the pointer is raised only after the insert of what it points to
+            raise RuntimeError(f"invoice {current} of order {order_id} of tenant {tenant} is current but missing")
+        return _invoice_record(doc)
+
+    async def find_generation(self, tenant: str, order_id: str, generation: int) -> InvoiceRecord | None:
+        doc = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id, generation)})
         return None if doc is None else _invoice_record(doc)
+
+    async def make_current(self, invoice: InvoiceRecord) -> None:
+        """Point the order's first invoice to `invoice`. `$max`: a late or repeated call never points back."""
+        if invoice.generation == FIRST_INVOICE:
+            return
+        await self.invoices.update_one(
+            {"_id": invoice_record_id(invoice.tenant, invoice.order_id)},
+            {"$max": {"currentGeneration": invoice.generation}},
+        )
 
     async def find_by_number(self, tenant: str, number: str) -> InvoiceRecord | None:
         doc = await self.invoices.find_one({"tenant": tenant, "number": number})
@@ -63,10 +94,10 @@ class InvoiceRepository:
         return None if doc is None else int(doc["seq"])
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
-        """Which of these orders have an invoice: a lookup by `_id` each, all at once (an `_id` `$in` is
-        an index lookup on MongoDB, but FerretDB v1 does not push `$in` down and would scan)."""
+        """Which of these orders have an invoice (a first one, so any): a lookup by `_id` each, all at once
+        (an `_id` `$in` is an index lookup on MongoDB, but FerretDB v1 does not push `$in` down and would scan)."""
         found = await gather_bounded(
-            self.invoices.find_one({"_id": f"{tenant}:{order_id}"}, {"_id": 1}) for order_id in order_ids
+            self.invoices.find_one({"_id": invoice_record_id(tenant, order_id)}, {"_id": 1}) for order_id in order_ids
         )
         return {order_id for order_id, doc in zip(order_ids, found, strict=True) if doc is not None}
 
@@ -80,14 +111,17 @@ class InvoiceRepository:
         number: str,
         document: InvoiceDocument,
         logo_sha256: str | None = None,
+        generation: int = FIRST_INVOICE,
     ) -> InvoiceRecord | None:
-        """Bind `number` to the order. Returns None when the order already has an invoice (read it with
-        `find`); raises NumberTaken when another order got this sequence value first, NumberInUse when
-        another invoice of the tenant already has this number under another sequence value."""
+        """Bind `number` to the order's invoice of this `generation`. Returns None when the order already has
+        that invoice (read it with `find_generation`); raises NumberTaken when another invoice got this
+        sequence value first, NumberInUse when another invoice of the tenant already has this number under
+        another sequence value."""
         doc = {
-            "_id": f"{tenant}:{order_id}",
+            "_id": invoice_record_id(tenant, order_id, generation),
             "tenant": tenant,
             "orderId": order_id,
+            "generation": generation,
             "jobId": job_id,
             "seq": seq,
             "number": number,
@@ -110,16 +144,16 @@ class InvoiceRepository:
         await self.marks.raise_to(tenant, seq)
         return _invoice_record(doc)
 
-    async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:
+    async def mark_issued(self, invoice: InvoiceRecord, storage_key: str) -> None:
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"}, {"$set": {"storageKey": storage_key, "issuedAt": utc_now()}}
+            {"_id": invoice.record_id}, {"$set": {"storageKey": storage_key, "issuedAt": utc_now()}}
         )
 
     # The invoice email's state lives on the invoice: when it was sent, or that it is pending and why.
 
-    async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
+    async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None:
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"},
+            {"_id": invoice.record_id},
             {
                 "$set": {
                     "emailedAt": at,
@@ -131,16 +165,16 @@ class InvoiceRepository:
             },
         )
 
-    async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None:
+    async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None:
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"},
+            {"_id": invoice.record_id},
             {"$set": {"emailPending": True, "emailError": reason, "emailStatus": EmailStatus.PENDING.value}},
         )
 
-    async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None:
+    async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None:
         """The mail server refused this email for good (say, an unknown recipient): no more retries."""
         await self.invoices.update_one(
-            {"_id": f"{tenant}:{order_id}"},
+            {"_id": invoice.record_id},
             {"$set": {"emailPending": False, "emailError": reason, "emailStatus": EmailStatus.FAILED.value}},
         )
 
@@ -152,7 +186,7 @@ class InvoiceRepository:
     ) -> list[IssuedInvoice]:
         query: Document = {"tenant": tenant, "issuedAt": _issued_range(where)}
         if where.order_id is not None:
-            query["_id"] = f"{tenant}:{where.order_id}"
+            query["orderId"] = where.order_id  # all of the order's invoices: it may have been invoiced again
         if where.invoice_number is not None:
             query["number"] = where.invoice_number
         if where.job_id is not None:
@@ -245,4 +279,5 @@ def _invoice_record(doc: Document) -> InvoiceRecord:
         emailed_at=doc.get("emailedAt"),
         email_pending=bool(doc.get("emailPending")),
         email_error=doc.get("emailError"),
+        generation=int(doc.get("generation") or FIRST_INVOICE),
     )

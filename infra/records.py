@@ -86,6 +86,16 @@ class OrderOutcome:
 # How an invoice's document is kept in its record: JSON-compatible, read back into the dataclass.
 STORED_DOCUMENT = TypeAdapter(InvoiceDocument)
 
+FIRST_INVOICE = 1  # the generation of an order's first invoice
+
+
+def invoice_record_id(tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> str:
+    """The stored ID of an order's invoice: `tenant:orderId` for its first, `tenant#N:orderId` for the Nth
+    (the order invoiced again after its invoice was credited in full). Tenants are [a-z0-9]+, so '#' never
+    occurs where a first invoice's ID has its ':' and no two IDs meet, whatever characters order IDs hold.
+    A capture for an invoice is recorded under the same ID."""
+    return f"{tenant}:{order_id}" if generation == FIRST_INVOICE else f"{tenant}#{generation}:{order_id}"
+
 
 @dataclass(frozen=True)
 class InvoiceRecord:
@@ -101,6 +111,13 @@ class InvoiceRecord:
     emailed_at: datetime | None = None
     email_pending: bool = False  # a first send failed; an InvoiceEmailRequested retries it
     email_error: str | None = None  # why the last send failed
+    # 1 for the order's first invoice, N for the Nth: an order is invoiced again (by a MANUAL job) only
+    # once its current invoice is credited in full; the earlier invoices stay as they are.
+    generation: int = FIRST_INVOICE
+
+    @property
+    def record_id(self) -> str:
+        return invoice_record_id(self.tenant, self.order_id, self.generation)
 
     @property
     def email_status(self) -> EmailStatus:

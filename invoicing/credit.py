@@ -80,6 +80,12 @@ def left_to_credit(invoice: Totals, credited: Sequence[Totals]) -> LeftToCredit:
     )
 
 
+def fully_credited(invoice: Totals, credited: Sequence[Totals]) -> bool:
+    """Whether the credit notes so far leave nothing of the invoice to credit: every line and the shipping
+    credited in full. Only then may its order be invoiced again (by a new, explicit job)."""
+    return left_to_credit(invoice, credited).nothing
+
+
 def credit_totals(invoice: Totals, credited: Sequence[Totals], ask: CreditAsk) -> Totals:
     """The totals of a credit note for `ask`, given the invoice and its credit notes so far. Raises
     OverCredit when the ask is more than is left, NothingToCredit when it names nothing (or nothing is left)."""

@@ -54,18 +54,23 @@ def payment_to_capture(order: OrderInput) -> PaymentInput | None:
     return authorized[0] if authorized else None
 
 
-def idempotency_key(tenant: str, order_id: str) -> str:
-    """The same for every attempt to capture one order's payment, whichever worker or job makes it.
+def idempotency_key(tenant: str, order_id: str, generation: int = 1) -> str:
+    """The same for every attempt to capture the payment for one invoice of an order, whichever worker or
+    job makes it. An order invoiced again (its `generation`th invoice, after a full credit) is a new capture
+    with a key of its own: the gateway must not answer it with the capture of the earlier invoice.
 
     Order IDs are free text (any character, up to 64), so the key is a hash: always a valid header
-    value of fixed length. Tenants are [a-z0-9]+, so the ':' keeps tenant and order apart."""
-    digest = hashlib.sha256(f"{tenant}:{order_id}".encode()).hexdigest()
+    value of fixed length. Tenants are [a-z0-9]+, so the ':' (or '#') keeps tenant and order apart;
+    the first invoice's key is what it was before orders could be invoiced again."""
+    identity = f"{tenant}:{order_id}" if generation == 1 else f"{tenant}#{generation}:{order_id}"
+    digest = hashlib.sha256(identity.encode()).hexdigest()
     return f"invoice-capture-{digest}"
 
 
-def capture_request(tenant: str, order: OrderInput, totals: Totals) -> CaptureRequest | None:
-    """What to capture before `order` is invoiced, or None when nothing is to be captured. The invoice's
-    gross total is captured, as recalculated (the order's own figures agreed with it already)."""
+def capture_request(tenant: str, order: OrderInput, totals: Totals, generation: int = 1) -> CaptureRequest | None:
+    """What to capture before `order` is invoiced (for its `generation`th invoice), or None when nothing is
+    to be captured. The invoice's gross total is captured, as recalculated (the order's own figures agreed
+    with it already)."""
     payment = payment_to_capture(order)
     if payment is None:
         return None
@@ -80,7 +85,7 @@ def capture_request(tenant: str, order: OrderInput, totals: Totals) -> CaptureRe
         transaction_id=payment.transactionId,
         amount=totals.total,
         currency=totals.currency,
-        idempotency_key=idempotency_key(tenant, order.id),
+        idempotency_key=idempotency_key(tenant, order.id, generation),
         method=payment.method,
     )
 

@@ -77,6 +77,11 @@ class OrderInvoiceRequested(Event):
     tenant: Tenant
     jobId: str
     orderId: OrderId
+    jobType: JobType | None = Field(
+        default=None,
+        description="The job's type: only a MANUAL job invoices an order again whose invoice is credited in "
+        "full (absent in requests written before the field existed: those never do)",
+    )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 
 

@@ -379,7 +379,7 @@ async def request_credit_note(
         lines=tuple(CreditedQuantity(line.entryId, line.quantity) for line in body.lines),
         shipping=body.shipping,
     )
-    earlier = await app.credit_notes.of_invoice(tenant, invoice.order_id)
+    earlier = await app.credit_notes.of_invoice(tenant, invoice.number)
     try:
         credit_totals(invoice.invoice_document().totals, [note.credit_document().totals for note in earlier], ask)
     except OverCredit as over:

@@ -80,7 +80,7 @@ async def make_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> No
         await deps.credit_notes.finish_request(tenant, request.creditNoteId, CreditNoteStatus.FAILED, str(refused))
         return
     pdf = await store_credit_note(note, deps) if not note.stored else None
-    await deps.credit_notes.project_onto_invoice(tenant, note.order_id)
+    await deps.credit_notes.project_onto_invoice(tenant, note.invoice_number)
     refund = await refund_once(note, deps)
     email = await email_once(note, deps, pdf)
     await deps.credit_notes.finish_request(
@@ -101,8 +101,10 @@ def credit_ask(request: CreditNoteRequested) -> CreditAsk:
 
 
 async def credited_invoice(deps: CreditDeps, tenant: str, order_id: str, invoice_number: str) -> InvoiceRecord:
-    invoice = await deps.invoices.find(tenant, order_id)
-    if invoice is None or invoice.number != invoice_number:
+    """The invoice the request names, by its number: an order invoiced again has more than one, and a credit
+    note corrects the one it names, whether it is the order's current invoice or an earlier one."""
+    invoice = await deps.invoices.find_by_number(tenant, invoice_number)
+    if invoice is None or invoice.order_id != order_id:
         raise CreditRefused(f"Invoice {invoice_number} not found for tenant {tenant}")
     if not invoice.issued:
         raise CreditRefused(f"Invoice {invoice_number} is still being made")
@@ -117,9 +119,9 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
     invoice_document = invoice.invoice_document()
     stored_sequence = await deps.tenant_settings.read(tenant, CreditNoteSequenceSettings)
     sequence = sequence_schema(stored_sequence) if stored_sequence else DEFAULT_CREDIT_NOTE_SEQUENCE
-    capture = await deps.captures.find(tenant, order_id)
+    capture = await deps.captures.find(tenant, order_id, invoice.generation)  # the capture for this invoice
     while True:
-        earlier = await deps.credit_notes.of_invoice(tenant, order_id)
+        earlier = await deps.credit_notes.of_invoice(tenant, invoice.number)
         try:
             totals = credit_totals(
                 invoice_document.totals, [note.credit_document().totals for note in earlier], credit_ask(request)
@@ -198,7 +200,9 @@ async def refund_once(note: CreditNoteRecord, deps: CreditDeps) -> str:
 
 async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
     """One refund attempt (the gateway client retries briefly itself); records and returns the new state."""
-    capture = await deps.captures.find(note.tenant, note.order_id)
+    # The capture for the invoice the note corrects (an order invoiced again has one per invoice).
+    invoice = await deps.invoices.find_by_number(note.tenant, note.invoice_number)
+    capture = None if invoice is None else await deps.captures.find(note.tenant, note.order_id, invoice.generation)
     if capture is None:
         refund = replace(note.refund, status=RefundStatus.FAILED, error="no recorded capture to refund")
     else:

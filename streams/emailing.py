@@ -83,7 +83,7 @@ async def email_invoice(
         retry=retry_if_exception_type(ConnectionFailure), wait=wait_exponential(multiplier=0.2, max=15), reraise=True
     ):
         with attempt:
-            await deps.invoices.mark_emailed(record.tenant, record.order_id, recipient, emailed_at)
+            await deps.invoices.mark_emailed(record, recipient, emailed_at)
     # Then announced; a crash before it is announced again by the redelivery (email_once), same ce_id.
     await deps.announce(emailed_event(record, emailed_at))
     # The customer's address stays out of the log: it is personal data, and the invoice records it.

@@ -2,8 +2,12 @@
 Returns the result event.
 
 The steps read top to bottom; every decision that needs no I/O is a pure function of `invoicing/`.
-Idempotent under redelivery: the invoice record (one per tenant and order) is the point of truth, and
-a confirmed payment capture is recorded (one per tenant and order) before the invoice exists.
+Idempotent under redelivery: the invoice record (one current per tenant and order) is the point of
+truth, and a confirmed payment capture is recorded (one per invoice) before the invoice exists.
+
+An order whose current invoice is credited in full is invoiced again by a MANUAL job (not the one that
+made that invoice): a new invoice of its own, the order's next generation, inserted like the first, so a
+redelivery or a racing job finds it instead of making another.
 """
 
 import asyncio
@@ -19,6 +23,7 @@ from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
     CheckEInvoice,
+    CreditNoteStore,
     InvoiceNumbers,
     InvoiceStorage,
     InvoiceStore,
@@ -27,14 +32,16 @@ from infra.ports import (
     Render,
     TenantSettingsStore,
 )
-from infra.records import CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
+from infra.records import FIRST_INVOICE, CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
 from infra.storage import AlreadyStored, invoice_key
+from invoicing.credit import fully_credited
 from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.einvoice import EInvoiceRefused
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
 from invoicing.recipients import NoRecipient
+from schemas.api import JobType
 from schemas.events import (
     EmailReason,
     InvoiceEmailRequested,
@@ -84,6 +91,7 @@ class PipelineDeps:
     orders: OrderStore
     invoices: InvoiceStore
     numbers: InvoiceNumbers
+    credit_notes: CreditNoteStore  # read only: whether an invoice is credited in full
     tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
     render: Render  # the issued PDF: Factur-X, PDF/A-3b
@@ -115,7 +123,9 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
     try:
         record = await existing_or_new_invoice(request, deps, skipped)
         if record.job_id != request.jobId and record.issued:
-            return failed(request, f"Order {request.orderId} is already invoiced as {record.number}")
+            # Only a MANUAL job invoices an order again, and only once its invoice is credited in full.
+            again = "; credit it fully to invoice it again" if request.jobType is JobType.MANUAL else ""
+            return failed(request, f"Order {request.orderId} is already invoiced as {record.number}{again}")
         if not record.issued:
             pdf = await issue(record, deps)
     except OrderRejected as rejection:
@@ -147,13 +157,22 @@ async def existing_or_new_invoice(
     request: OrderInvoiceRequested, deps: PipelineDeps, skipped: list[str]
 ) -> InvoiceRecord:
     """The order's invoice record: the one it already has (a redelivery, a retry, another job), or a new
-    one numbered from the tenant's sequence once the order passed validation and recalculation. Numbers
-    the sequence formats like an earlier invoice's are skipped and appended to `skipped`."""
+    one numbered from the tenant's sequence once the order passed validation and recalculation: its first,
+    or its next when a MANUAL job asks for an order whose invoice is credited in full. Numbers the
+    sequence formats like an earlier invoice's are skipped and appended to `skipped`."""
     tenant, order_id = request.tenant, request.orderId
+    generation = FIRST_INVOICE
     with step_timer("validate"):
         existing = await deps.invoices.find(tenant, order_id)
         if existing is not None:
-            return existing
+            if not await invoices_again(request, existing, deps):
+                return existing
+            generation = existing.generation + 1
+            # Made by an earlier attempt (this job's, or a racing job's) that stopped before making it current.
+            made = await deps.invoices.find_generation(tenant, order_id, generation)
+            if made is not None:
+                await deps.invoices.make_current(made)
+                return made
         order = await load_invoiceable_order(deps.orders, tenant, order_id)
     with step_timer("recalculate"):
         totals = recalculate(order)
@@ -182,17 +201,20 @@ async def existing_or_new_invoice(
     # order here, before the money is taken and the number used (checked as the document will be once
     # the payment is captured: a paid card invoice needs more than a due one).
     try:
-        await deps.check_einvoice(invoice_document(first_number, expected_capture(tenant, order, totals, issued_at)))
+        await deps.check_einvoice(
+            invoice_document(first_number, expected_capture(tenant, order, totals, issued_at, generation))
+        )
     except EInvoiceRefused as refused:
         raise OrderRejected(f"Order {order_id} not invoiced: {refused}") from None
     # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
     # and before the number is allocated (a declined payment uses up no number).
     with step_timer("capture"):
-        captured = await capture_payment(tenant, order, totals, deps)
+        captured = await capture_payment(tenant, order, totals, deps, generation)
 
     # One order of this worker at a time takes the tenant's next number, so this worker's actors never
     # race each other for it; another worker's insert of the same number shows as NumberTaken, and only
     # the number is tried again, not the reads before it.
+    record: InvoiceRecord | None = None
     async with step_timer("number"), deps.number_locks.lock(tenant):
         last_seq = deps.number_locks.known_last(tenant, last_seq)
         while True:
@@ -206,6 +228,7 @@ async def existing_or_new_invoice(
                     number=number,
                     document=invoice_document(number, captured),
                     logo_sha256=logo_sha256,
+                    generation=generation,
                 )
             except NumberInUse as in_use:
                 skipped.append(in_use.number)
@@ -221,13 +244,25 @@ async def existing_or_new_invoice(
                 continue
             if record is not None:
                 deps.number_locks.allocated(tenant, seq)
-                return record
             break
-    # Another job allocated this order's invoice at the same moment: use that one.
-    existing = await deps.invoices.find(tenant, order_id)
-    if existing is None:
-        raise RuntimeError(f"invoice of order {order_id} neither allocated nor found")
-    return existing
+    if record is None:
+        # Another job allocated this order's invoice at the same moment: use that one.
+        record = await deps.invoices.find_generation(tenant, order_id, generation)
+        if record is None:
+            raise RuntimeError(f"invoice {generation} of order {order_id} neither allocated nor found")
+    # Current before it is issued, as a first invoice is: a crash before this is finished by the redelivery.
+    await deps.invoices.make_current(record)
+    return record
+
+
+async def invoices_again(request: OrderInvoiceRequested, current: InvoiceRecord, deps: PipelineDeps) -> bool:
+    """Whether this request makes the order a new invoice beside `current`: only a MANUAL job does, not
+    the job that made `current` (its redelivery reports that invoice), and only when `current` is issued
+    and its credit notes, as stored, leave nothing of it to credit. AUTOMATIC jobs never do."""
+    if request.jobType is not JobType.MANUAL or current.job_id == request.jobId or not current.issued:
+        return False
+    notes = await deps.credit_notes.of_invoice(current.tenant, current.number)
+    return fully_credited(current.invoice_document().totals, [note.credit_document().totals for note in notes])
 
 
 def next_number(sequence: SequenceSchema, last_seq: int | None) -> tuple[int, str]:
@@ -267,30 +302,36 @@ async def tenant_invoice_settings(
     )
 
 
-def expected_capture(tenant: str, order: Order, totals: Totals, at: datetime) -> CapturedPayment | None:
+def expected_capture(
+    tenant: str, order: Order, totals: Totals, at: datetime, generation: int
+) -> CapturedPayment | None:
     """The capture the order will get, as the invoice document will record it (None when it needs none,
     or cannot have one: capture_payment then rejects the order)."""
     try:
-        request: CaptureRequest | None = capture_request(tenant, order, totals)
+        request: CaptureRequest | None = capture_request(tenant, order, totals, generation)
     except CaptureNotPossible:
         return None
     return None if request is None else CapturedPayment(method=request.method, captured_at=at)
 
 
-async def capture_payment(tenant: str, order: Order, totals: Totals, deps: PipelineDeps) -> CapturedPayment | None:
+async def capture_payment(
+    tenant: str, order: Order, totals: Totals, deps: PipelineDeps, generation: int
+) -> CapturedPayment | None:
     """Capture the order's authorised payment through the gateway, or None when the order needs no capture.
 
     A confirmed capture is recorded before anything else happens, so a redelivered order (a crash, a
     NumberTaken retry) finds it and never asks the gateway again; the gateway's idempotency key covers
-    the gap between its answer and the record. A decline or an unreachable gateway records nothing and
-    fails the order without a number: a later job may try again."""
+    the gap between its answer and the record. Both are per invoice (`generation`): an order invoiced
+    again after a full credit is captured anew, never answered with its earlier invoice's capture. A
+    decline or an unreachable gateway records nothing and fails the order without a number: a later job
+    may try again."""
     try:
-        request = capture_request(tenant, order, totals)
+        request = capture_request(tenant, order, totals, generation)
     except CaptureNotPossible as reason:
         raise OrderRejected(f"Order {order.id} not invoiced: {reason}", "payment") from None
     if request is None:
         return None
-    recorded = await deps.captures.find(tenant, order.id)
+    recorded = await deps.captures.find(tenant, order.id, generation)
     if recorded is None:
         try:
             capture = await deps.payments.capture(request)
@@ -311,6 +352,7 @@ async def capture_payment(tenant: str, order: Order, totals: Totals, deps: Pipel
         recorded = await deps.captures.record(
             tenant=tenant,
             order_id=order.id,
+            generation=generation,
             idempotency_key=request.idempotency_key,
             record=CaptureRecord(
                 transaction_id=request.transaction_id,
@@ -346,7 +388,7 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
             await deps.storage.put(key, pdf)
         except AlreadyStored:
             pdf = await deps.storage.get(key)
-        await deps.invoices.mark_issued(record.tenant, record.order_id, key)
+        await deps.invoices.mark_issued(record, key)
     log.info("invoice issued", extra={"tenant": record.tenant, "order": record.order_id, "number": record.number})
     return pdf
 
@@ -373,7 +415,7 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
     except EmailNotSent as failure:
         if failure.permanent:
             EMAILS_FAILED.inc()
-            await deps.invoices.mark_email_failed(record.tenant, record.order_id, failure.reason)
+            await deps.invoices.mark_email_failed(record, failure.reason)
             await deps.email.announce(email_failed(record, failure.reason, retrying=False))
             return f"; the email to {address} was refused and will not be retried ({failure.reason})"
         await deps.queue_email(
@@ -382,7 +424,7 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
             )
         )
         # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
-        await deps.invoices.mark_email_pending(record.tenant, record.order_id, failure.reason)
+        await deps.invoices.mark_email_pending(record, failure.reason)
         EMAILS_PENDING.inc()
         await deps.email.announce(email_failed(record, failure.reason, retrying=True))
         log.warning(

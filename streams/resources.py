@@ -61,6 +61,7 @@ class WorkerResources:
             orders=self.orders,
             invoices=self.invoices,
             numbers=self.invoices,
+            credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render_pool.render,

@@ -12,6 +12,7 @@ from infra.credit_notes import credit_summary
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
+    FIRST_INVOICE,
     STORED_DOCUMENT,
     CaptureRecord,
     CreditNoteRecord,
@@ -33,6 +34,7 @@ from infra.records import (
     ScheduledTenant,
     TenantSettingsSnapshot,
     UnreadableOrder,
+    invoice_record_id,
 )
 from infra.storage import AlreadyStored
 from invoicing.document import InvoiceDocument
@@ -234,20 +236,32 @@ class MemoryInvoices:
     """Both ports of the invoice adapter: InvoiceStore and InvoiceNumbers."""
 
     def __init__(self) -> None:
-        self.records: dict[str, InvoiceRecord] = {}
+        self.records: dict[str, InvoiceRecord] = {}  # by the stored ID (invoice_record_id)
+        self.current: dict[str, int] = {}  # the first invoice's ID -> the current generation, once raised
         self.marks: dict[str, int] = {}
         self.allocations = 0  # allocate calls, NumberTaken included
         self.issued_at: dict[str, datetime] = {}
         self.credit_notes: list[ListedCreditNote] = []  # as the lists read what the credit-note side wrote
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
-        return self.records.get(f"{tenant}:{order_id}")
+        first = invoice_record_id(tenant, order_id)
+        if first not in self.records:
+            return None
+        return self.records[invoice_record_id(tenant, order_id, self.current.get(first, FIRST_INVOICE))]
+
+    async def find_generation(self, tenant: str, order_id: str, generation: int) -> InvoiceRecord | None:
+        return self.records.get(invoice_record_id(tenant, order_id, generation))
+
+    async def make_current(self, invoice: InvoiceRecord) -> None:
+        first = invoice_record_id(invoice.tenant, invoice.order_id)
+        if invoice.generation > FIRST_INVOICE:
+            self.current[first] = max(self.current.get(first, FIRST_INVOICE), invoice.generation)
 
     async def find_by_number(self, tenant: str, number: str) -> InvoiceRecord | None:
         return next((r for r in self.records.values() if r.tenant == tenant and r.number == number), None)
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
-        return {order_id for order_id in order_ids if f"{tenant}:{order_id}" in self.records}
+        return {order_id for order_id in order_ids if invoice_record_id(tenant, order_id) in self.records}
 
     async def last_seq(self, tenant: str) -> int | None:
         if tenant in self.marks:
@@ -264,9 +278,10 @@ class MemoryInvoices:
         number: str,
         document: InvoiceDocument,
         logo_sha256: str | None = None,
+        generation: int = FIRST_INVOICE,
     ) -> InvoiceRecord | None:
         self.allocations += 1
-        key = f"{tenant}:{order_id}"
+        key = invoice_record_id(tenant, order_id, generation)
         if key in self.records:
             return None
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
@@ -284,20 +299,21 @@ class MemoryInvoices:
             document=STORED_DOCUMENT.dump_python(document, mode="json"),
             storage_key=None,
             logo_sha256=logo_sha256,
+            generation=generation,
         )
         self.records[key] = record
         return record
 
-    def _change(self, tenant: str, order_id: str, **changes: Any) -> None:
-        key = f"{tenant}:{order_id}"
+    def _change(self, invoice: InvoiceRecord, **changes: Any) -> None:
+        key = invoice.record_id
         if key in self.records:
             self.records[key] = replace(self.records[key], **changes)
 
-    async def mark_issued(self, tenant: str, order_id: str, storage_key: str) -> None:
-        self._change(tenant, order_id, issued=True, storage_key=storage_key)
+    async def mark_issued(self, invoice: InvoiceRecord, storage_key: str) -> None:
+        self._change(invoice, issued=True, storage_key=storage_key)
         # BSON dates hold milliseconds: keep what a MongoDB read would give.
         now = utc_now()
-        self.issued_at[f"{tenant}:{order_id}"] = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self.issued_at[invoice.record_id] = now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     def _issued(self, key: str) -> IssuedInvoice:
         return IssuedInvoice(PageKey(self.issued_at[key], key), self.issued_at[key], self.records[key])
@@ -319,7 +335,7 @@ class MemoryInvoices:
 
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
         record = await self.find_by_number(tenant, number)
-        key = None if record is None else f"{tenant}:{record.order_id}"
+        key = None if record is None else record.record_id
         return None if key is None or key not in self.issued_at else self._issued(key)
 
     async def credit_notes_page(
@@ -335,27 +351,35 @@ class MemoryInvoices:
         ]
         return newest_first_page(found, after, limit)
 
-    async def mark_emailed(self, tenant: str, order_id: str, recipient: str, at: datetime) -> None:
-        self._change(tenant, order_id, emailed_at=at, email_pending=False, email_error=None)
+    async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None:
+        self._change(invoice, emailed_at=at, email_pending=False, email_error=None)
 
-    async def mark_email_pending(self, tenant: str, order_id: str, reason: str) -> None:
-        self._change(tenant, order_id, email_pending=True, email_error=reason)
+    async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None:
+        self._change(invoice, email_pending=True, email_error=reason)
 
-    async def mark_email_failed(self, tenant: str, order_id: str, reason: str) -> None:
-        self._change(tenant, order_id, email_pending=False, email_error=reason)
+    async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None:
+        self._change(invoice, email_pending=False, email_error=reason)
 
 
 class MemoryCaptures:
     def __init__(self) -> None:
-        self.records: dict[str, CaptureRecord] = {}
+        self.records: dict[str, CaptureRecord] = {}  # by the invoice's stored ID (invoice_record_id)
 
-    async def find(self, tenant: str, order_id: str) -> CaptureRecord | None:
-        return self.records.get(f"{tenant}:{order_id}")
+    async def find(self, tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> CaptureRecord | None:
+        return self.records.get(invoice_record_id(tenant, order_id, generation))
 
-    async def record(self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str) -> CaptureRecord:
+    async def record(
+        self,
+        *,
+        tenant: str,
+        order_id: str,
+        record: CaptureRecord,
+        idempotency_key: str,
+        generation: int = FIRST_INVOICE,
+    ) -> CaptureRecord:
         at = record.captured_at
         record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
-        return self.records.setdefault(f"{tenant}:{order_id}", record)
+        return self.records.setdefault(invoice_record_id(tenant, order_id, generation), record)
 
 
 # --- tenant settings -------------------------------------------------------------------------------
@@ -413,14 +437,14 @@ class MemoryTenantSettings:
 
 
 class MemoryCreditNotes:
-    """CreditNoteStore: requests, credit notes with their (tenant, order, ordinal) and (tenant, seq)
+    """CreditNoteStore: requests, credit notes with their (tenant, invoice number, ordinal) and (tenant, seq)
     uniqueness, and the credit summary it would write onto each invoice."""
 
     def __init__(self) -> None:
         self.requests: dict[str, CreditNoteRequestRecord] = {}
         self.notes: dict[str, CreditNoteRecord] = {}
         self.marks: dict[str, int] = {}
-        self.summaries: dict[str, dict[str, Any]] = {}  # tenant:orderId -> the invoice's `credit`
+        self.summaries: dict[str, dict[str, Any]] = {}  # tenant:invoiceNumber -> the invoice's `credit`
 
     async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
         now = utc_now()
@@ -452,8 +476,8 @@ class MemoryCreditNotes:
     async def find_by_number(self, tenant: str, number: str) -> CreditNoteRecord | None:
         return next((n for n in self.notes.values() if n.tenant == tenant and n.number == number), None)
 
-    async def of_invoice(self, tenant: str, order_id: str) -> list[CreditNoteRecord]:
-        found = [n for n in self.notes.values() if n.tenant == tenant and n.order_id == order_id]
+    async def of_invoice(self, tenant: str, invoice_number: str) -> list[CreditNoteRecord]:
+        found = [n for n in self.notes.values() if n.tenant == tenant and n.invoice_number == invoice_number]
         return sorted(found, key=lambda note: note.ordinal)
 
     async def last_seq(self, tenant: str) -> int | None:
@@ -476,7 +500,10 @@ class MemoryCreditNotes:
     ) -> CreditNoteRecord:
         if note_id in self.notes:
             return self.notes[note_id]
-        if any(n.tenant == tenant and n.order_id == order_id and n.ordinal == ordinal for n in self.notes.values()):
+        if any(
+            n.tenant == tenant and n.invoice_number == invoice_number and n.ordinal == ordinal
+            for n in self.notes.values()
+        ):
             raise CreditRaced(invoice_number)
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
         if any(n.tenant == tenant and n.seq == seq for n in self.notes.values()):
@@ -521,8 +548,8 @@ class MemoryCreditNotes:
     async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
         self._change(tenant, note_id, email_pending=False, email_error=reason)
 
-    async def project_onto_invoice(self, tenant: str, order_id: str) -> None:
-        self.summaries[f"{tenant}:{order_id}"] = credit_summary(await self.of_invoice(tenant, order_id))
+    async def project_onto_invoice(self, tenant: str, invoice_number: str) -> None:
+        self.summaries[f"{tenant}:{invoice_number}"] = credit_summary(await self.of_invoice(tenant, invoice_number))
 
 
 # --- storage, mail, gateway, publisher, renderer ---------------------------------------------------

@@ -23,6 +23,13 @@ router = APIRouter(tags=["Invoice Jobs"])
     dependencies=[ManageScope],
     operation_id="POST-invoice-create-job",
     summary="Creating a job that starts an invoice creation",
+    description=(
+        "An order has one current invoice. A MANUAL job that names an order whose current invoice is credited "
+        "in full (by credit notes) invoices it again: a new invoice with the next number, recalculated from the "
+        "order as stored now; the earlier invoice and its credit notes stay as they are. For an order whose "
+        "invoice is not credited in full the order's result is FAILURE \"Order X is already invoiced as N; "
+        'credit it fully to invoice it again". AUTOMATIC jobs never take an order that has an invoice.'
+    ),
     status_code=201,
     responses=error_responses(400, 401, 403, 500, 503),
 )

@@ -89,8 +89,9 @@ async def handle_email_request(
 
 
 async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps: EmailDeps, settings: Settings) -> None:
-    record = await deps.invoices.find(request.tenant, request.orderId)
-    if record is None or record.number != request.invoiceNumber or not record.issued:
+    # By number: the email may be of an earlier invoice of an order that was invoiced again since.
+    record = await deps.invoices.find_by_number(request.tenant, request.invoiceNumber)
+    if record is None or record.order_id != request.orderId or not record.issued:
         await send_to_dead_letters(
             event, f"no issued invoice {request.invoiceNumber} for order {request.orderId} of tenant {request.tenant}"
         )
@@ -109,7 +110,7 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
         EMAILS_FAILED.inc()
         await deps.announce(email_failed(record, refused.reason, retrying=False))
-        await deps.invoices.mark_email_failed(request.tenant, request.orderId, refused.reason)
+        await deps.invoices.mark_email_failed(record, refused.reason)
 
 
 async def send_requested_credit_note(

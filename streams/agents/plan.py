@@ -97,7 +97,9 @@ async def plan_jobs(stream: Any) -> None:
         requested = [
             await order_requests.send(
                 key=f"{request.tenant}:{order_id}".encode(),
-                value=OrderInvoiceRequested(tenant=request.tenant, jobId=request.jobId, orderId=order_id).to_bytes(),
+                value=OrderInvoiceRequested(
+                    tenant=request.tenant, jobId=request.jobId, orderId=order_id, jobType=request.jobType
+                ).to_bytes(),
                 headers=trace_headers(),
             )
             for order_id in order_ids

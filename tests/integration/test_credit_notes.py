@@ -13,7 +13,7 @@ import asyncio
 import io
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -41,7 +41,7 @@ from streams.crediting import CreditDeps, CreditRefused, number_credit_note
 from streams.emailing import EmailDeps
 from tests.factories import encoded, order_event
 from tests.fakes import FakePaymentGateway, SmtpSink
-from tests.integration.flows import invoice_events
+from tests.integration.flows import create_job, finished_job, invoice_events, pdf_bytes
 from tests.support import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
@@ -286,7 +286,7 @@ async def test_numbering_races_in_two_workers_at_once_leave_exactly_one_credit_f
         refused = [outcome for outcome in outcomes if isinstance(outcome, CreditRefused)]
         assert len(made) + len(refused) == 2, outcomes
         assert len(made) <= 1
-    notes = await CreditNoteRepository(mongo_db).of_invoice(tenant, "race2")
+    notes = await CreditNoteRepository(mongo_db).of_invoice(tenant, number)
     assert [note.ordinal for note in notes] == [1]
     assert notes[0].credit_document().totals.total == Decimal("5.35")
 
@@ -396,3 +396,55 @@ async def test_a_credit_note_email_the_mail_server_did_not_take_is_pending_and_r
 
     note = await wait_for(recorded, timeout=30, what="emailedAt on the credit note")
     assert not note["emailPending"]
+
+
+async def test_a_fully_credited_order_is_invoiced_again_by_a_new_manual_job_only(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    mongo_db: Any,
+    tenant: str,
+) -> None:
+    """Issue 15: the whole invoice credited, a new MANUAL job makes a new invoice with the next number; the
+    old one stays, with its credit note; an AUTOMATIC job never takes the order."""
+    delivered = (datetime.now(UTC) - timedelta(days=3)).isoformat()
+    number = await invoiced(api, publish_orders, stored_order, tenant, "again", deliveryDate=delivered)
+    refused = await finished_job(api, tenant, await create_job(api, tenant, ["again"]))
+    [failure] = refused["orders"]
+    assert failure["orderStatus"] == "FAILURE"
+    assert failure["message"] == f"Order again is already invoiced as {number}; credit it fully to invoice it again"
+    done = await credit(api, tenant, number, {"reason": "Order returned", "wholeInvoice": True})
+    assert done["status"] == "DONE", done
+
+    job = await finished_job(api, tenant, await create_job(api, tenant, ["again"]))
+
+    [result] = job["orders"]
+    assert result["orderStatus"] == "SUCCESS", result
+    new_number = result["invoiceNumber"]
+    assert new_number == "INV-000002" and new_number != number
+    assert (await pdf_bytes(result["downloadLink"])).startswith(b"%PDF")
+    listed = await api.get(f"/invoice/{tenant}/invoices", params={"orderId": "again"})
+    assert listed.status_code == 200, listed.text
+    assert [item["number"] for item in listed.json()["items"]] == [new_number, number]  # newest first
+    old = (await api.get(f"/invoice/{tenant}/invoices/{number}")).json()
+    assert old["credited"]["gross"] == "58.76" and [n["number"] for n in old["creditNotes"]] == ["CN-000001"]
+    new = (await api.get(f"/invoice/{tenant}/invoices/{new_number}")).json()
+    assert Decimal(new["credited"]["gross"]) == 0
+    assert new["creditNotes"] == [] and new["orderId"] == "again"
+    # Each PDF downloads through its list item's link; they are two documents.
+    links = {item["number"]: item["links"]["pdf"] for item in listed.json()["items"]}
+    assert await pdf_bytes(links[new_number]) != await pdf_bytes(links[number])
+
+    # The new invoice is credited by its own number: all of it is left.
+    partial = await credit(api, tenant, new_number, {"reason": "One cup", "lines": [{"entryId": "1", "quantity": 1}]})
+    assert partial["status"] == "DONE" and partial["totals"]["gross"] == "23.79", partial
+
+    # An AUTOMATIC job does not take the order, and the order stays out of its selection.
+    settings = await api.put(f"/invoice/{tenant}/settings/invoice", json={"threshold": 24, "status": "COMPLETED"})
+    assert settings.status_code == 200, settings.text
+    automatic = await finished_job(api, tenant, await create_job(api, tenant))
+    assert automatic["orders"] == []
+    order = await mongo_db.orders.find_one({"_id": f"{tenant}:again"})
+    assert order["awaitingInvoice"] is False
+    assert await mongo_db.invoices.count_documents({"tenant": tenant, "orderId": "again"}) == 2

@@ -37,10 +37,11 @@ async def issue_directly(mongo_db: Any, tenant: str, *order_ids: str, first_seq:
             order=order, tenant=tenant, totals=recalculate(order), invoice_number=number,
             issued_at=datetime.now(UTC), seller=DEFAULT_SELLER,
         )  # fmt: skip
-        await invoices.allocate(
+        invoice = await invoices.allocate(
             tenant=tenant, order_id=order_id, job_id="job-x", seq=first_seq + offset, number=number, document=document
         )
-        await invoices.mark_issued(tenant, order_id, f"{tenant}/invoices/{number}.pdf")
+        assert invoice is not None
+        await invoices.mark_issued(invoice, f"{tenant}/invoices/{number}.pdf")
         numbers.append(number)
     return numbers
 
@@ -255,6 +256,8 @@ LIST_QUERIES: dict[str, dict[str, Any]] = {
     "jobId": {"jobId": "j", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
     "emailStatus": {"emailStatus": "SENT", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
     "invoiceNumber": {"number": "INV-000001", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
+    # All of an order's invoices (more than one once it was invoiced again after a full credit).
+    "orderId": {"orderId": "o-1", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
 }
 NEXT_PAGE: dict[str, Any] = {
     "$or": [{"issuedAt": {"$lt": datetime.now(UTC)}}, {"issuedAt": datetime.now(UTC), "_id": {"$lt": "z"}}]

@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from infra.captures import PaymentCaptures
+from infra.credit_notes import CreditNoteRepository
 from infra.invoices import InvoiceRepository
 from infra.links import LinkSigner
 from infra.mail import Mailer
@@ -213,6 +214,7 @@ async def test_a_recorded_capture_is_never_sent_to_the_gateway_again(
         orders=OrderRepository(mongo_db),
         invoices=invoices,
         numbers=invoices,
+        credit_notes=CreditNoteRepository(mongo_db),
         tenant_settings=tenant_settings,
         storage=storage,
         render=_no_render,
@@ -223,8 +225,8 @@ async def test_a_recorded_capture_is_never_sent_to_the_gateway_again(
         queue_email=_no_queue,
     )
     try:
-        first = await capture_payment(tenant, order, recalculate(order), deps)
-        again = await capture_payment(tenant, order, recalculate(order), deps)
+        first = await capture_payment(tenant, order, recalculate(order), deps, generation=1)
+        again = await capture_payment(tenant, order, recalculate(order), deps, generation=1)
     finally:
         await gateway.close()
     assert first == again and first is not None

@@ -3,6 +3,7 @@ the real MongoDB-wire server) and against its in-memory fake (tests/memory.py), 
 tests use behave like what the worker and the API use. Each test works in a fresh tenant of the run's
 own database, which is dropped after the run."""
 
+import asyncio
 import io
 import uuid
 from dataclasses import dataclass
@@ -296,19 +297,20 @@ async def test_a_number_is_unique_per_tenant_as_a_string_not_only_as_a_sequence_
 
 async def test_an_invoice_records_its_issue_and_its_email(stores: Stores, tenant: str) -> None:
     invoices = stores.invoices
-    await invoices.allocate(
+    invoice = await invoices.allocate(
         tenant=tenant, order_id="o-1", job_id="j1", seq=7, number="N7", document=document(tenant, "o-1", "N7")
     )
-    await invoices.mark_issued(tenant, "o-1", f"{tenant}/invoices/N7.pdf")
-    await invoices.mark_email_pending(tenant, "o-1", "421 later")
+    assert invoice is not None
+    await invoices.mark_issued(invoice, f"{tenant}/invoices/N7.pdf")
+    await invoices.mark_email_pending(invoice, "421 later")
     record = await invoices.find(tenant, "o-1")
     assert record is not None and record.issued and record.storage_key == f"{tenant}/invoices/N7.pdf"
     assert (record.email_pending, record.email_error, record.emailed_at) == (True, "421 later", None)
     at = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
-    await invoices.mark_emailed(tenant, "o-1", "erika@example.com", at)
+    await invoices.mark_emailed(invoice, "erika@example.com", at)
     record = await invoices.find(tenant, "o-1")
     assert record is not None and (record.email_pending, record.email_error, record.emailed_at) == (False, None, at)
-    await invoices.mark_email_failed(tenant, "o-1", "550 no such user")
+    await invoices.mark_email_failed(invoice, "550 no such user")
     record = await invoices.find(tenant, "o-1")
     assert record is not None and (record.email_pending, record.email_error) == (False, "550 no such user")
     assert record.email_status is EmailStatus.FAILED
@@ -317,16 +319,64 @@ async def test_an_invoice_records_its_issue_and_its_email(stores: Stores, tenant
     assert await invoices.issued_invoices(tenant, InvoiceFilter(email_status=EmailStatus.SENT), None, 10) == []
 
 
+async def test_an_order_invoiced_again_has_one_current_invoice_and_keeps_the_earlier(
+    stores: Stores, tenant: str
+) -> None:
+    invoices = stores.invoices
+    first = await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j1", seq=1, number="N1", document=document(tenant, "o-1", "N1")
+    )
+    assert first is not None and first.generation == 1
+    await invoices.mark_issued(first, f"{tenant}/invoices/N1.pdf")
+    assert await invoices.find_generation(tenant, "o-1", 2) is None
+    # The second invoice is an insert of its own: once per generation, numbers unique across all of them.
+    with pytest.raises(NumberTaken):
+        await invoices.allocate(
+            tenant=tenant, order_id="o-1", job_id="j2", seq=1, number="N1", document=document(tenant, "o-1", "N1"),
+            generation=2,
+        )  # fmt: skip
+    second = await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j2", seq=2, number="N2", document=document(tenant, "o-1", "N2"),
+        generation=2,
+    )  # fmt: skip
+    assert second is not None and (second.number, second.generation, second.job_id) == ("N2", 2, "j2")
+    assert await invoices.allocate(
+        tenant=tenant, order_id="o-1", job_id="j3", seq=3, number="N3", document=document(tenant, "o-1", "N3"),
+        generation=2,
+    ) is None  # fmt: skip
+    # Allocated, not yet current.
+    current = await invoices.find(tenant, "o-1")
+    assert current is not None and current.number == "N1"
+    assert await invoices.find_generation(tenant, "o-1", 2) == second
+    await invoices.make_current(second)
+    await invoices.make_current(first)  # a late writer never points back
+    current = await invoices.find(tenant, "o-1")
+    assert current is not None and (current.number, current.generation) == ("N2", 2)
+    await asyncio.sleep(0.01)  # issued a moment after the first: the list's order is by issue instant
+    await invoices.mark_issued(second, f"{tenant}/invoices/N2.pdf")
+    await invoices.mark_email_failed(second, "550 no such user")
+    earlier = await invoices.find_by_number(tenant, "N1")
+    assert earlier is not None and earlier.issued and earlier.email_error is None and earlier.generation == 1
+    # An order ID that looks like another order's later invoice is an order of its own.
+    assert await invoices.find(tenant, "o-1:2") is None and await invoices.find(tenant, "2:o-1") is None
+    assert await invoices.invoiced_among(tenant, ["o-1", "o-2"]) == {"o-1"}
+    by_order = await invoices.issued_invoices(tenant, InvoiceFilter(order_id="o-1"), None, 10)
+    assert [(i.record.number, i.record.generation) for i in by_order] == [("N2", 2), ("N1", 1)]
+    found = await invoices.issued_invoice(tenant, "N1")
+    assert found is not None and found.record.order_id == "o-1"
+
+
 async def test_issued_invoices_are_paged_newest_first_by_filter(stores: Stores, tenant: str) -> None:
     invoices = stores.invoices
     for seq, order_id in enumerate(["a", "b", "c"], start=1):
         number = f"N{seq}"
-        await invoices.allocate(
+        invoice = await invoices.allocate(
             tenant=tenant, order_id=order_id, job_id=f"j{seq % 2}", seq=seq, number=number,
             document=document(tenant, order_id, number),
         )  # fmt: skip
+        assert invoice is not None
         if order_id != "b":
-            await invoices.mark_issued(tenant, order_id, f"{tenant}/invoices/{number}.pdf")
+            await invoices.mark_issued(invoice, f"{tenant}/invoices/{number}.pdf")
     everything = InvoiceFilter()
     first = await invoices.issued_invoices(tenant, everything, None, 1)
     assert [i.record.number for i in first] == ["N3"]  # newest first; N2 is not issued yet
@@ -369,6 +419,13 @@ async def test_a_capture_is_recorded_once(stores: Stores, tenant: str) -> None:
     second = CaptureRecord("tx-1", Decimal("58.76"), "EUR", "credit_card", "cap-2", at)
     assert await stores.captures.record(tenant=tenant, order_id="o-1", record=second, idempotency_key="k") == stored
     assert await stores.captures.find(tenant, "o-2") is None
+    # The capture for the order's second invoice (after a full credit) is one of its own.
+    assert await stores.captures.find(tenant, "o-1", 2) is None
+    again = await stores.captures.record(
+        tenant=tenant, order_id="o-1", record=second, idempotency_key="k2", generation=2
+    )
+    assert again.capture_id == "cap-2" and await stores.captures.find(tenant, "o-1", 2) == again
+    assert await stores.captures.find(tenant, "o-1") == stored
 
 
 def png() -> bytes:
@@ -406,9 +463,9 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
     a, b, c = (f"{tenant}-{name}" for name in "abc")  # credit-note IDs are unique across tenants (uuid4)
     refund = RefundState(RefundStatus.PENDING, Decimal("58.76"))
 
-    async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1") -> Any:
+    async def allocate(note_id: str, ordinal: int, seq: int, order_id: str = "o-1", invoice: str = "INV-1") -> Any:
         return await notes.allocate(
-            tenant=tenant, note_id=note_id, order_id=order_id, invoice_number="INV-1", ordinal=ordinal, seq=seq,
+            tenant=tenant, note_id=note_id, order_id=order_id, invoice_number=invoice, ordinal=ordinal, seq=seq,
             number=f"CN-{seq}", reason="returned", document=document(tenant, order_id, f"CN-{seq}"),
             logo_sha256=None, refund=refund,
         )  # fmt: skip
@@ -421,10 +478,14 @@ async def test_a_credit_note_takes_one_place_among_its_invoices_notes_and_one_nu
     with pytest.raises(CreditRaced):
         await allocate(b, 1, 2)  # another note of the invoice took place 1
     with pytest.raises(NumberTaken):
-        await allocate(c, 1, 1, order_id="o-2")  # another invoice's note took the number
+        await allocate(c, 1, 1, order_id="o-2", invoice="INV-2")  # another invoice's note took the number
     second = await allocate(b, 2, 2)
-    assert [note.note_id for note in await notes.of_invoice(tenant, "o-1")] == [a, b]
-    assert await notes.last_seq(tenant) == 2
+    assert [note.note_id for note in await notes.of_invoice(tenant, "INV-1")] == [a, b]
+    # Places are per invoice, not per order: the order's next invoice numbers its credit notes from 1 again.
+    again = await allocate(c, 1, 3, invoice="INV-3")
+    assert (again.ordinal, again.order_id, again.invoice_number) == (1, "o-1", "INV-3")
+    assert [note.note_id for note in await notes.of_invoice(tenant, "INV-3")] == [c]
+    assert await notes.last_seq(tenant) == 3
     assert await notes.find(tenant, b) == second
     assert await notes.find("othertenant", b) is None
 

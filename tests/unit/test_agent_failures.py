@@ -152,9 +152,12 @@ async def test_an_email_request_that_meets_a_defect_is_dead_lettered_not_dropped
         order=order, tenant="shop", totals=recalculate(order), invoice_number="N1",
         issued_at=datetime.now(UTC), seller=DEFAULT_SELLER, captured=None,
     )  # fmt: skip
-    await invoices.allocate(tenant="shop", order_id="o-1", job_id="job-1", seq=1, number="N1", document=document)
+    invoice = await invoices.allocate(
+        tenant="shop", order_id="o-1", job_id="job-1", seq=1, number="N1", document=document
+    )
+    assert invoice is not None
     await storage.put("shop/invoices/N1.pdf", b"%PDF stored")
-    await invoices.mark_issued("shop", "o-1", "shop/invoices/N1.pdf")
+    await invoices.mark_issued(invoice, "shop/invoices/N1.pdf")
 
     class BrokenMailer:
         async def send(self, email: OutgoingEmail) -> None:

@@ -10,7 +10,6 @@ from infra.records import CreditNoteRecord, RefundStatus
 from schemas.api import CreditNoteStatus
 from schemas.events import CreditedLine, CreditNoteRequested, InvoiceEmailRequested, RefundRequested
 from streams.crediting import CreditDeps, make_credit_note
-from tests.memory import MemoryCreditNotes
 from tests.unit.test_pipeline import NOW, TENANT, World
 
 
@@ -20,7 +19,6 @@ def card(transaction: str) -> list[dict[str, object]]:
 
 @dataclass
 class CreditWorld(World):
-    credit_notes: MemoryCreditNotes = field(default_factory=MemoryCreditNotes)
     refunds_queued: list[RefundRequested] = field(default_factory=list)
     emails_queued: list[InvoiceEmailRequested] = field(default_factory=list)
 
@@ -76,7 +74,7 @@ async def test_a_captured_payment_is_refunded_once_even_when_the_request_comes_t
         request.message
         == f"Credit note CN-000001 issued for invoice {number}; 23.79 EUR refunded and emailed to erika@example.com"
     )
-    assert world.credit_notes.summaries[f"{TENANT}:o-1"]["gross"] == "23.79"
+    assert world.credit_notes.summaries[f"{TENANT}:{number}"]["gross"] == "23.79"
 
 
 async def test_a_refund_without_an_answer_stays_pending_and_goes_to_the_refund_agent() -> None:

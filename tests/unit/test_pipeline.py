@@ -10,6 +10,7 @@ import pytest
 
 from infra.mail import EmailNotSent
 from infra.storage import invoice_key
+from schemas.api import JobType
 from schemas.events import EmailReason, InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from schemas.orders import parse_order_event
 from schemas.public_events import InvoiceEmailed
@@ -21,6 +22,7 @@ from streams.public_events import cloud_event_id
 from tests.factories import encoded, order_event
 from tests.memory import (
     MemoryCaptures,
+    MemoryCreditNotes,
     MemoryGateway,
     MemoryInvoices,
     MemoryMailer,
@@ -42,6 +44,7 @@ class World:
     storage: MemoryStorage = field(default_factory=MemoryStorage)
     render: MemoryRenderer = field(default_factory=MemoryRenderer)
     captures: MemoryCaptures = field(default_factory=MemoryCaptures)
+    credit_notes: MemoryCreditNotes = field(default_factory=MemoryCreditNotes)
     gateway: MemoryGateway = field(default_factory=MemoryGateway)
     mailer: MemoryMailer = field(default_factory=MemoryMailer)
     queued: list[InvoiceEmailRequested] = field(default_factory=list)
@@ -58,6 +61,7 @@ class World:
             orders=self.orders,
             invoices=self.invoices,
             numbers=self.invoices,
+            credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render,
@@ -84,8 +88,11 @@ class World:
         event = parse_order_event(encoded(raw))
         await self.orders.store_snapshot(tenant=TENANT, occurred_at=event.occurredAt, order=event.order)
 
-    async def invoice(self, order_id: str, job_id: str = "job-1") -> OrderInvoiced | OrderFailed:
-        return await invoice_order(OrderInvoiceRequested(tenant=TENANT, jobId=job_id, orderId=order_id), self.deps())
+    async def invoice(
+        self, order_id: str, job_id: str = "job-1", job_type: JobType | None = JobType.MANUAL
+    ) -> OrderInvoiced | OrderFailed:
+        request = OrderInvoiceRequested(tenant=TENANT, jobId=job_id, orderId=order_id, jobType=job_type)
+        return await invoice_order(request, self.deps())
 
 
 def card(transaction_id: str) -> list[dict[str, Any]]:
@@ -173,7 +180,7 @@ async def test_an_order_invoiced_by_another_job_fails_naming_its_invoice(world: 
     await world.invoice("o-1", job_id="job-1")
     result = await world.invoice("o-1", job_id="job-2")
     assert isinstance(result, OrderFailed)
-    assert result.reason == "Order o-1 is already invoiced as INV-000001"
+    assert result.reason == "Order o-1 is already invoiced as INV-000001; credit it fully to invoice it again"
     assert len(world.invoices.records) == 1
 
 
