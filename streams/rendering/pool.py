@@ -1,7 +1,11 @@
 """Rendering in a process pool, so the stream worker's event loop never waits on a PDF or its e-invoice XML."""
 
 import asyncio
+import ctypes
 import multiprocessing
+import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
 
@@ -9,12 +13,30 @@ from infra.metrics import RENDER_BUSY_PROCESSES, RENDER_QUEUE_DEPTH
 from invoicing.document import InvoiceDocument
 from streams.rendering.pdf import check_einvoice, render_facturx_pdf, warm_up
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def start_render_process(worker_pid: int) -> None:
+    """A render process ends with its worker. A worker that stops shuts its pool down; one that is killed
+    (SIGKILL, the OOM killer) cannot, and its render processes would live on, idle, holding memory. So on
+    Linux each asks the kernel for SIGTERM when its parent dies (prctl PR_SET_PDEATHSIG), and leaves at
+    once if the worker died before it asked. The pool starts its processes from the worker's main thread,
+    whose end is the worker's."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != worker_pid:
+            os._exit(0)
+    warm_up()
+
 
 class RenderPool:
     def __init__(self, processes: int) -> None:
         # spawn, not fork: the parent is an asyncio program with open Kafka and MongoDB sockets.
         self._executor = ProcessPoolExecutor(
-            max_workers=processes, mp_context=multiprocessing.get_context("spawn"), initializer=warm_up
+            max_workers=processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=start_render_process,
+            initargs=(os.getpid(),),
         )
         self._processes = processes
         self._in_flight = 0

@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import warnings
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ from schemas.orders import parse_order_event
 from streams.rendering.pdf import render_invoice_pdf
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
+from tests.support import wait_for
 from tests.unit.test_rendering_images import JPEG_GREY_3X5, packed, png
 
 CENT = Decimal("0.01")
@@ -402,6 +404,46 @@ async def test_pool_renders_in_another_process() -> None:
     async with RenderPool(processes=1) as pool:
         pdf = await pool.render(invoice(3))
     assert "INV-000042" in pages_of(pdf)[0]
+
+
+# A worker with a render pool of two, its render processes started; it prints their pids and waits.
+WORKER_WITH_A_POOL = """
+import asyncio, os, sys
+from streams.rendering.pool import RenderPool
+
+async def main():
+    pool = RenderPool(processes=2)
+    pids = {await asyncio.get_running_loop().run_in_executor(pool._executor, os.getpid) for _ in range(8)}
+    print(" ".join(map(str, sorted(pids))), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+async def test_render_processes_end_with_a_worker_that_is_killed() -> None:
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER_WITH_A_POOL], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2]
+    )
+    assert worker.stdout is not None
+    render_pids = [int(pid) for pid in worker.stdout.readline().split()]
+    assert render_pids and worker.pid not in render_pids
+    worker.kill()  # SIGKILL: the pool is never shut down
+    worker.wait()
+
+    async def all_gone() -> bool:
+        return not any(alive(pid) for pid in render_pids)
+
+    await wait_for(all_gone, timeout=10, what="the killed worker's render processes to end")
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its new parent to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def credit_note(**seller: Any) -> InvoiceDocument:
