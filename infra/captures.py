@@ -14,7 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document
-from infra.records import FIRST_INVOICE, CaptureRecord, invoice_record_id
+from infra.records import FIRST_INVOICE, CaptureRecord, as_stored, invoice_record_id
 
 
 class PaymentCaptures:
@@ -37,7 +37,7 @@ class PaymentCaptures:
         """Store the capture; if one is stored already (a race), that one stands and is returned."""
         # BSON dates hold milliseconds: return exactly what a later read gives.
         at = record.captured_at
-        record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
+        record = replace(record, captured_at=as_stored(at))
         doc = {
             "_id": invoice_record_id(tenant, order_id, generation),
             "tenant": tenant,

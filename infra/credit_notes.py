@@ -27,6 +27,7 @@ from infra.records import (
     NumberTaken,
     RefundState,
     RefundStatus,
+    as_stored,
 )
 from infra.sequences import CREDIT_NOTE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
@@ -139,7 +140,7 @@ class CreditNoteRepository:
             "invoiceNumber": invoice_number,
             "orderId": order_id,
             "jobId": note_id,
-            "issuedAt": now.replace(microsecond=now.microsecond // 1000 * 1000),
+            "issuedAt": as_stored(now),
             "currency": totals.currency,
             "lines": [
                 {"entryId": line.entry_id, "quantity": str(line.quantity), "net": str(line.net)}

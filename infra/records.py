@@ -20,6 +20,12 @@ from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 # --- jobs ------------------------------------------------------------------------------------------
 
 
+def as_stored(at: datetime) -> datetime:
+    """`at` as the store keeps it: BSON dates hold milliseconds, so what a write returns equals what a
+    later read gives (and an event announced again from the stored time carries the same time)."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class Job:
     tenant: str

@@ -13,7 +13,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from infra.mail import OutgoingEmail
 from infra.ports import InvoiceStorage, InvoiceStore, MailSender, TenantSettingsStore
-from infra.records import InvoiceRecord
+from infra.records import InvoiceRecord, as_stored
 from infra.storage import invoice_key
 from invoicing.document import InvoiceDocument
 from invoicing.recipients import invoice_recipient
@@ -54,13 +54,6 @@ def message_id(tenant: str, document: InvoiceDocument, sender: str) -> str:
     return f"<{document.kind.value}.{digest[:40]}@{sender.rpartition('@')[2] or 'invoice-service'}>"
 
 
-def emailed_now(deps: EmailDeps) -> datetime:
-    """Now, to the millisecond: what the store keeps, so an event announced again from the stored time
-    carries the same time (and the same ce_id) as the first announcement."""
-    now = deps.now()
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
 async def email_invoice(
     record: InvoiceRecord, deps: EmailDeps, pdf: bytes | None = None, sender: str | None = None, resend: bool = False
 ) -> str:
@@ -75,7 +68,7 @@ async def email_invoice(
     recipient = await send_document(
         record.tenant, record.invoice_document(), record.customer_email, pdf, deps, sender=sender, resend=resend
     )
-    emailed_at = emailed_now(deps)
+    emailed_at = as_stored(deps.now())  # an announcement from the stored time gets the same ce_id
     # Recorded first, as soon as the mail server took it: the moment between the two is the one in which
     # a crash sends the email again. A store that is away for a moment must not make the caller's retry
     # send it again either.

@@ -34,6 +34,7 @@ from infra.records import (
     ScheduledTenant,
     TenantSettingsSnapshot,
     UnreadableOrder,
+    as_stored,
     invoice_record_id,
 )
 from infra.storage import AlreadyStored
@@ -313,7 +314,7 @@ class MemoryInvoices:
         self._change(invoice, issued=True, storage_key=storage_key)
         # BSON dates hold milliseconds: keep what a MongoDB read would give.
         now = utc_now()
-        self.issued_at[invoice.record_id] = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        self.issued_at[invoice.record_id] = as_stored(now)
 
     def _issued(self, key: str) -> IssuedInvoice:
         return IssuedInvoice(PageKey(self.issued_at[key], key), self.issued_at[key], self.records[key])
@@ -378,7 +379,7 @@ class MemoryCaptures:
         generation: int = FIRST_INVOICE,
     ) -> CaptureRecord:
         at = record.captured_at
-        record = replace(record, captured_at=at.replace(microsecond=at.microsecond // 1000 * 1000))
+        record = replace(record, captured_at=as_stored(at))
         return self.records.setdefault(invoice_record_id(tenant, order_id, generation), record)
 
 
@@ -521,7 +522,7 @@ class MemoryCreditNotes:
             number=number,
             reason=reason,
             document=STORED_DOCUMENT.dump_python(document, mode="json"),
-            issued_at=now.replace(microsecond=now.microsecond // 1000 * 1000),
+            issued_at=as_stored(now),
             storage_key=None,
             logo_sha256=logo_sha256,
             refund=refund,
