@@ -28,6 +28,7 @@ from infra.ports import (
 from infra.records import (
     CreditNoteRequestRecord,
     InvoiceFilter,
+    InvoiceRecord,
     IssuedInvoice,
     Job,
     JobFilter,
@@ -157,6 +158,16 @@ async def job_order(app: JobServices, tenant: str, result: JobOrderResult) -> Jo
     )
 
 
+async def issued_invoice(invoices: InvoiceStore, tenant: str, invoice_number: str) -> InvoiceRecord:
+    """The tenant's invoice of this number, issued: 404 when there is none, 409 while it is being made."""
+    invoice = await invoices.find_by_number(tenant, invoice_number)
+    if invoice is None:
+        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
+    if not invoice.issued:
+        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    return invoice
+
+
 @dataclass(frozen=True)
 class EmailRequested:
     invoice_number: str
@@ -167,11 +178,7 @@ async def request_invoice_email(
     settings: Settings, invoices: InvoiceStore, publisher: EventPublisher, tenant: str, invoice_number: str
 ) -> EmailRequested:
     """Queue an issued invoice's email again (the email agent sends it, retrying while the server is away)."""
-    invoice = await invoices.find_by_number(tenant, invoice_number)
-    if invoice is None:
-        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
-    if not invoice.issued:
-        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    invoice = await issued_invoice(invoices, tenant, invoice_number)
     try:
         recipient = invoice_recipient(invoice.customer_email)
     except NoRecipient as nobody:
@@ -330,11 +337,7 @@ def job_summary(job: Job) -> JobSummary:
 async def issued_invoice_xml(invoices: InvoiceStore, tenant: str, invoice_number: str, fmt: EInvoiceFormat) -> bytes:
     """The issued invoice's e-invoice XML in `fmt`, made from its stored document and the e-invoice
     settings frozen in it (the FACTURX one is the PDF's embedded factur-x.xml)."""
-    invoice = await invoices.find_by_number(tenant, invoice_number)
-    if invoice is None:
-        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
-    if not invoice.issued:
-        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    invoice = await issued_invoice(invoices, tenant, invoice_number)
     try:
         return invoice_xml(invoice.invoice_document(), fmt)
     except EInvoiceRefused as refused:
@@ -369,11 +372,7 @@ async def request_credit_note(
 ) -> CreditNoteAccepted:
     """Check the request against what is left to credit now (an obvious over-credit is a 409 at once), then
     store the request and publish it; the credit-note agent makes the authoritative check as it numbers."""
-    invoice = await app.invoices.find_by_number(tenant, invoice_number)
-    if invoice is None:
-        raise NotFound(f"Invoice {invoice_number} not found for tenant {tenant}")
-    if not invoice.issued:
-        raise Conflict(f"Invoice {invoice_number} is still being made; try again in a moment")
+    invoice = await issued_invoice(app.invoices, tenant, invoice_number)
     ask = CreditAsk(
         whole=body.wholeInvoice,
         lines=tuple(CreditedQuantity(line.entryId, line.quantity) for line in body.lines),
