@@ -208,7 +208,7 @@ class InvoiceRepository:
         if where.invoice_number is not None:
             query["invoiceNumber"] = where.invoice_number
         docs = await newest_first_page(self.credit_notes, query, "issuedAt", after, limit)
-        return [_credit_note_record(doc) for doc in docs]
+        return [_listed_credit_note(doc) for doc in docs]
 
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -248,7 +248,7 @@ def _issued_invoice(doc: Document) -> IssuedInvoice:
     )
 
 
-def _credit_note_record(doc: Document) -> ListedCreditNote:
+def _listed_credit_note(doc: Document) -> ListedCreditNote:
     totals = doc.get("totals") or {}
     return ListedCreditNote(
         key=PageKey(doc["issuedAt"], doc["_id"]),
