@@ -30,7 +30,7 @@ from infra.db import ensure_indexes
 
 Document = dict[str, Any]
 Timings = dict[str, list[float]]
-FILLED = ("orders", "invoices", "job_orders", "jobs", "payment_captures", "order_claims")
+FILLED = ("orders", "invoices", "job_result_pages", "jobs", "payment_captures", "order_claims")
 PADDING = "x" * 600  # brings each document to about 1 KB, as the service's own are
 
 
@@ -51,9 +51,11 @@ def filler(collection: str, index: int) -> Document:
             }
         case "invoices":
             return {"_id": key, **common, "seq": index, "number": f"INV-{index:08d}", "jobId": f"job-{index // 100}"}
-        case "job_orders":
-            job = f"job-{index // 100}"
-            return {"_id": f"{job}:fill-{index}", **common, "jobId": job, "position": index % 100, "status": "SUCCESS"}
+        case "job_result_pages":
+            job, page = f"job-{index // 100}", index % 100
+            result = {"orderId": f"fill-{index}", "status": "SUCCESS"}
+            page_fields = {"jobId": job, "page": page, "version": 1, "results": {"0": result}}
+            return {"_id": f"{job}:{page}", **common, **page_fields}
         case "jobs":
             return {"_id": f"job-fill-{index}", **common, "status": "DONE", "createdAt": datetime.now(UTC)}
         case _:
@@ -70,7 +72,7 @@ async def fill_to(db: AsyncDatabase[Document], size: int) -> None:
 async def order_mix(db: AsyncDatabase[Document], tenant: str, job_id: str, n: int, timings: Timings) -> None:
     """The store operations of one order through the service, each by `_id`: order intake (2), the
     invoice pipeline (10), the projection of its result (4). Each is timed under its name."""
-    order_key, result_key = f"{tenant}:o{n}", f"{job_id}:o{n}"
+    order_key = f"{tenant}:o{n}"
     now = datetime.now(UTC)
 
     async def timed(name: str, operation: Awaitable[object]) -> Any:
@@ -100,9 +102,16 @@ async def order_mix(db: AsyncDatabase[Document], tenant: str, job_id: str, n: in
     await timed("raise mark", db.invoice_sequences.update_one({"_id": tenant}, {"$max": {"lastSeq": seq}}))
     await timed("update invoice", db.invoices.update_one({"_id": order_key}, {"$set": {"issuedAt": now}}))
     await timed("update invoice", db.invoices.update_one({"_id": order_key}, {"$set": {"emailedAt": now}}))
-    await timed("find result", db.job_orders.find_one({"_id": result_key}))
-    result = {"status": "SUCCESS", "jobId": job_id, "tenant": tenant, "position": n}
-    await timed("upsert result", db.job_orders.update_one({"_id": result_key}, {"$set": result}, upsert=True))
+    # The projection's page write (infra/jobs.py): read the page, then set the slot if the version holds.
+    page_key = f"{job_id}:{n // 250}"
+    await timed("find result page", db.job_result_pages.find_one({"_id": page_key}))
+    result = {f"results.{n % 250}": {"orderId": order_key, "status": "SUCCESS"}}
+    await timed(
+        "upsert result page",
+        db.job_result_pages.update_one(
+            {"_id": page_key}, {"$set": result, "$inc": {"version": 1}, "$setOnInsert": {"jobId": job_id}}, upsert=True
+        ),
+    )
     await timed("count in job", db.jobs.update_one({"_id": job_id}, {"$inc": {"finishedOrders": 1}}))
     await timed("find job", db.jobs.find_one({"_id": job_id}))
 
@@ -126,7 +135,7 @@ async def run_mix(db: AsyncDatabase[Document], orders: int, clients: int) -> tup
 # The service's queries by something other than `_id`: collection and filter, for a known key of the fill.
 QueryFilter = Callable[[str, str, int], Document]
 QUERIES: dict[str, tuple[str, QueryFilter]] = {
-    "job results by job": ("job_orders", lambda tenant, job, index: {"jobId": job}),
+    "job results by job": ("job_result_pages", lambda tenant, job, index: {"jobId": job}),
     "invoice by number": ("invoices", lambda tenant, job, index: {"tenant": tenant, "number": f"INV-{index:08d}"}),
     "orders awaiting invoice": (
         "orders",

@@ -57,7 +57,7 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     means no index creation at all once they do (FerretDB v1 creates, even an existing index, under a
     lock that stalls every other command while it waits for a storage connection)."""
     index = MissingIndexes(db)
-    await index.create("job_orders", [("jobId", ASCENDING), ("position", ASCENDING)])
+    await index.create("job_result_pages", [("jobId", ASCENDING), ("page", ASCENDING)])
     await index.create("invoices", [("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
     # Numbers are unique per tenant as strings, not only as sequence values: two sequence formats can
     # format different values alike, and the number names the invoice (its PDF, its download link).

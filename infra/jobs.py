@@ -1,44 +1,114 @@
 """Jobs and their per-order results in MongoDB.
 
-A job document holds the job; each order's result is a document of its own in job_orders (`_id`
-jobId:orderId), so a job of 50,000 orders stays far below the 16 MB document limit. The projection
-agent is the only writer of results and counters (one actor; one job's results on one partition).
+A job document holds the job and its counters. Its orders' results are kept in pages: documents of up
+to PAGE_SIZE results each (`_id` jobId:page), in the job's order, so GET of a 10,000-order job reads 40
+documents instead of 10,000, and a job of any size stays far below the 16 MB document limit. An order's
+place comes with its result (the plan gives it to the order's request); a result lands in its page,
+and the plan fills the places it has not reached yet, so either may come first.
+
+The projection agent is the only writer of results and counters (one actor; one job's results on one
+partition). Each page write is a read-modify-write checked by the page's version, so a second writer
+(a rebalance hands a partition over while the old owner finishes its batch) makes a write retry, never
+lose a result.
 """
 
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
+from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from infra.db import Document, ignore_duplicates, newest_first_page
+from infra.db import Document, newest_first_page
 from infra.records import Job, JobExists, JobFilter, JobOrderResult, OrderOutcome, PageKey
 from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 
 PENDING = OrderResultStatus.PENDING.value
-# The job's counter of each final status, next to finishedOrders (their sum).
-STATUS_COUNTERS = {OrderResultStatus.SUCCESS: "succeededOrders", OrderResultStatus.FAILURE: "failedOrders"}
+# The job's counter of each final status, next to finishedOrders (their sum); each page counts its own.
+STATUS_COUNTERS = {OrderResultStatus.SUCCESS.value: "succeededOrders", OrderResultStatus.FAILURE.value: "failedOrders"}
+
+# Results per page document. GET reads a job's pages at a cost per result, whatever the page size; the
+# projection reads and writes a whole page per batch, so smaller pages make its writes cheaper.
+PAGE_SIZE = 250
+# Read-modify-write attempts on one page before PageContention (a transient error: the batch is folded
+# again). Two writers of one page are rare and brief (a partition changing hands).
+PAGE_WRITE_ATTEMPTS = 10
+# Once every job's results are in pages: recorded in `migrations` (see migrate_results_to_pages).
+RESULT_PAGES_MIGRATION = "job-results-in-pages"
 
 
-# Updates per bulk write. FerretDB v1 keeps each update's query open until the whole command is done, one
-# PostgreSQL connection each: a bulk of more updates than its pool has connections waits for ever on
-# itself (it stalled every client with batches of 500). Well below any pool; still one round trip per 20.
-BULK_UPDATES = 20
+class UnplacedResult(ValueError):
+    """A result without a place (from a request written before places were carried) whose order is in
+    none of its job's pages: its plan was never recorded. Dead-lettered with this reason."""
 
 
-def chunks(operations: list[UpdateOne]) -> list[list[UpdateOne]]:
-    return [operations[i : i + BULK_UPDATES] for i in range(0, len(operations), BULK_UPDATES)]
+class PageContention(RuntimeError):
+    """Another writer changed a page between each read and write of every attempt. Transient
+    (streams/failures.py): the batch is folded again, which merges what is not in the page yet."""
+
+
+def page_and_slot(position: int) -> tuple[int, str]:
+    """The page of a job's result at `position`, and its slot there (a string: a field name)."""
+    return position // PAGE_SIZE, str(position % PAGE_SIZE)
+
+
+@dataclass
+class PageChange:
+    """What merging entries into a page changes: the slots to set, the results that became final (by
+    status), and whether an entry met a final result already there (a redelivery)."""
+
+    entries: dict[str, Document] = field(default_factory=dict)
+    finals: Counter[str] = field(default_factory=Counter)
+    repeated: bool = False
+
+
+def merge_entries(slots: Mapping[str, Document], placed: Iterable[tuple[str, Document]]) -> PageChange:
+    """Merge `placed` (slot, entry) into a page's `slots`: an entry fills an empty slot, a final result
+    also replaces a PENDING one, and nothing replaces a final result, so a redelivered result or plan
+    changes nothing. Pure: the caller writes the change."""
+    change = PageChange()
+    for slot, entry in placed:
+        current = change.entries.get(slot, slots.get(slot))
+        final = entry["status"] != PENDING
+        if current is None or (final and current["status"] == PENDING):
+            change.entries[slot] = entry
+            if final:
+                change.finals[entry["status"]] += 1
+        elif final and current["status"] != PENDING:
+            change.repeated = True
+    return change
+
+
+def result_entry(outcome: OrderOutcome) -> Document:
+    entry: Document = {"orderId": outcome.order_id, "status": outcome.status.value, "message": outcome.message}
+    if outcome.invoice_number is not None:
+        entry["invoiceNumber"] = outcome.invoice_number
+    return entry
+
+
+def pending_entry(order_id: str) -> Document:
+    return {"orderId": order_id, "status": PENDING}
+
+
+def legacy_entry(doc: Document) -> Document:
+    """The page entry of a result stored as a document of its own (before pages)."""
+    entry = pending_entry(doc["orderId"]) | {"status": doc["status"]}
+    for name in ("message", "invoiceNumber"):
+        if doc.get(name) is not None:
+            entry[name] = doc[name]
+    return entry
 
 
 class JobRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.db = db
         self.jobs: AsyncCollection[Document] = db.jobs
-        self.orders: AsyncCollection[Document] = db.job_orders
+        self.pages: AsyncCollection[Document] = db.job_result_pages
 
     async def create(
         self,
@@ -111,36 +181,25 @@ class JobRepository:
         return [_job(doc) for doc in await newest_first_page(self.jobs, query, "createdAt", after, limit)]
 
     async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:
-        # In few batches: a job has up to 10,000 orders, and each getMore is a round trip (the server
-        # still caps a batch at 16 MB). 10,000 results read in 600 ms instead of 690 on the local FerretDB.
-        async for doc in self.orders.find({"jobId": job_id}).sort("position", ASCENDING).batch_size(10_000):
-            yield JobOrderResult(
-                order_id=doc["orderId"],
-                status=OrderResultStatus(doc["status"]),
-                message=doc.get("message"),
-                invoice_number=doc.get("invoiceNumber"),
-            )
+        async for page in self.pages.find({"jobId": job_id}).sort("page", ASCENDING):
+            results = page["results"]
+            for slot in sorted(results, key=int):
+                entry = results[slot]
+                yield JobOrderResult(
+                    order_id=entry["orderId"],
+                    status=OrderResultStatus(entry["status"]),
+                    message=entry.get("message"),
+                    invoice_number=entry.get("invoiceNumber"),
+                )
 
     async def record_planned(
         self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
     ) -> None:
-        """Add PENDING results for one planned part; a redelivered part changes nothing."""
-        if order_ids:
-            pending = [
-                {
-                    "_id": f"{job_id}:{order_id}",
-                    "tenant": tenant,
-                    "jobId": job_id,
-                    "orderId": order_id,
-                    "position": first_position + offset,
-                    "status": PENDING,
-                }
-                for offset, order_id in enumerate(order_ids)
-            ]
-            try:
-                await self.orders.insert_many(pending, ordered=False)
-            except BulkWriteError as error:
-                ignore_duplicates(error)
+        """Add PENDING results for one planned part; places a result reached first keep it, and a
+        redelivered part changes nothing."""
+        placed = [(first_position + offset, pending_entry(order_id)) for offset, order_id in enumerate(order_ids)]
+        for page, entries in by_page(placed).items():
+            await self._merge_into_page(tenant, job_id, page, entries)
         job = await self.jobs.find_one_and_update(
             {"_id": job_id},
             {"$set": {"totalOrders": total, "updatedAt": utc_now()}},
@@ -149,53 +208,125 @@ class JobRepository:
         await self._finish_if_complete(job)
 
     async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
-        """Set each order's final result once, in one bulk write, and move each job's finished counter by
-        the results this batch turned from PENDING, so redelivered results are never counted twice.
+        """Set each order's final result once, one page write per page the batch touches, and move each
+        job's counters by the results this batch made final, so redelivered results are never counted
+        twice.
 
-        Each update is addressed by `_id` and matches only a PENDING result. When every one matched, the
-        counters move by the batch. Otherwise some result was final already (a redelivery) or overtook its
-        plan (no PENDING result yet); the bulk result does not say which, so the batch is written again
-        as upserts (the same fields: harmless for the rest) and its jobs are recounted, which also repairs
-        a counter left behind by a crash between the bulk write and the counter update. (An upsert that
-        meets a final result would say which at once, by its duplicate key, but FerretDB v1 answers such a
-        bulk in a form PyMongo cannot read.)"""
-        if not outcomes:
-            return
-        pending_only = [
-            UpdateOne({"_id": _result_id(outcome), "status": PENDING}, {"$set": _result_fields(outcome)})
-            for outcome in outcomes
-        ]
-        modified = 0
-        for chunk in chunks(pending_only):
-            modified += (await self.orders.bulk_write(chunk, ordered=False)).modified_count
-        recount = modified != len(outcomes)
-        if recount:
-            upserts = [
-                UpdateOne(
-                    {"_id": _result_id(outcome)},
-                    {"$set": _result_fields(outcome), "$setOnInsert": _placeholder_fields(outcome)},
-                    upsert=True,
+        A page counts its own final results in the same write, so when a result was final already (a
+        redelivery) the job's counters are summed from its pages instead: that also repairs counters a
+        crash between a page write and the counter update left behind."""
+        placed_by_job: dict[tuple[str, str], list[tuple[int, Document]]] = defaultdict(list)
+        found_positions: dict[str, dict[str, int]] = {}
+        for outcome in outcomes:
+            position = outcome.position
+            if position is None:
+                if outcome.job_id not in found_positions:
+                    found_positions[outcome.job_id] = await self._positions(outcome.job_id)
+                position = found_positions[outcome.job_id].get(outcome.order_id)
+            if position is None:
+                raise UnplacedResult(
+                    f"order {outcome.order_id} of job {outcome.job_id} has no place: its plan was never recorded"
                 )
-                for outcome in outcomes
-            ]
-            for chunk in chunks(upserts):
-                await self.orders.bulk_write(chunk, ordered=False)
-        counted = Counter(outcome.job_id for outcome in outcomes)
-        by_status = Counter((outcome.job_id, outcome.status) for outcome in outcomes)
+            placed_by_job[(outcome.tenant, outcome.job_id)].append((position, result_entry(outcome)))
         now = utc_now()
-        for job_id, count in counted.items():
-            if recount:
-                # Equality on (jobId, status), one count per final status: served by the index, unlike $ne.
-                counters = {
-                    field: await self.orders.count_documents({"jobId": job_id, "status": status.value})
-                    for status, field in STATUS_COUNTERS.items()
-                }
-                change: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
+        for (tenant, job_id), placed in placed_by_job.items():
+            finals: Counter[str] = Counter()
+            repeated = False
+            for page, entries in by_page(placed).items():
+                change = await self._merge_into_page(tenant, job_id, page, entries)
+                finals += change.finals
+                repeated = repeated or change.repeated
+            if repeated:
+                counters = await self._counted_in_pages(job_id)
+                update: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
             else:
-                increments = {field: by_status[(job_id, status)] for status, field in STATUS_COUNTERS.items()}
-                change = {"$inc": {"finishedOrders": count, **increments}, "$set": {"updatedAt": now}}
-            job = await self.jobs.find_one_and_update({"_id": job_id}, change, return_document=ReturnDocument.AFTER)
+                increments = {STATUS_COUNTERS[status]: count for status, count in finals.items()}
+                update = {"$inc": {"finishedOrders": finals.total(), **increments}, "$set": {"updatedAt": now}}
+            job = await self.jobs.find_one_and_update({"_id": job_id}, update, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
+
+    async def _merge_into_page(
+        self, tenant: str, job_id: str, page: int, entries: list[tuple[str, Document]]
+    ) -> PageChange:
+        """Merge entries into a page (made when missing): read it, merge, and write the change only if
+        the page is still the version read; otherwise, after a random pause (growing with each try, so
+        the writer that lost does not keep meeting the other's next write), read again."""
+        page_id = f"{job_id}:{page}"
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(PAGE_WRITE_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.005, max=0.2),
+            retry=retry_if_exception_type(DuplicateKeyError),
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._merge_once(tenant, job_id, page, page_id, entries)
+        except RetryError:
+            raise PageContention(f"page {page_id} changed under each of {PAGE_WRITE_ATTEMPTS} writes") from None
+        raise AssertionError("unreachable: tenacity either returns, retries or raises")  # pragma: no cover
+
+    async def _merge_once(
+        self, tenant: str, job_id: str, page: int, page_id: str, entries: list[tuple[str, Document]]
+    ) -> PageChange:
+        stored = await self.pages.find_one({"_id": page_id})
+        version = stored["version"] if stored else 0
+        change = merge_entries(stored["results"] if stored else {}, entries)
+        if change.entries:
+            counted = {STATUS_COUNTERS[status]: count for status, count in change.finals.items()}
+            # Filtered by the version read, as an upsert: it meets the page's `_id` (DuplicateKeyError)
+            # when another version is there, and makes the page when there is none.
+            await self.pages.update_one(
+                {"_id": page_id, "version": version},
+                {
+                    "$set": {f"results.{slot}": entry for slot, entry in change.entries.items()},
+                    "$inc": {"version": 1, **counted},
+                    "$setOnInsert": {"tenant": tenant, "jobId": job_id, "page": page},
+                },
+                upsert=True,
+            )
+        return change
+
+    async def _counted_in_pages(self, job_id: str) -> dict[str, int]:
+        counters = dict.fromkeys(STATUS_COUNTERS.values(), 0)
+        async for page in self.pages.find({"jobId": job_id}, dict.fromkeys(STATUS_COUNTERS.values(), 1)):
+            for name in counters:
+                counters[name] += page.get(name, 0)
+        return counters
+
+    async def _positions(self, job_id: str) -> dict[str, int]:
+        """Where each order of the job is, from its pages: for results of requests that did not carry
+        their place (written before it was carried)."""
+        return {
+            entry["orderId"]: int(page["page"]) * PAGE_SIZE + int(slot)
+            async for page in self.pages.find({"jobId": job_id})
+            for slot, entry in page["results"].items()
+        }
+
+    async def migrate_results_to_pages(self) -> int:
+        """Move the results of jobs made before pages (one document per order, in `job_orders`) into
+        pages, once per database, and return how many it moved. The worker runs it at start, before its
+        agents read anything. A crash part-way leaves the marker unset and the legacy documents in
+        place; the next start merges them again, which changes nothing already moved."""
+        if await self.db.migrations.find_one({"_id": RESULT_PAGES_MIGRATION}) is not None:
+            return 0
+        legacy = self.db.job_orders
+        by_job: dict[tuple[str, str], list[Document]] = defaultdict(list)
+        async for doc in legacy.find({}):
+            by_job[(doc["tenant"], doc["jobId"])].append(doc)
+        for (tenant, job_id), docs in by_job.items():
+            # A result that overtook its plan had position -1: it goes after the job's planned places.
+            planned = sorted((doc for doc in docs if doc["position"] >= 0), key=lambda doc: doc["position"])
+            after_plan = max((doc["position"] for doc in planned), default=-1) + 1
+            overtaking = [doc for doc in docs if doc["position"] < 0]
+            placed = [(doc["position"], legacy_entry(doc)) for doc in planned]
+            placed += [(after_plan + offset, legacy_entry(doc)) for offset, doc in enumerate(overtaking)]
+            for page, entries in by_page(placed).items():
+                await self._merge_into_page(tenant, job_id, page, entries)
+        await legacy.drop()
+        await self.db.migrations.update_one(
+            {"_id": RESULT_PAGES_MIGRATION}, {"$set": {"done": True, "at": utc_now()}}, upsert=True
+        )
+        return sum(len(docs) for docs in by_job.values())
 
     async def _finish_if_complete(self, job: Document | None) -> None:
         if job is None or job["status"] != JobStatus.IN_PROGRESS.value or job["totalOrders"] is None:
@@ -224,14 +355,10 @@ def _job(doc: Document) -> Job:
     )
 
 
-def _result_id(outcome: OrderOutcome) -> str:
-    return f"{outcome.job_id}:{outcome.order_id}"
-
-
-def _result_fields(outcome: OrderOutcome) -> Document:
-    return {"status": outcome.status.value, "message": outcome.message, "invoiceNumber": outcome.invoice_number}
-
-
-def _placeholder_fields(outcome: OrderOutcome) -> dict[str, Any]:
-    """A result that overtook its plan: the plan's insert of this order then meets it and leaves it."""
-    return {"tenant": outcome.tenant, "jobId": outcome.job_id, "orderId": outcome.order_id, "position": -1}
+def by_page(placed: Iterable[tuple[int, Document]]) -> dict[int, list[tuple[str, Document]]]:
+    """Entries at job positions, grouped by page, each with its slot there."""
+    pages: dict[int, list[tuple[str, Document]]] = defaultdict(list)
+    for position, entry in placed:
+        page, slot = page_and_slot(position)
+        pages[page].append((slot, entry))
+    return pages

@@ -85,6 +85,8 @@ class OrderOutcome:
     status: OrderResultStatus
     message: str
     invoice_number: str | None = None
+    # The order's place in its job; None in results of requests written before the place was carried.
+    position: int | None = None
 
 
 # --- invoices --------------------------------------------------------------------------------------

@@ -82,6 +82,12 @@ class OrderInvoiceRequested(Event):
         description="The job's type: only a MANUAL job invoices an order again whose invoice is credited in "
         "full (absent in requests written before the field existed: those never do)",
     )
+    position: int | None = Field(
+        default=None,
+        ge=0,
+        description="The order's place in its job (from the plan); the projection files the result there. "
+        "Absent in requests written before the field existed: the projection then finds the order in the job",
+    )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 
 
@@ -92,6 +98,9 @@ class OrderInvoiced(Event):
     orderId: OrderId
     invoiceNumber: str
     message: str
+    position: int | None = Field(
+        default=None, ge=0, description="The order's place in its job, as its OrderInvoiceRequested gave it"
+    )
     occurredAt: AwareDatetime = Field(default_factory=utc_now)
 
 
@@ -105,6 +114,9 @@ class OrderFailed(Event):
         default="validation",
         description="The kind of failure, set where the order failed (the metrics and invoice.failed carry "
         "it, never the free text of `reason`)",
+    )
+    position: int | None = Field(
+        default=None, ge=0, description="The order's place in its job, as its OrderInvoiceRequested gave it"
     )
     occurredAt: AwareDatetime = Field(default_factory=utc_now)
 

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 from pymongo.errors import ConnectionFailure, OperationFailure
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, wait_exponential
 
+from infra.jobs import PageContention
 from infra.metrics import DEAD_LETTERS
 from schemas.events import DeadLetter
 from streams.app import dead_letters
@@ -30,7 +31,7 @@ T = TypeVar("T")
 
 def is_transient(error: BaseException) -> bool:
     """Errors of a dependency that is down or overloaded: the same work succeeds once it is back."""
-    if isinstance(error, ConnectionFailure | EndpointConnectionError | ConnectionError | TimeoutError):
+    if isinstance(error, ConnectionFailure | EndpointConnectionError | ConnectionError | TimeoutError | PageContention):
         return True
     if isinstance(error, OperationFailure):
         return error.code in {11600, 11602, 91, 189, 262}  # interrupted, shutting down, primary stepped down

@@ -140,6 +140,7 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
         orderId=request.orderId,
         invoiceNumber=record.number,
         message=f"Invoice {record.number} created{email}{skipped_note(skipped)}",
+        position=request.position,
     )
 
 
@@ -437,7 +438,12 @@ async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | Non
 
 def failed(request: OrderInvoiceRequested, reason: str, reason_class: ReasonClass = "validation") -> OrderFailed:
     return OrderFailed(
-        tenant=request.tenant, jobId=request.jobId, orderId=request.orderId, reason=reason, reasonClass=reason_class
+        tenant=request.tenant,
+        jobId=request.jobId,
+        orderId=request.orderId,
+        reason=reason,
+        reasonClass=reason_class,
+        position=request.position,
     )
 
 

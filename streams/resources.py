@@ -2,6 +2,7 @@
 the adapters behind the ports, and the dependencies of the pipeline and of emailing made from them."""
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,8 @@ from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
 from streams.public_events import announce
 from streams.rendering.pool import RenderPool
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,10 +109,14 @@ async def worker_resources() -> WorkerResources:
             client = mongo.connect(settings)
             db = client[settings.mongo_database]
             await mongo.ensure_indexes(db)
+            jobs = JobRepository(db)
+            moved = await jobs.migrate_results_to_pages()
+            if moved:
+                log.info("moved %d job results of earlier jobs into result pages", moved)
             _resources = WorkerResources(
                 settings=settings,
                 mongo_client=client,
-                jobs=JobRepository(db),
+                jobs=jobs,
                 orders=OrderRepository(db),
                 invoices=InvoiceRepository(db),
                 claims=OrderClaims(db),

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from infra.credit_notes import credit_summary
+from infra.jobs import UnplacedResult
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
@@ -137,14 +138,20 @@ class MemoryJobs:
     async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
         for outcome in outcomes:
             key = f"{outcome.job_id}:{outcome.order_id}"
+            if key not in self.results and outcome.position is None:
+                raise UnplacedResult(f"order {outcome.order_id} of job {outcome.job_id} has no place")
             stored = self.results.setdefault(
-                key, _StoredResult(outcome.tenant, outcome.job_id, outcome.order_id, -1, OrderResultStatus.PENDING)
+                key,
+                _StoredResult(
+                    outcome.tenant, outcome.job_id, outcome.order_id, outcome.position or 0, OrderResultStatus.PENDING
+                ),
             )
-            stored.status, stored.message, stored.invoice_number = (
-                outcome.status,
-                outcome.message,
-                outcome.invoice_number,
-            )
+            if stored.status is OrderResultStatus.PENDING:  # a final result is never replaced
+                stored.status, stored.message, stored.invoice_number = (
+                    outcome.status,
+                    outcome.message,
+                    outcome.invoice_number,
+                )
         for job_id in {outcome.job_id for outcome in outcomes}:
             statuses = [r.status for r in self.results.values() if r.job_id == job_id]
             succeeded = statuses.count(OrderResultStatus.SUCCESS)

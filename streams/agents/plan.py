@@ -98,10 +98,14 @@ async def plan_jobs(stream: Any) -> None:
             await order_requests.send(
                 key=f"{request.tenant}:{order_id}".encode(),
                 value=OrderInvoiceRequested(
-                    tenant=request.tenant, jobId=request.jobId, orderId=order_id, jobType=request.jobType
+                    tenant=request.tenant,
+                    jobId=request.jobId,
+                    orderId=order_id,
+                    jobType=request.jobType,
+                    position=position,
                 ).to_bytes(),
                 headers=trace_headers(),
             )
-            for order_id in order_ids
+            for position, order_id in enumerate(order_ids)
         ]
         await asyncio.gather(*requested)

@@ -35,6 +35,7 @@ def outcome_of(result: OrderInvoiced | OrderFailed) -> OrderOutcome:
             status=OrderResultStatus.SUCCESS,
             message=result.message,
             invoice_number=result.invoiceNumber,
+            position=result.position,
         )
     return OrderOutcome(
         tenant=result.tenant,
@@ -42,6 +43,7 @@ def outcome_of(result: OrderInvoiced | OrderFailed) -> OrderOutcome:
         order_id=result.orderId,
         status=OrderResultStatus.FAILURE,
         message=result.reason,
+        position=result.position,
     )
 
 

@@ -19,7 +19,7 @@ from infra.claims import OrderClaims
 from infra.credit_notes import CreditNoteRepository
 from infra.db import ensure_indexes
 from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository
+from infra.jobs import JobRepository, UnplacedResult
 from infra.orders import OrderRepository
 from infra.ports import (
     CaptureStore,
@@ -111,8 +111,14 @@ def new_id() -> str:
 
 
 def outcome(
-    tenant: str, job_id: str, order_id: str, status: OrderResultStatus = OrderResultStatus.SUCCESS
+    tenant: str,
+    job_id: str,
+    order_id: str,
+    status: OrderResultStatus = OrderResultStatus.SUCCESS,
+    *,
+    at: int | None,
 ) -> OrderOutcome:
+    """A result of the order at place `at` of its job (None: a request written before places were carried)."""
     return OrderOutcome(
         tenant,
         job_id,
@@ -120,6 +126,7 @@ def outcome(
         status,
         f"{order_id} {status.value}",
         "N-1" if status is OrderResultStatus.SUCCESS else None,
+        position=at,
     )
 
 
@@ -146,12 +153,12 @@ async def test_results_are_counted_once_and_finish_the_job(stores: Stores, tenan
     await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=["a", "b", "c"])
     await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["a", "b", "c"])
     await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["a", "b", "c"])
-    a, b = outcome(tenant, job_id, "a"), outcome(tenant, job_id, "b", OrderResultStatus.FAILURE)
+    a, b = outcome(tenant, job_id, "a", at=0), outcome(tenant, job_id, "b", OrderResultStatus.FAILURE, at=1)
     await stores.jobs.record_results([a, b, a])  # a duplicate within the batch
     await stores.jobs.record_results([b])  # a redelivery in a later batch
     job = await stores.jobs.get(tenant, job_id)
     assert job is not None and job.finished_orders == 2 and job.status is JobStatus.IN_PROGRESS
-    await stores.jobs.record_results([outcome(tenant, job_id, "c")])
+    await stores.jobs.record_results([outcome(tenant, job_id, "c", at=2)])
     job = await stores.jobs.get(tenant, job_id)
     assert job is not None and job.finished_orders == 3 and job.status is JobStatus.DONE
     assert (job.succeeded_orders, job.failed_orders) == (2, 1)
@@ -169,15 +176,56 @@ async def test_a_result_that_overtakes_its_plan_is_kept_and_counted(stores: Stor
         await stores.jobs.create(tenant=tenant, job_id=each, job_type=JobType.MANUAL, order_ids=["a", "b"])
     await stores.jobs.record_planned(tenant=tenant, job_id=other_job, total=2, first_position=0, order_ids=["a", "b"])
     # One batch: a result before its job's plan, and a counted result of another job.
-    await stores.jobs.record_results([outcome(tenant, job_id, "b"), outcome(tenant, other_job, "a")])
+    await stores.jobs.record_results([outcome(tenant, job_id, "b", at=1), outcome(tenant, other_job, "a", at=0)])
     await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=2, first_position=0, order_ids=["a", "b"])
-    await stores.jobs.record_results([outcome(tenant, job_id, "a")])
+    await stores.jobs.record_results([outcome(tenant, job_id, "a", at=0)])
     job = await stores.jobs.get(tenant, job_id)
     assert job is not None and job.finished_orders == 2 and job.status is JobStatus.DONE
     other = await stores.jobs.get(tenant, other_job)
     assert other is not None and other.finished_orders == 1 and other.status is JobStatus.IN_PROGRESS
     statuses = {r.order_id: r.status async for r in stores.jobs.order_results(job_id)}
     assert statuses == {"a": OrderResultStatus.SUCCESS, "b": OrderResultStatus.SUCCESS}
+
+
+async def test_a_result_without_its_place_is_filed_where_the_plan_put_its_order(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    order_ids = [f"o{n}" for n in range(600)]  # more than two pages
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=order_ids)
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=600, first_position=0, order_ids=order_ids)
+    await stores.jobs.record_results([outcome(tenant, job_id, "o599", at=None), outcome(tenant, job_id, "o3", at=3)])
+    results = [r async for r in stores.jobs.order_results(job_id)]
+    assert [r.order_id for r in results] == order_ids
+    assert [n for n, r in enumerate(results) if r.status is OrderResultStatus.SUCCESS] == [3, 599]
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and (job.finished_orders, job.succeeded_orders) == (2, 2)
+    with pytest.raises(UnplacedResult):
+        await stores.jobs.record_results([outcome(tenant, new_id(), "unplanned", at=None)])
+
+
+async def test_results_keep_the_plan_order_across_pages_and_parts(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    order_ids = [f"order-{n:04d}" for n in range(1200)]
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=order_ids)
+    # The second part planned first, and a batch of results spread over pages, some failed.
+    await stores.jobs.record_planned(
+        tenant=tenant, job_id=job_id, total=1200, first_position=1000, order_ids=order_ids[1000:]
+    )
+    failed = set(range(0, 1200, 7))
+    batch = [
+        outcome(tenant, job_id, order_id, OrderResultStatus.FAILURE if n in failed else OrderResultStatus.SUCCESS, at=n)
+        for n, order_id in enumerate(order_ids)
+    ]
+    await stores.jobs.record_results(batch[::2])
+    await stores.jobs.record_planned(
+        tenant=tenant, job_id=job_id, total=1200, first_position=0, order_ids=order_ids[:1000]
+    )
+    await stores.jobs.record_results(batch[1::2] + batch[:10])  # the rest, and a redelivery
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.status is JobStatus.DONE
+    assert (job.finished_orders, job.succeeded_orders, job.failed_orders) == (1200, 1200 - len(failed), len(failed))
+    results = [r async for r in stores.jobs.order_results(job_id)]
+    assert [r.order_id for r in results] == order_ids
+    assert {n for n, r in enumerate(results) if r.status is OrderResultStatus.FAILURE} == failed
 
 
 async def test_an_empty_plan_finishes_the_job(stores: Stores, tenant: str) -> None:

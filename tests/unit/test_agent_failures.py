@@ -119,10 +119,10 @@ async def test_the_projection_folds_a_batch_in_order_plans_before_later_results(
     await fold(
         jobs,
         [
-            OrderInvoiced(tenant="shop", jobId="j1", orderId="a", invoiceNumber="N1", message="made"),
+            OrderInvoiced(tenant="shop", jobId="j1", orderId="a", invoiceNumber="N1", message="made", position=0),
             JobPlanned(tenant="shop", jobId="j1", totalOrders=2, part=0, parts=1, firstPosition=0, orderIds=["a", "b"]),
-            OrderFailed(tenant="shop", jobId="j1", orderId="b", reason="no"),
-            OrderFailed(tenant="shop", jobId="j1", orderId="b", reason="no"),  # redelivered
+            OrderFailed(tenant="shop", jobId="j1", orderId="b", reason="no", position=1),
+            OrderFailed(tenant="shop", jobId="j1", orderId="b", reason="no"),  # redelivered, from an older request
         ],
     )
     job = await jobs.get("shop", "j1")
