@@ -11,6 +11,7 @@ Reference: AWS, "Authenticating Requests: Using Query Parameters (AWS Signature 
 
 import hashlib
 import hmac
+import time
 from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
@@ -45,8 +46,9 @@ class S3LinkSigner:
         self._ttl = ttl
         self._day = ""
         self._signing_key = b""
-        self._moment = ""  # the second the cached query and scope below are for
+        self._second = -1  # the second (Unix time) the cached query, scope and date below are for
         self._query = ""
+        self._amz_date = ""
         self._scope = ""
 
     def _key_for(self, day: str) -> bytes:
@@ -57,11 +59,12 @@ class S3LinkSigner:
             self._day, self._signing_key = day, key
         return self._signing_key
 
-    def _query_for(self, moment: datetime) -> tuple[str, str, str]:
+    def _query_for(self, second: int) -> tuple[str, str, str]:
         """The query (all but the signature), the credential scope and the date of a second: the same
-        for every link signed within it, so made once."""
-        amz_date = moment.strftime("%Y%m%dT%H%M%SZ")
-        if amz_date != self._moment:
+        for every link signed within it, so made once (formatting the date per link cost more than
+        its signature)."""
+        if second != self._second:
+            amz_date = datetime.fromtimestamp(second, UTC).strftime("%Y%m%dT%H%M%SZ")
             day = amz_date[:8]
             self._scope = f"{day}/{self._region}/s3/aws4_request"
             self._query = "&".join(
@@ -74,11 +77,11 @@ class S3LinkSigner:
                     ("X-Amz-SignedHeaders", "host"),
                 )
             )
-            self._moment = amz_date
-        return self._query, self._scope, amz_date
+            self._second, self._amz_date = second, amz_date
+        return self._query, self._scope, self._amz_date
 
     def link(self, key: str, now: datetime | None = None) -> str:
-        query, scope, amz_date = self._query_for((now or datetime.now(UTC)).astimezone(UTC))
+        query, scope, amz_date = self._query_for(int(now.timestamp() if now is not None else time.time()))
         path = f"{self._prefix}/{_encode(key, safe='/')}"
         canonical_request = f"GET\n{path}\n{query}\nhost:{self._host}\n\nhost\nUNSIGNED-PAYLOAD"
         digest = hashlib.sha256(canonical_request.encode()).hexdigest()
