@@ -45,6 +45,7 @@ def seller_details(settings: SellerSettings) -> SellerDetails:
         address=PostalAddress(address.street, address.zipCode, address.city, address.country, (), address.state),
         vat_id=settings.vatId,
         tax_number=settings.taxNumber,
+        legal_registration_id=settings.legalRegistrationId,
         email=settings.email,
         phone=settings.phone,
         bank=BankDetails(bank.accountHolder, bank.iban, bank.bic, bank.bankName) if bank else None,

@@ -37,6 +37,7 @@ class SellerDetails:
     address: PostalAddress
     vat_id: str | None = None
     tax_number: str | None = None
+    legal_registration_id: str | None = None  # e.g. a commercial register entry
     email: str | None = None
     phone: str | None = None
     bank: BankDetails | None = None

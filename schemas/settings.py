@@ -217,6 +217,15 @@ class SellerSettings(TenantSettings):
     address: SellerAddress
     vatId: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=20)] | None = None
     taxNumber: Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=30)] | None = None
+    legalRegistrationId: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)] | None
+    ) = Field(
+        default=None,
+        description="The seller's legal registration (BT-30), e.g. its commercial register entry "
+        '"HRB 12345 B, Amtsgericht Charlottenburg". Printed on the invoice. An e-invoice identifies the '
+        "seller by it or by vatId (EN 16931 BR-CO-26): a seller with a taxNumber and no vatId needs it.",
+        examples=["HRB 12345 B"],
+    )
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()/-]{4,30}$")
     bank: BankAccount | None = Field(default=None, description="Printed on invoices that are not paid yet.")

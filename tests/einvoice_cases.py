@@ -1,6 +1,7 @@
 """Invoices for the e-invoice tests, one per situation issue 14 lists: one rate, several rates, a discount,
 shipping, a free line, a card order paid, an invoice-paid order with IBAN, a US export, an intra-EU
-supply, a reverse charge, 200 lines, German and English sellers, Unicode names. Built the way the
+supply, a reverse charge, 200 lines, German and English sellers, a seller with a tax number and a register
+entry instead of a VAT ID, Unicode names. Built the way the
 pipeline builds them (order event -> recalculate -> build_invoice_document), issued 25 Nov 2026."""
 
 import dataclasses
@@ -151,6 +152,19 @@ def cases() -> list[Case]:
                     "bank": BANK,
                     "tax_number": "27/123/45678",
                     "footer": "Geschäftsführerin: Erika Beispiel · Amtsgericht Berlin HRB 12345",
+                },
+            ),
+        ),
+        Case(
+            # a German seller with a tax number (Steuernummer) and a register entry, and no VAT ID
+            "tax-number-and-register",
+            document(
+                seller={
+                    "language": "de",
+                    "locale": "de_DE",
+                    "vat_id": None,
+                    "tax_number": "27/123/45678",
+                    "legal_registration_id": "HRB 12345 B, Amtsgericht Charlottenburg",
                 },
             ),
         ),

@@ -64,6 +64,8 @@ def _contact(parent: etree._Element, value: Contact) -> None:
 def _party(parent: etree._Element, tag: str, party: Party) -> None:
     element = sub(parent, _ram(tag))  # BG-4 / BG-7
     sub(element, _ram("Name"), party.name)  # BT-27 / BT-44
+    if party.legal_registration_id:  # BT-30 / BT-47
+        sub(sub(element, _ram("SpecifiedLegalOrganization")), _ram("ID"), party.legal_registration_id)
     if party.contact is not None:
         _contact(element, party.contact)
     _address(element, party.address)  # BG-5 / BG-8

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from invoicing.document import EMAIL_SCHEME, FacturXProfile
 from invoicing.einvoice.terms import MEANS_CREDIT_CARD, EInvoice
+from invoicing.einvoice.vat import VatCategory
 
 
 class EInvoiceFormat(StrEnum):
@@ -62,10 +63,23 @@ class MissingBusinessTerm(ValueError):
 def check_requirements(einvoice: EInvoice, fmt: EInvoiceFormat, spec: FormatSpec) -> None:
     missing: list[tuple[str, str]] = []
     seller, buyer = einvoice.seller, einvoice.buyer
-    # BR-CO-26 asks for BT-29, BT-30 or BT-31; of these the seller settings have the VAT ID only, and
-    # BR-S-02/BR-IC-02/BR-G-02/BR-AE-02 need it for every category the mapping derives.
-    if not seller.vat_id:
-        missing.append(("BT-31", "Seller VAT identifier (settings/seller vatId)"))
+    # BR-CO-26 identifies the seller by BT-29, BT-30 or BT-31 (the settings carry BT-30 and BT-31).
+    # Intra-community supplies and exports need the VAT ID itself (BR-IC-02, BR-G-02); the other
+    # categories take the tax number (BT-32) too (BR-S-02, BR-Z-02, BR-E-02, BR-AE-02), which the
+    # settings require when there is no VAT ID.
+    categories = {breakdown.vat.category for breakdown in einvoice.vat_breakdown}
+    if not seller.vat_id and categories & {VatCategory.INTRA_COMMUNITY, VatCategory.EXPORT}:
+        missing.append(
+            ("BT-31", "Seller VAT identifier (settings/seller vatId): intra-community supplies and exports need it")
+        )
+    elif not seller.vat_id and not seller.legal_registration_id:
+        missing.append(
+            (
+                "BT-31",
+                "Seller VAT identifier, or BT-30 Seller legal registration identifier "
+                "(settings/seller vatId or legalRegistrationId)",
+            )
+        )
     if spec.strict:
         if seller.electronic_address is None:
             missing.append(("BT-34", "Seller electronic address (settings/einvoice)"))

@@ -81,6 +81,7 @@ class Party:
     electronic_address: ElectronicAddress | None  # BT-34 / BT-49
     contact: Contact | None  # BG-6 / BG-9
     tax_number: str | None = None  # BT-32 (seller only)
+    legal_registration_id: str | None = None  # BT-30 / BT-47
 
 
 @dataclass(frozen=True)
@@ -441,6 +442,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
             electronic_address=settings.seller_electronic_address,
             contact=contact,
             tax_number=seller.tax_number,
+            legal_registration_id=seller.legal_registration_id,
         ),
         buyer=Party(
             name=buyer.company or buyer.name,

@@ -61,7 +61,10 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         scheme = sub(element, _cac("PartyTaxScheme"))
         sub(scheme, _cbc("CompanyID"), party.tax_number)
         _tax_scheme(scheme, "FC")
-    sub(sub(element, _cac("PartyLegalEntity")), _cbc("RegistrationName"), party.name)  # BT-27 / BT-44
+    legal_entity = sub(element, _cac("PartyLegalEntity"))
+    sub(legal_entity, _cbc("RegistrationName"), party.name)  # BT-27 / BT-44
+    if party.legal_registration_id:  # BT-30 / BT-47
+        sub(legal_entity, _cbc("CompanyID"), party.legal_registration_id)
     contact = party.contact
     if contact is not None:  # BG-6 / BG-9
         contact_element = sub(element, _cac("Contact"))

@@ -154,7 +154,11 @@ def number_and_date_labels(document: InvoiceDocument, labels: Labels) -> tuple[s
 
 def seller_lines(seller: SellerDetails, labels: Labels, formats: Formatter) -> tuple[str, ...]:
     """The seller's address, tax identifiers and contact, under the logo or name."""
-    tax_ids = ((labels["vat_id"], seller.vat_id), (labels["tax_number"], seller.tax_number))
+    tax_ids = (
+        (labels["vat_id"], seller.vat_id),
+        (labels["tax_number"], seller.tax_number),
+        (labels["legal_registration"], seller.legal_registration_id),
+    )
     return (
         *formats.address(seller.address),
         *(f"{label}: {value}" for label, value in tax_ids if value),

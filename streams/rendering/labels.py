@@ -14,6 +14,7 @@ class Labels(TypedDict):
     shipping_address: str
     vat_id: str
     tax_number: str
+    legal_registration: str
     email: str
     phone: str
     position: str
@@ -57,6 +58,7 @@ ENGLISH = Labels(
     shipping_address="Shipping address",
     vat_id="VAT ID",
     tax_number="Tax number",
+    legal_registration="Company register",
     email="Email",
     phone="Phone",
     position="Pos.",
@@ -99,6 +101,7 @@ GERMAN = Labels(
     shipping_address="Lieferadresse",
     vat_id="USt-IdNr.",
     tax_number="Steuernummer",
+    legal_registration="Handelsregister",
     email="E-Mail",
     phone="Telefon",
     position="Pos.",

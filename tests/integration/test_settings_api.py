@@ -21,6 +21,14 @@ SELLER = {
 }
 
 
+# A seller without a VAT ID: its tax number, and its register entry to identify it in e-invoices (BT-30).
+REGISTERED_SELLER = {
+    **{name: value for name, value in SELLER.items() if name not in ("vatId", "bank")},
+    "taxNumber": "27/123/45678",
+    "legalRegistrationId": "HRB 12345 B, Amtsgericht Charlottenburg",
+}
+
+
 def png(size: tuple[int, int] = (120, 40)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (20, 80, 160)).save(buffer, format="PNG")
@@ -45,6 +53,7 @@ def png(size: tuple[int, int] = (120, 40)) -> bytes:
             SELLER,
             {**SELLER, "bank": {**SELLER["bank"], "iban": "DE89370400440532013000"}, "paymentTermsDays": 14},  # type: ignore[dict-item]
         ),
+        ("seller", REGISTERED_SELLER, {**REGISTERED_SELLER, "paymentTermsDays": 14}),
     ],
 )
 async def test_settings_round_trip(

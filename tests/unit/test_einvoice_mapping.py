@@ -34,13 +34,13 @@ from invoicing.einvoice import (
     vat_treatment,
 )
 from invoicing.einvoice.cii import RAM, RSM
-from invoicing.einvoice.ubl import CBC
+from invoicing.einvoice.ubl import CAC, CBC
 from invoicing.recalculation import Totals
 from streams.rendering.pdf import render_invoice_pdf
 from tests.einvoice_cases import PEPPOL_SETTINGS, SETTINGS, Case, cases, document, entries
 
 CASES = {case.name: case for case in cases()}
-NS = {"rsm": RSM, "ram": RAM, "cbc": CBC}
+NS = {"rsm": RSM, "ram": RAM, "cbc": CBC, "cac": CAC}
 
 
 def cii(case: Case, settings: EInvoiceSettings = SETTINGS) -> etree._Element:
@@ -328,6 +328,30 @@ def test_xrechnung_card_payment_needs_the_card_digits() -> None:
 def test_seller_without_vat_id_is_refused_naming_bt_31() -> None:
     only_tax_number = document(seller={"vat_id": None, "tax_number": "27/123/45678"})
     _raises({"BT-31"})(lambda: einvoice_xml(only_tax_number, SETTINGS))
+
+
+TAX_NUMBER_AND_REGISTER = {"vat_id": None, "tax_number": "27/123/45678", "legal_registration_id": "HRB 12345 B"}
+
+
+def test_a_seller_with_tax_number_and_register_entry_is_identified_by_both() -> None:
+    registered = document(seller=TAX_NUMBER_AND_REGISTER)
+    cii = etree.fromstring(einvoice_xml(registered, SETTINGS, EInvoiceFormat.XRECHNUNG_CII))
+    seller = "//ram:SellerTradeParty"
+    assert one(cii, f"{seller}/ram:SpecifiedLegalOrganization/ram:ID") == "HRB 12345 B"  # BT-30
+    assert one(cii, f"{seller}/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='FC']") == "27/123/45678"  # BT-32
+    assert texts(cii, f"{seller}/ram:SpecifiedTaxRegistration/ram:ID[@schemeID='VA']") == []
+    ubl = etree.fromstring(einvoice_xml(registered, SETTINGS, EInvoiceFormat.XRECHNUNG_UBL))
+    assert one(ubl, "//cac:AccountingSupplierParty//cac:PartyLegalEntity/cbc:CompanyID") == "HRB 12345 B"
+
+
+@pytest.mark.parametrize("name", ["intra-eu-supply", "us-export"])
+def test_intra_community_supplies_and_exports_need_the_vat_id_even_with_a_register_entry(name: str) -> None:
+    case = CASES[name]
+    seller = dataclasses.replace(
+        case.document.seller, vat_id=None, tax_number="27/123/45678", legal_registration_id="HRB 12345 B"
+    )
+    without_vat_id = dataclasses.replace(case.document, seller=seller)
+    _raises({"BT-31"})(lambda: einvoice_xml(without_vat_id, SETTINGS, EInvoiceFormat.FACTURX, case.facts))
 
 
 def test_every_case_maps_without_error() -> None:

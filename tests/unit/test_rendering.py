@@ -256,6 +256,16 @@ def test_german_locale_and_labels() -> None:
     assert "Deutschland" in plain and "Seite 1 von 1" in plain
 
 
+def test_the_seller_block_shows_tax_number_and_register_entry() -> None:
+    registered = invoice(
+        1, language="de", locale="de_DE", vat_id=None, tax_number="27/123/45678", legal_registration_id="HRB 12345 B"
+    )
+    [text] = pages_of(render_invoice_pdf(registered))
+    plain = words(text)
+    assert "Steuernummer: 27/123/45678" in plain and "Handelsregister: HRB 12345 B" in plain
+    assert "USt-IdNr." not in plain
+
+
 @pytest.mark.parametrize(
     ("locale", "currency", "unit_price", "total", "invoice_date"),
     [
