@@ -43,7 +43,7 @@ from schemas.orders import parse_order_event
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
 from tests.fakes import SmtpSink
-from tests.support import ApiProcess, Endpoints, TenantTokens, WorkerProcess, env_for, wait_for
+from tests.support import ApiProcess, Endpoints, TenantTokens, WorkerProcess, env_for, settings_for, wait_for
 
 LOCAL = Endpoints("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin")
 API_PORT = 8790
@@ -179,7 +179,7 @@ async def prefill(db: AsyncDatabase[Document], count: int) -> None:
 async def run(orders: int, prefill_count: int, workers: int, mail: SmtpSink) -> RunFigures:
     run_id = uuid.uuid4().hex[:10]
     env = env_for(LOCAL, run_id, INVOICE_SMTP_PORT=str(mail.port))
-    settings = Settings.model_validate({k.removeprefix("INVOICE_").lower(): v for k, v in env.items()})
+    settings = settings_for(env)
     figures = RunFigures(workers=workers, orders=orders)
     session = aioboto3.Session(
         aws_access_key_id=LOCAL.s3_key, aws_secret_access_key=LOCAL.s3_secret, region_name=settings.s3_region
@@ -364,15 +364,11 @@ async def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker counts to run, comma-separated")
     args = parser.parse_args()
 
-    mail = SmtpSink()  # every invoice is emailed: the figures include the sending
-    mail.start()
-    try:
+    with SmtpSink() as mail:  # every invoice is emailed: the figures include the sending
         runs = []
         for workers in (int(count) for count in args.workers.split(",")):
             print(f"run with {workers} worker(s) ...")
             runs.append(await run(args.orders, args.prefill, workers, mail))
-    finally:
-        mail.stop()
     settings = Settings()
     render_rate = args.orders / await render_only(settings, args.orders)
     print(

@@ -28,9 +28,8 @@ from bench.job_bench import LOCAL
 from infra.db import ensure_indexes
 from infra.jobs import JobRepository
 from infra.records import OrderOutcome
-from infra.settings import Settings
 from schemas.api import JobType, OrderResultStatus
-from tests.support import ApiProcess, TenantTokens, env_for
+from tests.support import ApiProcess, TenantTokens, env_for, settings_for
 
 REPEATS = 7
 FOLD_BATCH = 500  # the projection agent's largest batch
@@ -79,7 +78,7 @@ async def main() -> None:
 
     run_id = uuid.uuid4().hex[:10]
     env = env_for(LOCAL, run_id)
-    settings = Settings.model_validate({k.removeprefix("INVOICE_").lower(): v for k, v in env.items()})
+    settings = settings_for(env)
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url.get_secret_value(), tz_aware=True)
     db = mongo[settings.mongo_database]
     api = ApiProcess(env, f"bench-get-{run_id}")

@@ -27,7 +27,7 @@ from pymongo import AsyncMongoClient
 from infra.clients import SCOPES
 from infra.settings import Settings
 from infra.tokens import TokenService
-from tests.support import ApiProcess, Endpoints, env_for
+from tests.support import ApiProcess, Endpoints, env_for, settings_for
 
 LOCAL = Endpoints("127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin")
 LATE_SECONDS = 0.010  # a request issued more than this after it was due counts as late
@@ -194,7 +194,7 @@ async def main() -> None:
     run_id = uuid.uuid4().hex[:10]
     # Local storage: nothing here makes or links a PDF. WARNING: a log line per request is not the load.
     env = env_for(LOCAL, f"load-{run_id}", INVOICE_STORAGE="local", INVOICE_LOG_LEVEL="WARNING")
-    settings = Settings.model_validate({key.removeprefix("INVOICE_").lower(): value for key, value in env.items()})
+    settings = settings_for(env)
     api = ApiProcess(env, f"bench-api-{run_id}")
     api.start()
     try:

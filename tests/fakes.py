@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
@@ -29,6 +29,23 @@ def free_port() -> int:
 # --- payment gateway --------------------------------------------------------------------------------
 
 
+class Started:
+    """A fake server of the tests: `with fake:` starts it and stops it at the end."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
 @dataclass(frozen=True)
 class GatewayCall:
     idempotency_key: str | None
@@ -37,7 +54,7 @@ class GatewayCall:
     status: int
 
 
-class FakePaymentGateway:
+class FakePaymentGateway(Started):
     """POST /captures as the real gateway answers it, with its behaviour chosen by the transaction ID's
     prefix, so tests sharing one gateway never interfere:
 
@@ -221,7 +238,7 @@ class _Inbox:
         return "250 Message accepted for delivery"
 
 
-class SmtpSink:
+class SmtpSink(Started):
     """An SMTP server (aiosmtpd) that keeps every message; with credentials, it requires AUTH LOGIN/PLAIN.
     It can be stopped and started again on the same port, to play a mail server that is away. It refuses
     recipients whose address starts with "unknown-" for good (550)."""
@@ -262,3 +279,20 @@ class SmtpSink:
     def mails_to(self, recipient: str) -> list[ReceivedMail]:
         with self._inbox.lock:
             return [mail for mail in self._inbox.mails if recipient in mail.rcpt_tos]
+
+
+def fakes_env(gateway: FakePaymentGateway, smtp: SmtpSink) -> dict[str, str]:
+    """The INVOICE_* settings that point a service process at these fakes, with timeouts and retries short
+    enough that a gateway answering too late or a mail server away shows within seconds, not a minute."""
+    return {
+        "INVOICE_PAYMENT_GATEWAY_URL": gateway.url,
+        "INVOICE_PAYMENT_GATEWAY_API_KEY": gateway.api_key,
+        "INVOICE_PAYMENT_GATEWAY_TIMEOUT_SECONDS": "1",
+        "INVOICE_PAYMENT_GATEWAY_RETRY_SECONDS": "4",
+        "INVOICE_SMTP_PORT": str(smtp.port),
+        "INVOICE_SMTP_USERNAME": smtp.username or "",
+        "INVOICE_SMTP_PASSWORD": smtp.password or "",
+        "INVOICE_SMTP_TIMEOUT_SECONDS": "5",
+        "INVOICE_EMAIL_RETRY_INITIAL_SECONDS": "0.5",
+        "INVOICE_EMAIL_RETRY_MAX_SECONDS": "2",
+    }

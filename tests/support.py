@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +54,12 @@ def env_for(endpoints: Endpoints, run_id: str, **overrides: str) -> dict[str, st
     }
     values.update(overrides)
     return values
+
+
+def settings_for(env: Mapping[str, str], **overrides: object) -> Settings:
+    """The settings a service process started with `env` reads (its INVOICE_* variables)."""
+    values = {key.removeprefix("INVOICE_").lower(): value for key, value in env.items() if key.startswith("INVOICE_")}
+    return Settings.model_validate(values | overrides)
 
 
 async def wait_for(check: Callable[[], Awaitable[T | None]], *, timeout: float, what: str) -> T:

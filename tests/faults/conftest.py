@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
 from infra.settings import Settings
-from tests.fakes import FakePaymentGateway, SmtpSink, free_port
-from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for, wait_for
+from tests.fakes import FakePaymentGateway, SmtpSink, fakes_env, free_port
+from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for, settings_for, wait_for
 
 SERVICES_SCRIPT = ROOT / "deploy" / "local" / "services.sh"
 GATEWAY_API_KEY = "sk_test_" + uuid.uuid4().hex
@@ -99,18 +99,14 @@ def private_services() -> Iterator[PrivateServices]:
 
 @pytest.fixture(scope="session")
 def fault_gateway() -> Iterator[FakePaymentGateway]:
-    gateway = FakePaymentGateway(GATEWAY_API_KEY, slow_seconds=3.0)
-    gateway.start()
-    yield gateway
-    gateway.stop()
+    with FakePaymentGateway(GATEWAY_API_KEY, slow_seconds=3.0) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")
 def fault_smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink(SMTP_USERNAME, SMTP_PASSWORD)
-    sink.start()
-    yield sink
-    sink.stop()
+    with SmtpSink(SMTP_USERNAME, SMTP_PASSWORD) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")
@@ -121,16 +117,7 @@ def fault_env(
     return env_for(
         private_services.endpoints,
         run_id,
-        INVOICE_PAYMENT_GATEWAY_URL=fault_gateway.url,
-        INVOICE_PAYMENT_GATEWAY_API_KEY=GATEWAY_API_KEY,
-        INVOICE_PAYMENT_GATEWAY_TIMEOUT_SECONDS="1",
-        INVOICE_PAYMENT_GATEWAY_RETRY_SECONDS="4",
-        INVOICE_SMTP_PORT=str(fault_smtp.port),
-        INVOICE_SMTP_USERNAME=SMTP_USERNAME,
-        INVOICE_SMTP_PASSWORD=SMTP_PASSWORD,
-        INVOICE_SMTP_TIMEOUT_SECONDS="5",
-        INVOICE_EMAIL_RETRY_INITIAL_SECONDS="0.5",
-        INVOICE_EMAIL_RETRY_MAX_SECONDS="2",
+        **fakes_env(fault_gateway, fault_smtp),
         # The worker's log is JSON, so the suite also checks that its lines name tenant, job and order.
         INVOICE_LOG_JSON="true",
     )
@@ -138,7 +125,7 @@ def fault_env(
 
 @pytest.fixture(scope="session")
 def fault_settings(fault_env: dict[str, str]) -> Settings:
-    return Settings.model_validate({key.removeprefix("INVOICE_").lower(): value for key, value in fault_env.items()})
+    return settings_for(fault_env)
 
 
 @pytest.fixture(scope="session")

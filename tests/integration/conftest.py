@@ -19,8 +19,8 @@ from pymongo import AsyncMongoClient
 
 from infra.settings import Settings
 from tests.factories import encoded, order_event
-from tests.fakes import FakePaymentGateway, SmtpSink
-from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for
+from tests.fakes import FakePaymentGateway, SmtpSink, fakes_env
+from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for, settings_for
 
 
 def docker_engine_answers() -> bool:
@@ -79,18 +79,14 @@ DEFAULT_SENDER = "invoices@service.example"
 
 @pytest.fixture(scope="session")
 def payment_gateway() -> Iterator[FakePaymentGateway]:
-    gateway = FakePaymentGateway(GATEWAY_API_KEY, slow_seconds=3.0)
-    gateway.start()
-    yield gateway
-    gateway.stop()
+    with FakePaymentGateway(GATEWAY_API_KEY, slow_seconds=3.0) as gateway:
+        yield gateway
 
 
 @pytest.fixture(scope="session")
 def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink(SMTP_USERNAME, SMTP_PASSWORD)
-    sink.start()
-    yield sink
-    sink.stop()
+    with SmtpSink(SMTP_USERNAME, SMTP_PASSWORD) as sink:
+        yield sink
 
 
 @pytest.fixture(scope="session")
@@ -100,18 +96,8 @@ def service_env(
     return env_for(
         endpoints,
         run_id,
-        INVOICE_PAYMENT_GATEWAY_URL=payment_gateway.url,
-        INVOICE_PAYMENT_GATEWAY_API_KEY=GATEWAY_API_KEY,
-        # Short, so a gateway that answers too late or only 5xx fails an order in seconds, not a minute.
-        INVOICE_PAYMENT_GATEWAY_TIMEOUT_SECONDS="1",
-        INVOICE_PAYMENT_GATEWAY_RETRY_SECONDS="4",
-        INVOICE_SMTP_PORT=str(smtp_sink.port),
-        INVOICE_SMTP_USERNAME=SMTP_USERNAME,
-        INVOICE_SMTP_PASSWORD=SMTP_PASSWORD,
-        INVOICE_SMTP_TIMEOUT_SECONDS="5",
+        **fakes_env(payment_gateway, smtp_sink),
         INVOICE_EMAIL_DEFAULT_SENDER=DEFAULT_SENDER,
-        INVOICE_EMAIL_RETRY_INITIAL_SECONDS="0.5",
-        INVOICE_EMAIL_RETRY_MAX_SECONDS="2",
         INVOICE_REFUND_RETRY_INITIAL_SECONDS="0.5",
         INVOICE_REFUND_RETRY_MAX_SECONDS="2",
         INVOICE_SCHEDULE_CHECK_SECONDS="1",
@@ -120,7 +106,7 @@ def service_env(
 
 @pytest.fixture(scope="session")
 def settings(service_env: dict[str, str]) -> Settings:
-    return Settings.model_validate({key.removeprefix("INVOICE_").lower(): value for key, value in service_env.items()})
+    return settings_for(service_env)
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.fakes import free_port
 from tests.integration.flows import create_job, finished_job, stored
-from tests.support import ROOT, WorkerProcess, api_client, wait_for
+from tests.support import ROOT, WorkerProcess, api_client, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -80,7 +80,7 @@ async def operations(
 ) -> AsyncIterator[Operations]:
     port = free_port()
     env = {**service_env, "INVOICE_TOPIC_PREFIX": f"test-{run_id}-ops-", "INVOICE_WORKER_METRICS_PORT": str(port)}
-    settings = Settings.model_validate({key.removeprefix("INVOICE_").lower(): value for key, value in env.items()})
+    settings = settings_for(env)
     worker = WorkerProcess(env, f"test-worker-ops-{run_id}")
     await worker.start()
     try:

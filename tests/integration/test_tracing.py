@@ -25,7 +25,7 @@ from infra.settings import Settings
 from infra.tracing import configure_tracing
 from tests.factories import encoded, order_event
 from tests.integration.flows import create_job, finished_job, stored
-from tests.support import WorkerProcess, api_client, wait_for
+from tests.support import WorkerProcess, api_client, settings_for, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -90,10 +90,7 @@ async def traced(service_env: dict[str, str], s3_bucket: str, run_id: str) -> As
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a moment, not every 5 s
     }
-    settings = Settings.model_validate(
-        {key.removeprefix("INVOICE_").lower(): value for key, value in env.items() if key.startswith("INVOICE_")}
-        | {"tracing": True}
-    )
+    settings = settings_for(env, tracing=True)
     if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         pytest.skip("another test installed a tracer provider in this process")  # set once per process
     configure_tracing(settings, "invoice-api", exporter=API_SPANS)

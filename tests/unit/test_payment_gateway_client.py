@@ -19,10 +19,8 @@ API_KEY = "sk_test_never_logged_4f1c"
 
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[FakePaymentGateway]:
-    fake = FakePaymentGateway(API_KEY, slow_seconds=1.5)
-    fake.start()
-    yield fake
-    fake.stop()
+    with FakePaymentGateway(API_KEY, slow_seconds=1.5) as fake:
+        yield fake
 
 
 def client(url: str | None, key: str = API_KEY, retry_seconds: float = 2.0) -> PaymentGateway:
