@@ -42,11 +42,6 @@ PAGE_WRITE_ATTEMPTS = 10
 RESULT_PAGES_MIGRATION = "job-results-in-pages"
 
 
-class UnplacedResult(ValueError):
-    """A result without a place (from a request written before places were carried) whose order is in
-    none of its job's pages: its plan was never recorded. Dead-lettered with this reason."""
-
-
 class PageContention(RuntimeError):
     """Another writer changed a page between each read and write of every attempt. Transient
     (streams/failures.py): the batch is folded again, which merges what is not in the page yet."""
@@ -60,11 +55,20 @@ def page_and_slot(position: int) -> tuple[int, str]:
 @dataclass
 class PageChange:
     """What merging entries into a page changes: the slots to set, the results that became final (by
-    status), and whether an entry met a final result already there (a redelivery)."""
+    status), whether an entry met a final result already there (a redelivery), and the entries whose
+    slot holds another order (placed by a plan made again from a changed order list)."""
 
     entries: dict[str, Document] = field(default_factory=dict)
     finals: Counter[str] = field(default_factory=Counter)
     repeated: bool = False
+    misplaced: list[Document] = field(default_factory=list)
+
+    def __iadd__(self, other: "PageChange") -> "PageChange":
+        """The counts of changes of several pages together (`entries` stays this page's own)."""
+        self.finals += other.finals
+        self.repeated = self.repeated or other.repeated
+        self.misplaced += other.misplaced
+        return self
 
 
 def merge_entries(slots: Mapping[str, Document], placed: Iterable[tuple[str, Document]]) -> PageChange:
@@ -75,7 +79,9 @@ def merge_entries(slots: Mapping[str, Document], placed: Iterable[tuple[str, Doc
     for slot, entry in placed:
         current = change.entries.get(slot, slots.get(slot))
         final = entry["status"] != PENDING
-        if current is None or (final and current["status"] == PENDING):
+        if current is not None and current["orderId"] != entry["orderId"]:
+            change.misplaced.append(entry)
+        elif current is None or (final and current["status"] == PENDING):
             change.entries[slot] = entry
             if final:
                 change.finals[entry["status"]] += 1
@@ -198,8 +204,7 @@ class JobRepository:
         """Add PENDING results for one planned part; places a result reached first keep it, and a
         redelivered part changes nothing."""
         placed = [(first_position + offset, pending_entry(order_id)) for offset, order_id in enumerate(order_ids)]
-        for page, entries in by_page(placed).items():
-            await self._merge_into_page(tenant, job_id, page, entries)
+        await self._merge(tenant, job_id, placed)
         job = await self.jobs.find_one_and_update(
             {"_id": job_id},
             {"$set": {"totalOrders": total, "updatedAt": utc_now()}},
@@ -215,27 +220,13 @@ class JobRepository:
         A page counts its own final results in the same write, so when a result was final already (a
         redelivery) the job's counters are summed from its pages instead: that also repairs counters a
         crash between a page write and the counter update left behind."""
-        placed_by_job: dict[tuple[str, str], list[tuple[int, Document]]] = defaultdict(list)
-        found_positions: dict[str, dict[str, int]] = {}
+        placed_by_job: dict[tuple[str, str], list[tuple[int | None, Document]]] = defaultdict(list)
         for outcome in outcomes:
-            position = outcome.position
-            if position is None:
-                if outcome.job_id not in found_positions:
-                    found_positions[outcome.job_id] = await self._positions(outcome.job_id)
-                position = found_positions[outcome.job_id].get(outcome.order_id)
-            if position is None:
-                raise UnplacedResult(
-                    f"order {outcome.order_id} of job {outcome.job_id} has no place: its plan was never recorded"
-                )
-            placed_by_job[(outcome.tenant, outcome.job_id)].append((position, result_entry(outcome)))
+            placed_by_job[(outcome.tenant, outcome.job_id)].append((outcome.position, result_entry(outcome)))
         now = utc_now()
         for (tenant, job_id), placed in placed_by_job.items():
-            finals: Counter[str] = Counter()
-            repeated = False
-            for page, entries in by_page(placed).items():
-                change = await self._merge_into_page(tenant, job_id, page, entries)
-                finals += change.finals
-                repeated = repeated or change.repeated
+            change = await self._merge(tenant, job_id, placed)
+            finals, repeated = change.finals, change.repeated
             if repeated:
                 counters = await self._counted_in_pages(job_id)
                 update: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
@@ -244,6 +235,32 @@ class JobRepository:
                 update = {"$inc": {"finishedOrders": finals.total(), **increments}, "$set": {"updatedAt": now}}
             job = await self.jobs.find_one_and_update({"_id": job_id}, update, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
+
+    async def _merge(self, tenant: str, job_id: str, placed: Sequence[tuple[int | None, Document]]) -> PageChange:
+        """Merge entries at their places, one page write per page. An entry without a place (from a
+        request written before places were carried), or whose place holds another order (a plan made
+        again from a changed order list, say after a claimed order was released), goes where its order
+        already is, or else after the job's last place: every order shows once, and nothing is lost."""
+        change = PageChange()
+        unplaced = [entry for position, entry in placed if position is None]
+        for page, entries in by_page((position, entry) for position, entry in placed if position is not None).items():
+            change += await self._merge_into_page(tenant, job_id, page, entries)
+        unplaced += change.misplaced
+        if not unplaced:
+            return change
+        positions = await self._positions(job_id)
+        after_last = max(positions.values(), default=-1) + 1
+        for entry in unplaced:
+            if entry["orderId"] not in positions:
+                positions[entry["orderId"]], after_last = after_last, after_last + 1
+        replaced = [(positions[entry["orderId"]], entry) for entry in unplaced]
+        change.misplaced = []
+        for page, entries in by_page(replaced).items():
+            placed_again = await self._merge_into_page(tenant, job_id, page, entries)
+            if placed_again.misplaced:  # another writer filled the place in between: fold the batch again
+                raise PageContention(f"job {job_id}: a place changed while its orders were placed")
+            change += placed_again
+        return change
 
     async def _merge_into_page(
         self, tenant: str, job_id: str, page: int, entries: list[tuple[str, Document]]
@@ -294,8 +311,7 @@ class JobRepository:
         return counters
 
     async def _positions(self, job_id: str) -> dict[str, int]:
-        """Where each order of the job is, from its pages: for results of requests that did not carry
-        their place (written before it was carried)."""
+        """Where each order of the job is, from its pages."""
         return {
             entry["orderId"]: int(page["page"]) * PAGE_SIZE + int(slot)
             async for page in self.pages.find({"jobId": job_id})

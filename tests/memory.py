@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from infra.credit_notes import credit_summary
-from infra.jobs import UnplacedResult
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
@@ -138,13 +137,14 @@ class MemoryJobs:
     async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
         for outcome in outcomes:
             key = f"{outcome.job_id}:{outcome.order_id}"
-            if key not in self.results and outcome.position is None:
-                raise UnplacedResult(f"order {outcome.order_id} of job {outcome.job_id} has no place")
+            position = outcome.position
+            if position is None:  # after the job's last place, as the MongoDB adapter files it
+                position = 1 + max(
+                    (r.position for r in self.results.values() if r.job_id == outcome.job_id), default=-1
+                )
             stored = self.results.setdefault(
                 key,
-                _StoredResult(
-                    outcome.tenant, outcome.job_id, outcome.order_id, outcome.position or 0, OrderResultStatus.PENDING
-                ),
+                _StoredResult(outcome.tenant, outcome.job_id, outcome.order_id, position, OrderResultStatus.PENDING),
             )
             if stored.status is OrderResultStatus.PENDING:  # a final result is never replaced
                 stored.status, stored.message, stored.invoice_number = (

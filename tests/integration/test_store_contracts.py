@@ -19,7 +19,7 @@ from infra.claims import OrderClaims
 from infra.credit_notes import CreditNoteRepository
 from infra.db import ensure_indexes
 from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository, UnplacedResult
+from infra.jobs import JobRepository
 from infra.orders import OrderRepository
 from infra.ports import (
     CaptureStore,
@@ -198,8 +198,34 @@ async def test_a_result_without_its_place_is_filed_where_the_plan_put_its_order(
     assert [n for n, r in enumerate(results) if r.status is OrderResultStatus.SUCCESS] == [3, 599]
     job = await stores.jobs.get(tenant, job_id)
     assert job is not None and (job.finished_orders, job.succeeded_orders) == (2, 2)
-    with pytest.raises(UnplacedResult):
-        await stores.jobs.record_results([outcome(tenant, new_id(), "unplanned", at=None)])
+    # An order the plan does not name (its plan lost): kept after the last place, and counted.
+    await stores.jobs.record_results([outcome(tenant, job_id, "unplanned", at=None)])
+    results = [r async for r in stores.jobs.order_results(job_id)]
+    assert [r.order_id for r in results] == [*order_ids, "unplanned"]
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and job.finished_orders == 3
+
+
+async def test_a_plan_made_again_from_a_changed_order_list_shows_every_order_once(stores: Stores, tenant: str) -> None:
+    job_id = new_id()
+    await stores.jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.AUTOMATIC, order_ids=[])
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["a", "b", "c"])
+    await stores.jobs.record_results([outcome(tenant, job_id, "a", OrderResultStatus.FAILURE, at=0)])
+    # The job request redelivered after a's claim was released: planned again as b, c, d; its requests
+    # carry those places, while the first plan's requests carry theirs.
+    await stores.jobs.record_planned(tenant=tenant, job_id=job_id, total=3, first_position=0, order_ids=["b", "c", "d"])
+    await stores.jobs.record_results(
+        [outcome(tenant, job_id, "b", at=0), outcome(tenant, job_id, "d", at=2), outcome(tenant, job_id, "c", at=2)]
+    )
+    statuses = [(r.order_id, r.status) async for r in stores.jobs.order_results(job_id)]
+    assert sorted(statuses) == [
+        ("a", OrderResultStatus.FAILURE),
+        ("b", OrderResultStatus.SUCCESS),
+        ("c", OrderResultStatus.SUCCESS),
+        ("d", OrderResultStatus.SUCCESS),
+    ]
+    job = await stores.jobs.get(tenant, job_id)
+    assert job is not None and (job.finished_orders, job.failed_orders) == (4, 1)
 
 
 async def test_results_keep_the_plan_order_across_pages_and_parts(stores: Stores, tenant: str) -> None:

@@ -30,3 +30,10 @@ def test_places_map_to_pages_and_slots() -> None:
     assert page_and_slot(PAGE_SIZE) == (1, "0")
     grouped = by_page([(1, DONE), (PAGE_SIZE + 2, FAILED)])
     assert grouped == {0: [("1", DONE)], 1: [("2", FAILED)]}
+
+
+def test_an_entry_whose_slot_holds_another_order_is_set_aside() -> None:
+    other = {"orderId": "b", "status": "SUCCESS", "message": "done"}
+    change = merge_entries({"0": pending_entry("a")}, [("0", other), ("0", pending_entry("c"))])
+    assert change.entries == {} and not change.finals
+    assert change.misplaced == [other, pending_entry("c")]
