@@ -1,6 +1,6 @@
 """Payment captures in MongoDB: one per invoice of an order, recorded once the gateway confirmed it.
 
-`_id` is the invoice's (`invoice_record_id`): tenant:orderId for the order's first invoice,
+`_id` is the invoice's (`invoice_identity`): tenant:orderId for the order's first invoice,
 tenant#N:orderId for the Nth (an order invoiced again after a full credit is captured again, as a capture
 of its own). Only confirmed captures are recorded: a redelivered order finds its capture here and is
 never sent to the gateway again, while a declined or unanswered capture leaves nothing
@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document
-from infra.records import FIRST_INVOICE, CaptureRecord, as_stored, invoice_record_id
+from infra.records import CaptureRecord, as_stored
+from invoicing.identity import FIRST_INVOICE, invoice_identity
 
 
 class PaymentCaptures:
@@ -22,7 +23,7 @@ class PaymentCaptures:
         self.captures: AsyncCollection[Document] = db.payment_captures
 
     async def find(self, tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> CaptureRecord | None:
-        doc = await self.captures.find_one({"_id": invoice_record_id(tenant, order_id, generation)})
+        doc = await self.captures.find_one({"_id": invoice_identity(tenant, order_id, generation)})
         return None if doc is None else _capture_record(doc)
 
     async def record(
@@ -39,7 +40,7 @@ class PaymentCaptures:
         at = record.captured_at
         record = replace(record, captured_at=as_stored(at))
         doc = {
-            "_id": invoice_record_id(tenant, order_id, generation),
+            "_id": invoice_identity(tenant, order_id, generation),
             "tenant": tenant,
             "orderId": order_id,
             "generation": generation,

@@ -6,7 +6,7 @@ even when two sequence formats format different values alike. The number is boun
 insert, so a crash can neither leave a gap nor make the order's number change on redelivery.
 
 An order whose invoice is credited in full can be invoiced again (by a MANUAL job): its Nth invoice is
-a document of its own, `_id` tenant#N:orderId (`invoice_record_id`), inserted like the first, so of two
+a document of its own, `_id` tenant#N:orderId (`invoice_identity`), inserted like the first, so of two
 jobs racing to invoice it again exactly one inserts it. No invoice is ever copied or moved: every
 invoice keeps its one document, its number and its credit notes. The first invoice's document points to
 the current one (`currentGeneration`, only ever raised, by `$max`), so `find` reads one document by
@@ -26,7 +26,6 @@ from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document, gather_bounded, newest_first_page
 from infra.records import (
-    FIRST_INVOICE,
     NOTHING_CREDITED,
     STORED_DOCUMENT,
     AmountsCredited,
@@ -38,10 +37,10 @@ from infra.records import (
     NumberInUse,
     NumberTaken,
     PageKey,
-    invoice_record_id,
 )
 from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
+from invoicing.identity import FIRST_INVOICE, invoice_identity
 from schemas.api import EmailStatus
 from schemas.events import utc_now
 
@@ -55,19 +54,19 @@ class InvoiceRepository:
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         """The order's current invoice: its first, or the one its first points to."""
-        first = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id)})
+        first = await self.invoices.find_one({"_id": invoice_identity(tenant, order_id)})
         if first is None:
             return None
         current = int(first.get("currentGeneration") or FIRST_INVOICE)
         if current == FIRST_INVOICE:
             return _invoice_record(first)
-        doc = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id, current)})
+        doc = await self.invoices.find_one({"_id": invoice_identity(tenant, order_id, current)})
         if doc is None:  # the pointer is raised only after the insert of what it points to
             raise RuntimeError(f"invoice {current} of order {order_id} of tenant {tenant} is current but missing")
         return _invoice_record(doc)
 
     async def find_generation(self, tenant: str, order_id: str, generation: int) -> InvoiceRecord | None:
-        doc = await self.invoices.find_one({"_id": invoice_record_id(tenant, order_id, generation)})
+        doc = await self.invoices.find_one({"_id": invoice_identity(tenant, order_id, generation)})
         return None if doc is None else _invoice_record(doc)
 
     async def make_current(self, invoice: InvoiceRecord) -> None:
@@ -75,7 +74,7 @@ class InvoiceRepository:
         if invoice.generation == FIRST_INVOICE:
             return
         await self.invoices.update_one(
-            {"_id": invoice_record_id(invoice.tenant, invoice.order_id)},
+            {"_id": invoice_identity(invoice.tenant, invoice.order_id)},
             {"$max": {"currentGeneration": invoice.generation}},
         )
 
@@ -97,7 +96,7 @@ class InvoiceRepository:
         """Which of these orders have an invoice (a first one, so any): a lookup by `_id` each, all at once
         (an `_id` `$in` is an index lookup on MongoDB, but FerretDB v1 does not push `$in` down and would scan)."""
         found = await gather_bounded(
-            self.invoices.find_one({"_id": invoice_record_id(tenant, order_id)}, {"_id": 1}) for order_id in order_ids
+            self.invoices.find_one({"_id": invoice_identity(tenant, order_id)}, {"_id": 1}) for order_id in order_ids
         )
         return {order_id for order_id, doc in zip(order_ids, found, strict=True) if doc is not None}
 
@@ -118,7 +117,7 @@ class InvoiceRepository:
         sequence value first, NumberInUse when another invoice of the tenant already has this number under
         another sequence value."""
         doc = {
-            "_id": invoice_record_id(tenant, order_id, generation),
+            "_id": invoice_identity(tenant, order_id, generation),
             "tenant": tenant,
             "orderId": order_id,
             "generation": generation,

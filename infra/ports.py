@@ -31,6 +31,7 @@ from infra.records import (
 )
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
+from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
@@ -144,7 +145,7 @@ class InvoiceNumbers(Protocol):
         number: str,
         document: InvoiceDocument,
         logo_sha256: str | None = None,
-        generation: int = 1,
+        generation: int = FIRST_INVOICE,
     ) -> InvoiceRecord | None:
         """None when the order has its invoice of this generation already; raises NumberTaken when `seq` is
         another's, NumberInUse (a NumberTaken) when `number` is another invoice's under another `seq`."""
@@ -195,9 +196,15 @@ class CreditNoteStore(Protocol):
 class CaptureStore(Protocol):
     """One capture per invoice: an order's first invoice and (after a full credit) each later one."""
 
-    async def find(self, tenant: str, order_id: str, generation: int = 1) -> CaptureRecord | None: ...
+    async def find(self, tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> CaptureRecord | None: ...
     async def record(
-        self, *, tenant: str, order_id: str, record: CaptureRecord, idempotency_key: str, generation: int = 1
+        self,
+        *,
+        tenant: str,
+        order_id: str,
+        record: CaptureRecord,
+        idempotency_key: str,
+        generation: int = FIRST_INVOICE,
     ) -> CaptureRecord: ...
 
 

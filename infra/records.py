@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from pydantic import TypeAdapter
 
 from invoicing.document import InvoiceDocument
+from invoicing.identity import FIRST_INVOICE, invoice_identity
 from schemas.api import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
@@ -94,16 +95,6 @@ class OrderOutcome:
 # How an invoice's document is kept in its record: JSON-compatible, read back into the dataclass.
 STORED_DOCUMENT = TypeAdapter(InvoiceDocument)
 
-FIRST_INVOICE = 1  # the generation of an order's first invoice
-
-
-def invoice_record_id(tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> str:
-    """The stored ID of an order's invoice: `tenant:orderId` for its first, `tenant#N:orderId` for the Nth
-    (the order invoiced again after its invoice was credited in full). Tenants are [a-z0-9]+, so '#' never
-    occurs where a first invoice's ID has its ':' and no two IDs meet, whatever characters order IDs hold.
-    A capture for an invoice is recorded under the same ID."""
-    return f"{tenant}:{order_id}" if generation == FIRST_INVOICE else f"{tenant}#{generation}:{order_id}"
-
 
 @dataclass(frozen=True)
 class InvoiceRecord:
@@ -125,7 +116,7 @@ class InvoiceRecord:
 
     @property
     def record_id(self) -> str:
-        return invoice_record_id(self.tenant, self.order_id, self.generation)
+        return invoice_identity(self.tenant, self.order_id, self.generation)
 
     @property
     def email_status(self) -> EmailStatus:

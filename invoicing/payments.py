@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.orders import OrderInput, PaymentInput, PaymentStatus
 from invoicing.recalculation import Totals
 
@@ -54,20 +55,21 @@ def payment_to_capture(order: OrderInput) -> PaymentInput | None:
     return authorized[0] if authorized else None
 
 
-def idempotency_key(tenant: str, order_id: str, generation: int = 1) -> str:
+def idempotency_key(tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> str:
     """The same for every attempt to capture the payment for one invoice of an order, whichever worker or
     job makes it. An order invoiced again (its `generation`th invoice, after a full credit) is a new capture
     with a key of its own: the gateway must not answer it with the capture of the earlier invoice.
 
-    Order IDs are free text (any character, up to 64), so the key is a hash: always a valid header
-    value of fixed length. Tenants are [a-z0-9]+, so the ':' (or '#') keeps tenant and order apart;
-    the first invoice's key is what it was before orders could be invoiced again."""
-    identity = f"{tenant}:{order_id}" if generation == 1 else f"{tenant}#{generation}:{order_id}"
-    digest = hashlib.sha256(identity.encode()).hexdigest()
+    Order IDs are free text (any character, up to 64), so the key is a hash of the invoice's identity:
+    always a valid header value of fixed length. The first invoice's key is what it was before orders
+    could be invoiced again."""
+    digest = hashlib.sha256(invoice_identity(tenant, order_id, generation).encode()).hexdigest()
     return f"invoice-capture-{digest}"
 
 
-def capture_request(tenant: str, order: OrderInput, totals: Totals, generation: int = 1) -> CaptureRequest | None:
+def capture_request(
+    tenant: str, order: OrderInput, totals: Totals, generation: int = FIRST_INVOICE
+) -> CaptureRequest | None:
     """What to capture before `order` is invoiced (for its `generation`th invoice), or None when nothing is
     to be captured. The invoice's gross total is captured, as recalculated (the order's own figures agreed
     with it already)."""

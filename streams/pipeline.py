@@ -32,11 +32,12 @@ from infra.ports import (
     Render,
     TenantSettingsStore,
 )
-from infra.records import FIRST_INVOICE, CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
+from infra.records import CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
 from infra.storage import AlreadyStored, invoice_key
 from invoicing.credit import fully_credited
 from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.einvoice import EInvoiceRefused
+from invoicing.identity import FIRST_INVOICE
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate

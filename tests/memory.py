@@ -12,7 +12,6 @@ from infra.credit_notes import credit_summary
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
-    FIRST_INVOICE,
     STORED_DOCUMENT,
     CaptureRecord,
     CreditNoteRecord,
@@ -35,11 +34,11 @@ from infra.records import (
     TenantSettingsSnapshot,
     UnreadableOrder,
     as_stored,
-    invoice_record_id,
 )
 from infra.storage import AlreadyStored
 from invoicing.document import InvoiceDocument
 from invoicing.einvoice import invoice_xml
+from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection, delivery_instant
@@ -244,7 +243,7 @@ class MemoryInvoices:
     """Both ports of the invoice adapter: InvoiceStore and InvoiceNumbers."""
 
     def __init__(self) -> None:
-        self.records: dict[str, InvoiceRecord] = {}  # by the stored ID (invoice_record_id)
+        self.records: dict[str, InvoiceRecord] = {}  # by the invoice's identity (its stored ID)
         self.current: dict[str, int] = {}  # the first invoice's ID -> the current generation, once raised
         self.marks: dict[str, int] = {}
         self.allocations = 0  # allocate calls, NumberTaken included
@@ -252,16 +251,16 @@ class MemoryInvoices:
         self.credit_notes: list[ListedCreditNote] = []  # as the lists read what the credit-note side wrote
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
-        first = invoice_record_id(tenant, order_id)
+        first = invoice_identity(tenant, order_id)
         if first not in self.records:
             return None
-        return self.records[invoice_record_id(tenant, order_id, self.current.get(first, FIRST_INVOICE))]
+        return self.records[invoice_identity(tenant, order_id, self.current.get(first, FIRST_INVOICE))]
 
     async def find_generation(self, tenant: str, order_id: str, generation: int) -> InvoiceRecord | None:
-        return self.records.get(invoice_record_id(tenant, order_id, generation))
+        return self.records.get(invoice_identity(tenant, order_id, generation))
 
     async def make_current(self, invoice: InvoiceRecord) -> None:
-        first = invoice_record_id(invoice.tenant, invoice.order_id)
+        first = invoice_identity(invoice.tenant, invoice.order_id)
         if invoice.generation > FIRST_INVOICE:
             self.current[first] = max(self.current.get(first, FIRST_INVOICE), invoice.generation)
 
@@ -269,7 +268,7 @@ class MemoryInvoices:
         return next((r for r in self.records.values() if r.tenant == tenant and r.number == number), None)
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
-        return {order_id for order_id in order_ids if invoice_record_id(tenant, order_id) in self.records}
+        return {order_id for order_id in order_ids if invoice_identity(tenant, order_id) in self.records}
 
     async def last_seq(self, tenant: str) -> int | None:
         if tenant in self.marks:
@@ -289,7 +288,7 @@ class MemoryInvoices:
         generation: int = FIRST_INVOICE,
     ) -> InvoiceRecord | None:
         self.allocations += 1
-        key = invoice_record_id(tenant, order_id, generation)
+        key = invoice_identity(tenant, order_id, generation)
         if key in self.records:
             return None
         self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
@@ -371,10 +370,10 @@ class MemoryInvoices:
 
 class MemoryCaptures:
     def __init__(self) -> None:
-        self.records: dict[str, CaptureRecord] = {}  # by the invoice's stored ID (invoice_record_id)
+        self.records: dict[str, CaptureRecord] = {}  # by the invoice's identity (its stored ID)
 
     async def find(self, tenant: str, order_id: str, generation: int = FIRST_INVOICE) -> CaptureRecord | None:
-        return self.records.get(invoice_record_id(tenant, order_id, generation))
+        return self.records.get(invoice_identity(tenant, order_id, generation))
 
     async def record(
         self,
@@ -387,7 +386,7 @@ class MemoryCaptures:
     ) -> CaptureRecord:
         at = record.captured_at
         record = replace(record, captured_at=as_stored(at))
-        return self.records.setdefault(invoice_record_id(tenant, order_id, generation), record)
+        return self.records.setdefault(invoice_identity(tenant, order_id, generation), record)
 
 
 # --- tenant settings -------------------------------------------------------------------------------
