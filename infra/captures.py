@@ -37,8 +37,7 @@ class PaymentCaptures:
     ) -> CaptureRecord:
         """Store the capture; if one is stored already (a race), that one stands and is returned."""
         # BSON dates hold milliseconds: return exactly what a later read gives.
-        at = record.captured_at
-        record = replace(record, captured_at=as_stored(at))
+        record = replace(record, captured_at=as_stored(record.captured_at))
         doc = {
             "_id": invoice_identity(tenant, order_id, generation),
             "tenant": tenant,

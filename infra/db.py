@@ -128,26 +128,26 @@ async def gather_bounded(operations: Iterable[Awaitable[T]], at_once: int = 8) -
 class MissingIndexes:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.db = db
-        self.existing: dict[str, set[tuple[tuple[str, int], ...]]] = {}
+        # collection -> the keys of each of its indexes -> the index's name
+        self.existing: dict[str, dict[tuple[tuple[str, int], ...], str]] = {}
 
     async def create(self, collection: str, keys: list[tuple[str, int]], **options: Any) -> None:
-        if tuple(keys) not in await self._existing(collection):
-            await self.db[collection].create_index(keys, **options)
-            self.existing[collection].add(tuple(keys))
+        existing = await self._existing(collection)
+        if tuple(keys) not in existing:
+            existing[tuple(keys)] = await self.db[collection].create_index(keys, **options)
 
     async def drop(self, collection: str, keys: list[tuple[str, int]]) -> None:
         """Drop an index that an earlier version created, if it is still there (once per database)."""
-        if tuple(keys) in await self._existing(collection):
-            found = await self.db[collection].index_information()
-            for name, info in found.items():  # by name: what FerretDB v1 and MongoDB both take
-                if tuple((k, int(v)) for k, v in info["key"]) == tuple(keys):
-                    await self.db[collection].drop_index(name)
-            self.existing[collection].discard(tuple(keys))
+        name = (await self._existing(collection)).pop(tuple(keys), None)
+        if name is not None:
+            await self.db[collection].drop_index(name)  # by name: what FerretDB v1 and MongoDB both take
 
-    async def _existing(self, collection: str) -> set[tuple[tuple[str, int], ...]]:
+    async def _existing(self, collection: str) -> dict[tuple[tuple[str, int], ...], str]:
         if collection not in self.existing:
             found = await self.db[collection].index_information()
-            self.existing[collection] = {tuple((k, int(v)) for k, v in info["key"]) for info in found.values()}
+            self.existing[collection] = {
+                tuple((k, int(v)) for k, v in info["key"]): name for name, info in found.items()
+            }
         return self.existing[collection]
 
 

@@ -226,13 +226,12 @@ class JobRepository:
         now = utc_now()
         for (tenant, job_id), placed in placed_by_job.items():
             change = await self._merge(tenant, job_id, placed)
-            finals, repeated = change.finals, change.repeated
-            if repeated:
+            if change.repeated:
                 counters = await self._counted_in_pages(job_id)
                 update: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
             else:
-                increments = {STATUS_COUNTERS[status]: count for status, count in finals.items()}
-                update = {"$inc": {"finishedOrders": finals.total(), **increments}, "$set": {"updatedAt": now}}
+                increments = {STATUS_COUNTERS[status]: count for status, count in change.finals.items()}
+                update = {"$inc": {"finishedOrders": change.finals.total(), **increments}, "$set": {"updatedAt": now}}
             job = await self.jobs.find_one_and_update({"_id": job_id}, update, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
 
@@ -330,14 +329,9 @@ class JobRepository:
         async for doc in legacy.find({}):
             by_job[(doc["tenant"], doc["jobId"])].append(doc)
         for (tenant, job_id), docs in by_job.items():
-            # A result that overtook its plan had position -1: it goes after the job's planned places.
-            planned = sorted((doc for doc in docs if doc["position"] >= 0), key=lambda doc: doc["position"])
-            after_plan = max((doc["position"] for doc in planned), default=-1) + 1
-            overtaking = [doc for doc in docs if doc["position"] < 0]
-            placed = [(doc["position"], legacy_entry(doc)) for doc in planned]
-            placed += [(after_plan + offset, legacy_entry(doc)) for offset, doc in enumerate(overtaking)]
-            for page, entries in by_page(placed).items():
-                await self._merge_into_page(tenant, job_id, page, entries)
+            # A result that overtook its plan has position -1: placed as one without a place (after the last).
+            placed = [(doc["position"] if doc["position"] >= 0 else None, legacy_entry(doc)) for doc in docs]
+            await self._merge(tenant, job_id, placed)
         await legacy.drop()
         await self.db.migrations.update_one(
             {"_id": RESULT_PAGES_MIGRATION}, {"$set": {"done": True, "at": utc_now()}}, upsert=True

@@ -384,8 +384,7 @@ class MemoryCaptures:
         idempotency_key: str,
         generation: int = FIRST_INVOICE,
     ) -> CaptureRecord:
-        at = record.captured_at
-        record = replace(record, captured_at=as_stored(at))
+        record = replace(record, captured_at=as_stored(record.captured_at))
         return self.records.setdefault(invoice_identity(tenant, order_id, generation), record)
 
 
