@@ -8,7 +8,7 @@ LOCAL := .local
 SERVICES := bash deploy/local/services.sh
 COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
 
-.PHONY: help venv services services-stop services-status validators kustomize run test faults unit lint schemas clean
+.PHONY: help venv services services-stop services-status validators kustomize run test faults unit lint audit schemas clean
 
 help:
 	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
@@ -17,7 +17,8 @@ help:
 	@echo "make services-stop  stop them"
 	@echo "make validators     install the e-invoice validators (XSD, Schematron, veraPDF, Mustang) into .local/validators"
 	@echo "make kustomize      install kustomize into .local/bin (tests render deploy/k8s with it)"
-	@echo "make lint           ruff and mypy"
+	@echo "make lint           ruff, mypy and the dependency audit"
+	@echo "make audit          the pinned versions against PyPI's advisories (deploy/audit; waivers in waivers.toml)"
 	@echo "make schemas        regenerate schemas/json from the event models"
 
 # The virtualenv is rebuilt when the dependency lists change; constraints.txt pins the tested versions.
@@ -73,6 +74,10 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(MAKE) --no-print-directory audit
+
+audit: venv
+	$(BIN)/python deploy/audit/audit_pins.py constraints.txt
 
 schemas: venv
 	$(BIN)/python -m schemas.export

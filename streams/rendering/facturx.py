@@ -211,7 +211,10 @@ def facturx_pdf(
         root = {str(key)[1:]: bytes(value.unparse()) for key, value in document.Root.items()}
         info_entries = {str(key)[1:]: bytes(value.unparse()) for key, value in info.items()}
         texts = {key: str(info.get(f"/{key}", "")) for key in ("Title", "Author", "Subject", "Creator", "Producer")}
-        original_id = bytes(trailer.ID[0]) if "/ID" in trailer else hashlib.md5(pdf[:4096]).digest()
+        # MD5 as ISO 32000-1 (14.4) suggests for file identifiers: an identity, not a security check.
+        original_id = (
+            bytes(trailer.ID[0]) if "/ID" in trailer else hashlib.md5(pdf[:4096], usedforsecurity=False).digest()
+        )
         update = IncrementalUpdate(pdf, int(trailer.Size))
 
     icc = srgb_icc_profile()
@@ -279,7 +282,7 @@ def facturx_pdf(
     update.put(root_number, _dictionary(root))
 
     # The first file identifier stays (ISO 32000-1, 14.4); the second changes with the update.
-    changed_id = hashlib.md5(original_id + date + xml[-4096:]).digest()
+    changed_id = hashlib.md5(original_id + date + xml[-4096:], usedforsecurity=False).digest()
     return update.finished(
         _dictionary(
             {

@@ -130,7 +130,7 @@ def _subset(bold: bool, extra: frozenset[int]) -> EmbeddedFont:
     advances = {chr(code): widths[glyph_ids[glyph]] for code, glyph in cmap.items()}
 
     # A subset font's name carries a tag of six capital letters that names the subset (PDF 9.6.4).
-    digest = hashlib.sha1(font_file).digest()
+    digest = hashlib.sha1(font_file, usedforsecurity=False).digest()
     tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
     base_font = f"{tag}+{_source(bold).stem}"
 
