@@ -21,6 +21,9 @@ class AccessClaims:
     tenant: str
     scopes: frozenset[str]
     expires_at: datetime
+    # Issued by this service for one of its clients (whose revocation the API then checks), not by
+    # the external issuer of jwt_jwks_url.
+    issued_here: bool = True
 
 
 class TokenService:
@@ -38,6 +41,7 @@ class TokenService:
         self.tenant_claim = settings.jwt_tenant_claim
         self.external = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
         self.external_issuer = settings.jwt_external_issuer
+        self.external_audience = settings.jwt_external_audience
 
     def issue(self, *, client_id: str, tenant: str, scopes: frozenset[str]) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""
@@ -57,10 +61,12 @@ class TokenService:
     async def verify(self, token: str) -> AccessClaims:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            if kid in self.keys:
+            own_key = self.keys.get(kid) if isinstance(kid, str) else None
+            issued_here = own_key is not None
+            if own_key is not None:
                 claims = jwt.decode(
                     token,
-                    self.keys[kid],
+                    own_key,
                     algorithms=[self.ALGORITHM],
                     audience=self.audience,
                     issuer=self.issuer,
@@ -82,17 +88,19 @@ class TokenService:
             tenant=tenant,
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            issued_here=issued_here,
         )
 
     async def _verify_external(self, token: str) -> dict[str, object]:
-        assert self.external is not None
+        # Settings refuse a JWKS URL without both: PyJWT skips the check of an issuer or audience of None.
+        assert self.external is not None and self.external_issuer and self.external_audience
         # PyJWKClient fetches with urllib (blocking) and caches the keys: keep it off the event loop.
         signing_key = await asyncio.to_thread(self.external.get_signing_key_from_jwt, token)
         claims: dict[str, object] = jwt.decode(
             token,
             signing_key.key,
             algorithms=["RS256", "ES256", "PS256"],
-            audience=self.audience,
+            audience=self.external_audience,
             issuer=self.external_issuer,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )
