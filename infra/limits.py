@@ -2,7 +2,7 @@
 (service/login_limits.py) and the per-tenant quotas (service/dependencies.py) count with them.
 
 A counter counts the events of one key in one fixed window (say, the minute 12:07): its document's
-`_id` is the key's hash and the window's start, so an increment is one atomic upsert, two replicas
+`_id` is the key's hash, the window's length and its start, so an increment is one atomic upsert, two replicas
 counting at once add up, and a new window starts at zero without anything being reset. Each document
 carries `expiresAt`, the end of its window. A TTL index on it removes old windows in MongoDB; FerretDB
 v1 refuses TTL indexes (`expireAfterSeconds` is "not implemented"), so each process also deletes the
@@ -44,9 +44,9 @@ def window_start(now: datetime, window: timedelta) -> datetime:
     return EPOCH + timedelta(seconds=(now - EPOCH).total_seconds() // length * length)
 
 
-def counter_id(key: str, start: datetime) -> str:
+def counter_id(key: str, window: timedelta, start: datetime) -> str:
     """A key may be caller-supplied (a client ID, an invoice number): hashed, so `_id` stays small."""
-    return f"{hashlib.sha256(key.encode()).hexdigest()}:{int(start.timestamp())}"
+    return f"{hashlib.sha256(key.encode()).hexdigest()}:{int(window.total_seconds())}:{int(start.timestamp())}"
 
 
 class WindowedCounters(Protocol):
@@ -71,10 +71,10 @@ class MongoWindowedCounters:
         start = window_start(now, window)
         await self._purge_ended(now)
         try:
-            doc = await self._increment(counter_id(key, start), now, start + window)
+            doc = await self._increment(counter_id(key, window, start), now, start + window)
         except DuplicateKeyError:
             # Two first events of one window at once: one upsert inserted, so the other's retry updates.
-            doc = await self._increment(counter_id(key, start), now, start + window)
+            doc = await self._increment(counter_id(key, window, start), now, start + window)
         return WindowCount(doc["count"], doc["lastAt"], start + window)
 
     async def _increment(self, counter: str, now: datetime, expires_at: datetime) -> Document:
@@ -96,7 +96,7 @@ class MongoWindowedCounters:
 
     async def read(self, key: str, window: timedelta, now: datetime) -> WindowCount:
         start = window_start(now, window)
-        doc = await self.counters.find_one({"_id": counter_id(key, start)})
+        doc = await self.counters.find_one({"_id": counter_id(key, window, start)})
         if doc is None:
             return WindowCount(0, None, start + window)
         return WindowCount(doc["count"], doc["lastAt"], start + window)

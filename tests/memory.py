@@ -663,17 +663,17 @@ class MemoryWindowedCounters:
     """infra/limits.py's counters in a dict: one count and latest event per (key, window start)."""
 
     def __init__(self) -> None:
-        self.windows: dict[tuple[str, datetime], tuple[int, datetime]] = {}
+        self.windows: dict[tuple[str, timedelta, datetime], tuple[int, datetime]] = {}
 
     async def add(self, key: str, window: timedelta, now: datetime) -> WindowCount:
         start = window_start(now, window)
-        count, last_at = self.windows.get((key, start), (0, now))
-        self.windows[(key, start)] = (count + 1, max(last_at, now))
+        count, last_at = self.windows.get((key, window, start), (0, now))
+        self.windows[(key, window, start)] = (count + 1, max(last_at, now))
         return WindowCount(count + 1, max(last_at, now), start + window)
 
     async def read(self, key: str, window: timedelta, now: datetime) -> WindowCount:
         start = window_start(now, window)
-        if (key, start) not in self.windows:
+        if (key, window, start) not in self.windows:
             return WindowCount(0, None, start + window)
-        count, last_at = self.windows[(key, start)]
+        count, last_at = self.windows[(key, window, start)]
         return WindowCount(count, last_at, start + window)

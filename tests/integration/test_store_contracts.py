@@ -21,7 +21,7 @@ from infra.db import ensure_indexes
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
 from infra.limits import COLLECTION as COUNTERS
-from infra.limits import MongoWindowedCounters, WindowCount, WindowedCounters
+from infra.limits import MongoWindowedCounters, WindowCount, WindowedCounters, counter_id, window_start
 from infra.orders import OrderRepository
 from infra.ports import (
     CaptureStore,
@@ -648,8 +648,11 @@ async def test_ended_counter_windows_are_removed(mongo_db: Any, tenant: str) -> 
     await ensure_indexes(mongo_db)
     indexed = [info["key"] for info in (await mongo_db[COUNTERS].index_information()).values()]
     assert [("expiresAt", 1)] in indexed  # a TTL index on MongoDB, a plain one on FerretDB v1
-    minute, start = timedelta(minutes=1), datetime.now(UTC) - timedelta(hours=1)
-    await MongoWindowedCounters(mongo_db).add(tenant, minute, start)
-    assert await mongo_db[COUNTERS].count_documents({}) == 1
-    await MongoWindowedCounters(mongo_db).add(f"{tenant}-other", minute, datetime.now(UTC))  # a new process
-    assert await mongo_db[COUNTERS].count_documents({}) == 1  # the ended window is gone
+    minute, then, now = timedelta(minutes=1), datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    ended = counter_id(tenant, minute, window_start(then, minute))
+    current = counter_id(tenant, minute, window_start(now, minute))
+    await MongoWindowedCounters(mongo_db).add(tenant, minute, then)
+    assert await mongo_db[COUNTERS].count_documents({"_id": ended}) == 1
+    await MongoWindowedCounters(mongo_db).add(tenant, minute, now)  # a new process: it purges first
+    assert await mongo_db[COUNTERS].count_documents({"_id": {"$in": [ended, current]}}) == 1
+    assert await mongo_db[COUNTERS].count_documents({"_id": current}) == 1
