@@ -142,9 +142,11 @@ def test_junk_from_other_addresses_behind_the_proxy_never_refuses_a_correct_secr
         guesser = f"198.51.100.{attempt % 20 + 1}"
         client_id = "ic-known" if attempt % 2 else f"ic-junk-{attempt}"
         assert token_request(ingress, client_id, "guess", forwarded_for=guesser).status_code in (401, 429)
-    # The owner, behind the same ingress (forwarded by another trusted proxy hop of the same network).
-    owner = token_request(api.caller(OTHER_PROXY), "ic-known", SECRET, forwarded_for="203.0.113.77")
+    # The owner, behind the same ingress, and through a chain of two trusted proxies.
+    owner = token_request(ingress, "ic-known", SECRET, forwarded_for="203.0.113.77")
     assert owner.status_code == 200, owner.text
+    chained = token_request(ingress, "ic-known", SECRET, forwarded_for=f"203.0.113.78, {OTHER_PROXY}")
+    assert chained.status_code == 200, chained.text
 
 
 def test_failures_are_slowed_per_client_and_forwarded_address_only() -> None:
