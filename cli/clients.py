@@ -69,7 +69,7 @@ def list_clients() -> None:
 
 @clients.command("revoke")
 def revoke(client_id: str) -> None:
-    """No new tokens for the client; tokens already issued expire on their own."""
+    """No new tokens for the client; the API refuses those already issued within INVOICE_CLIENT_CHECK_SECONDS."""
     if not with_clients(lambda repository: repository.revoke(client_id)):
         typer.echo(f"no client {client_id}", err=True)
         raise typer.Exit(1)
