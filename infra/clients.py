@@ -87,10 +87,18 @@ class Client:
     created_at: datetime
     revoked_at: datetime | None
     secret_hash: str
+    secret_rotated_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def honours_token(self, tenant: str, issued_at: datetime | None) -> bool:
+        """Whether a token this service issued for the client still stands: not revoked, for the
+        client's tenant, and not issued before the client's secret was last rotated."""
+        if not self.active or tenant != self.tenant:
+            return False
+        return self.secret_rotated_at is None or (issued_at is not None and issued_at >= self.secret_rotated_at)
 
     @classmethod
     def from_document(cls, doc: Document) -> "Client":
@@ -101,6 +109,7 @@ class Client:
             created_at=doc["createdAt"],
             revoked_at=doc.get("revokedAt"),
             secret_hash=doc["secretHash"],
+            secret_rotated_at=doc.get("secretRotatedAt"),
         )
 
 
@@ -130,6 +139,16 @@ class ClientRepository:
 
     async def list(self) -> list[Client]:
         return [Client.from_document(doc) async for doc in self.clients.find({}).sort("createdAt", 1)]
+
+    async def rotate(self, client_id: str) -> str | None:
+        """A new secret for an active client (returned this once), or None when there is none. The old
+        secret gets no token from now on; the API refuses tokens issued before, within client_check_seconds."""
+        secret = secrets.token_urlsafe(32)
+        result = await self.clients.update_one(
+            {"_id": client_id, "revokedAt": None},
+            {"$set": {"secretHash": hash_secret(secret), "secretRotatedAt": utc_now()}},
+        )
+        return secret if result.matched_count == 1 else None
 
     async def revoke(self, client_id: str) -> bool:
         """No new tokens for the client; the API refuses those it has within client_check_seconds."""

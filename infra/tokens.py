@@ -21,6 +21,7 @@ class AccessClaims:
     tenant: str
     scopes: frozenset[str]
     expires_at: datetime
+    issued_at: datetime | None = None
     # Issued by this service for one of its clients (whose revocation the API then checks), not by
     # the external issuer of jwt_jwks_url.
     issued_here: bool = True
@@ -52,7 +53,9 @@ class TokenService:
             "sub": client_id,
             self.tenant_claim: tenant,
             "scope": " ".join(sorted(scopes)),
-            "iat": now,
+            # A fractional NumericDate (RFC 7519 allows it): compared with the instant of a secret's
+            # rotation, a token of the same second after it must not look older.
+            "iat": now.timestamp(),
             "exp": now + self.ttl,
         }
         token = jwt.encode(claims, self.keys[self.key_id], algorithm=self.ALGORITHM, headers={"kid": self.key_id})
@@ -88,6 +91,7 @@ class TokenService:
             tenant=tenant,
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC) if "iat" in claims else None,
             issued_here=issued_here,
         )
 

@@ -47,11 +47,11 @@ async def authorized(
         raise unauthorized(str(invalid)) from None
     if claims.issued_here:
         client = await res.client_checks.find(claims.client_id)
-        # A revoked client's tokens are refused once the cache has seen the revocation (within
+        # A revoked or rotated client's tokens are refused once the cache has seen it (within
         # client_check_seconds); an ID with no client record is the tests' and benchmarks' signed
         # token, or a client removed from the store by hand: revoke clients, don't delete them.
-        if client is not None and (not client.active or client.tenant != claims.tenant):
-            raise unauthorized("the token's client has been revoked")
+        if client is not None and not client.honours_token(claims.tenant, claims.issued_at):
+            raise unauthorized("the token's client has been revoked or its secret rotated")
     if claims.tenant != tenant or not is_tenant(tenant):
         raise ApiError(403, f"Forbidden: the token is not valid for tenant {tenant}")
     missing = [scope for scope in security_scopes.scopes if scope not in claims.scopes]

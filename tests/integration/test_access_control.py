@@ -167,6 +167,24 @@ async def test_a_revoked_clients_tokens_are_refused(
         assert "revoked" in refused.json()["message"]
 
 
+async def test_a_rotated_secret_ends_the_old_secret_and_its_tokens(
+    settings: Settings, s3_bucket: str, clients: ClientRepository, tenant: str
+) -> None:
+    checked_at_once = settings.model_copy(update={"client_check_seconds": 0.0})
+    client, secret = await clients.create(tenant, {SCOPE_READ})
+    path = f"/invoice/{tenant}/jobs/invoices/no-such-job"
+    async with api_client(create_app(checked_at_once), checked_at_once, authorised=False) as api:
+        old_token = bearer((await get_token(api, client.client_id, secret)).json()["access_token"])
+        new_secret = await clients.rotate(client.client_id)
+        assert new_secret is not None and new_secret != secret
+        assert (await get_token(api, client.client_id, secret)).status_code == 401
+        new_token = bearer((await get_token(api, client.client_id, new_secret)).json()["access_token"])
+        assert (await api.get(path, headers=old_token)).status_code == 401
+        assert (await api.get(path, headers=new_token)).status_code == 404
+    assert await clients.revoke(client.client_id)
+    assert await clients.rotate(client.client_id) is None  # a revoked client stays revoked
+
+
 async def test_the_job_quota_holds_across_replicas(settings: Settings, s3_bucket: str, tenant: str) -> None:
     limited = settings.model_copy(update={"quota_jobs_per_minute": 2})
     now = datetime.now(UTC)
@@ -386,7 +404,11 @@ def test_clients_cli_creates_lists_and_revokes(service_env: dict[str, str], tena
     mine = next(entry for entry in listed if entry["client_id"] == client["client_id"])
     assert "client_secret" not in mine and client["client_secret"] not in json.dumps(listed)
 
+    rotated = cli(service_env, "rotate", client["client_id"])
+    assert rotated.returncode == 0, rotated.stderr
+    assert json.loads(rotated.stdout)["client_secret"] not in (client["client_secret"], "")
     assert cli(service_env, "revoke", client["client_id"]).returncode == 0
+    assert cli(service_env, "rotate", client["client_id"]).returncode == 1
     assert cli(service_env, "revoke", "ic-no-such-client").returncode == 1
     refused = cli(service_env, "create", "--tenant", tenant, "--scopes", "invoice.everything")
     assert refused.returncode == 2 and "unknown scopes" in refused.stderr

@@ -68,6 +68,10 @@ class MemoryClients:
     def revoke(self, client_id: str, at: datetime) -> None:
         self.clients[client_id] = replace(self.clients[client_id], revoked_at=at)
 
+    def rotate(self, client_id: str, secret: str) -> None:
+        rotated = replace(self.clients[client_id], secret_hash=hash_secret(secret), secret_rotated_at=datetime.now(UTC))
+        self.clients[client_id] = rotated
+
 
 @dataclass
 class Api:
@@ -242,6 +246,21 @@ def test_a_revoked_clients_tokens_are_refused_within_the_check_interval() -> Non
     assert refused.status_code == 401, refused.text
     assert "revoked" in refused.json()["message"]
     assert refused.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_tokens_issued_before_a_secret_rotation_are_refused_within_the_check_interval() -> None:
+    api = make_api()
+    api.clients.add("ic-shop")
+    http = api.caller("192.0.2.1")
+    before = {"Authorization": f"Bearer {token_request(http, 'ic-shop', SECRET).json()['access_token']}"}
+    assert http.get("/invoice/shop/jobs/invoices/no-such-job", headers=before).status_code == 404
+    api.clients.rotate("ic-shop", "the-new-secret")
+    assert token_request(http, "ic-shop", SECRET).status_code == 401  # the old secret gets no token
+    after = {"Authorization": f"Bearer {token_request(http, 'ic-shop', 'the-new-secret').json()['access_token']}"}
+    api.clock.advance(api.settings.client_check_seconds)
+    refused = http.get("/invoice/shop/jobs/invoices/no-such-job", headers=before)
+    assert refused.status_code == 401 and "rotated" in refused.json()["message"]
+    assert http.get("/invoice/shop/jobs/invoices/no-such-job", headers=after).status_code == 404
 
 
 async def test_the_client_cache_reads_the_store_once_per_interval() -> None:
