@@ -13,7 +13,8 @@ one consumer at a time, in order, so the reader is the only writer of that docum
 runs several actors: its writes rely on inserts.
 
 One module per aggregate holds its adapter (`infra/jobs.py`, `orders.py`, `claims.py`, `invoices.py`,
-`captures.py`, `tenant_settings.py`, `clients.py`); each returns the typed records of `infra/records.py`.
+`captures.py`, `tenant_settings.py`, `clients.py`, `limits.py`); each returns the typed records of
+`infra/records.py`.
 """
 
 import asyncio

@@ -1,5 +1,6 @@
 """The FastAPI application: resources opened in the lifespan, routes, error handlers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -10,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra import db as mongo
-from infra.clients import CachedClients, ClientRepository
+from infra.clients import CachedClients, ClientRepository, unknown_client_hash
 from infra.credit_notes import CreditNoteRepository
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
@@ -80,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds)),
         )
         app.state.resources = resources
+        # Made now, so not even the first unknown client ID answers slower (it makes the hash once).
+        await asyncio.to_thread(unknown_client_hash)
         try:
             yield
         finally:
