@@ -15,7 +15,7 @@ from infra.clients import SCOPES, Client, ClientRepository
 from infra.settings import get_settings
 from schemas.orders import TENANT_PATTERN
 
-clients = typer.Typer(help="API clients: create, list, revoke.", no_args_is_help=True)
+clients = typer.Typer(help="API clients: create, list, rotate, revoke.", no_args_is_help=True)
 T = TypeVar("T")
 
 
@@ -67,9 +67,20 @@ def list_clients() -> None:
         typer.echo(json.dumps(describe(client)))
 
 
+@clients.command("rotate")
+def rotate(client_id: str) -> None:
+    """A new secret for the client (shown this once); tokens issued before are refused within
+    INVOICE_CLIENT_CHECK_SECONDS."""
+    secret = with_clients(lambda repository: repository.rotate(client_id))
+    if secret is None:
+        typer.echo(f"no active client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps({"client_id": client_id, "client_secret": secret}))
+
+
 @clients.command("revoke")
 def revoke(client_id: str) -> None:
-    """No new tokens for the client; tokens already issued expire on their own."""
+    """No new tokens for the client; the API refuses those already issued within INVOICE_CLIENT_CHECK_SECONDS."""
     if not with_clients(lambda repository: repository.revoke(client_id)):
         typer.echo(f"no client {client_id}", err=True)
         raise typer.Exit(1)

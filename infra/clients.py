@@ -8,8 +8,11 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Protocol
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -36,16 +39,40 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt).decode()}${encode(digest).decode()}"
 
 
-def secret_matches(secret: str, stored_hash: str) -> bool:
+@dataclass(frozen=True)
+class SecretHash:
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    digest: bytes
+
+
+def parse_hash(stored_hash: str) -> SecretHash | None:
+    """The parts of a hash that hash_secret made; None for anything else."""
     try:
         kind, n, r, p, salt, digest = stored_hash.split("$")
-    except ValueError:
+        if kind != "scrypt":
+            return None
+        return SecretHash(int(n), int(r), int(p), base64.b64decode(salt), base64.b64decode(digest))
+    except ValueError:  # binascii.Error is a ValueError
+        return None
+
+
+def secret_matches(secret: str, stored_hash: str) -> bool:
+    parsed = parse_hash(stored_hash)
+    if parsed is None:
         return False
-    if kind != "scrypt":
-        return False
-    expected = base64.b64decode(digest)
-    actual = hashlib.scrypt(secret.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p))
-    return hmac.compare_digest(actual, expected)
+    actual = hashlib.scrypt(secret.encode(), salt=parsed.salt, n=parsed.n, r=parsed.r, p=parsed.p)
+    return hmac.compare_digest(actual, parsed.digest)
+
+
+@cache
+def unknown_client_hash() -> str:
+    """What a secret sent with an unknown client ID is checked against: a real hash of a random secret,
+    made like every client's, so the check costs what a known client's does and the answer's timing
+    does not tell which client IDs exist."""
+    return hash_secret(secrets.token_urlsafe(32))
 
 
 def unknown_scopes(scopes: set[str]) -> set[str]:
@@ -60,10 +87,18 @@ class Client:
     created_at: datetime
     revoked_at: datetime | None
     secret_hash: str
+    secret_rotated_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def honours_token(self, tenant: str, issued_at: datetime | None) -> bool:
+        """Whether a token this service issued for the client still stands: not revoked, for the
+        client's tenant, and not issued before the client's secret was last rotated."""
+        if not self.active or tenant != self.tenant:
+            return False
+        return self.secret_rotated_at is None or (issued_at is not None and issued_at >= self.secret_rotated_at)
 
     @classmethod
     def from_document(cls, doc: Document) -> "Client":
@@ -74,6 +109,7 @@ class Client:
             created_at=doc["createdAt"],
             revoked_at=doc.get("revokedAt"),
             secret_hash=doc["secretHash"],
+            secret_rotated_at=doc.get("secretRotatedAt"),
         )
 
 
@@ -104,7 +140,46 @@ class ClientRepository:
     async def list(self) -> list[Client]:
         return [Client.from_document(doc) async for doc in self.clients.find({}).sort("createdAt", 1)]
 
+    async def rotate(self, client_id: str) -> str | None:
+        """A new secret for an active client (returned this once), or None when there is none. The old
+        secret gets no token from now on; the API refuses tokens issued before, within client_check_seconds."""
+        secret = secrets.token_urlsafe(32)
+        result = await self.clients.update_one(
+            {"_id": client_id, "revokedAt": None},
+            {"$set": {"secretHash": hash_secret(secret), "secretRotatedAt": utc_now()}},
+        )
+        return secret if result.matched_count == 1 else None
+
     async def revoke(self, client_id: str) -> bool:
-        """No new tokens for the client; tokens it already has live until they expire."""
+        """No new tokens for the client; the API refuses those it has within client_check_seconds."""
         result = await self.clients.update_one({"_id": client_id}, {"$set": {"revokedAt": utc_now()}})
         return result.matched_count == 1
+
+
+class ClientLookup(Protocol):
+    async def find(self, client_id: str) -> Client | None: ...
+
+
+class CachedClients:
+    """Clients by ID as the API's token check sees them: read from the store at most once per
+    `max_age` per client ID in each process, so a revoked client's tokens are refused within that
+    bound and a busy client costs one read per `max_age`, not one per request."""
+
+    MAX_ENTRIES = 10_000  # bounded memory whatever client IDs the tokens name
+
+    def __init__(self, clients: ClientLookup, max_age: timedelta, clock: Callable[[], datetime] = utc_now) -> None:
+        self.clients = clients
+        self.max_age = max_age
+        self.clock = clock
+        self.entries: dict[str, tuple[datetime, Client | None]] = {}
+
+    async def find(self, client_id: str) -> Client | None:
+        now = self.clock()
+        entry = self.entries.get(client_id)
+        if entry is not None and now - entry[0] < self.max_age:
+            return entry[1]
+        client = await self.clients.find(client_id)
+        if len(self.entries) >= self.MAX_ENTRIES:
+            self.entries.clear()
+        self.entries[client_id] = (now, client)
+        return client

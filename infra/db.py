@@ -13,7 +13,8 @@ one consumer at a time, in order, so the reader is the only writer of that docum
 runs several actors: its writes rely on inserts.
 
 One module per aggregate holds its adapter (`infra/jobs.py`, `orders.py`, `claims.py`, `invoices.py`,
-`captures.py`, `tenant_settings.py`, `clients.py`); each returns the typed records of `infra/records.py`.
+`captures.py`, `tenant_settings.py`, `clients.py`, `limits.py`); each returns the typed records of
+`infra/records.py`.
 """
 
 import asyncio
@@ -23,7 +24,7 @@ from typing import Any, TypeVar
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, OperationFailure
 
 from infra.metrics import StoreCommandCounter
 from infra.records import PageKey
@@ -32,6 +33,7 @@ from infra.settings import Settings
 Document = dict[str, Any]
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
+NOT_IMPLEMENTED = 238  # FerretDB v1's answer to an index option it lacks, such as expireAfterSeconds
 NUMBER_INDEX = "tenant_number_unique"
 
 
@@ -102,6 +104,15 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         "credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), ("ordinal", ASCENDING)], unique=True
     )
     await index.drop("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), ("ordinal", ASCENDING)])
+    # The windowed counters of login backoff and tenant quotas (infra/limits.py): a TTL index removes
+    # ended windows; where the store refuses TTL indexes (FerretDB v1) a plain one serves the purge
+    # that the counters then run themselves.
+    try:
+        await index.create("windowed_counters", [("expiresAt", ASCENDING)], expireAfterSeconds=0)
+    except OperationFailure as refused:
+        if refused.code != NOT_IMPLEMENTED:
+            raise
+        await index.create("windowed_counters", [("expiresAt", ASCENDING)])
 
 
 async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:

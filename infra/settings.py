@@ -1,10 +1,11 @@
 """All configuration, from the environment (prefix INVOICE_), with defaults that match `make services`."""
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -88,8 +89,27 @@ class Settings(BaseSettings):
     jwt_external_issuer: str | None = Field(default=None, description="`iss` of the tokens checked by jwt_jwks_url")
     access_token_ttl_seconds: int = 3600
     token_session_idle_seconds: int = 120
-    login_failures_per_client: int = Field(default=5, description="Failed token requests per client per minute")
-    login_failures_per_address: int = Field(default=20, description="Failed token requests per address per minute")
+
+    # --- Trust boundaries: proxies, login backoff, external tokens, revocation, tenant quotas ------
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='Addresses or CIDRs of proxies whose X-Forwarded-For is believed (JSON: ["10.0.0.0/8"])',
+    )
+    jwt_external_audience: str | None = Field(
+        default=None, description="`aud` the tokens checked by jwt_jwks_url must carry; required with it"
+    )
+    login_free_failures: int = Field(
+        default=5, ge=1, description="Failed token requests of one client from one address before backoff"
+    )
+    login_backoff_max_seconds: int = Field(default=900, ge=1, description="Longest wait of the login backoff")
+    login_failure_window_seconds: int = Field(default=3600, ge=60, description="Failures are counted per window")
+    client_check_seconds: float = Field(
+        default=60.0, ge=0, le=60, description="How long a client's revocation state is cached per API process"
+    )
+    quota_jobs_per_minute: int = Field(default=60, ge=1, description="Job creation requests per tenant per minute")
+    quota_resends_per_invoice_per_hour: int = Field(
+        default=3, ge=1, description="Email resend requests per invoice per hour"
+    )
 
     log_level: str = "INFO"
     log_json: bool = False
@@ -134,6 +154,28 @@ class Settings(BaseSettings):
         if key is not None and len(key.get_secret_value()) < 32:
             raise ValueError("a signing key must be at least 32 characters (e.g. `openssl rand -hex 32`)")
         return key
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network (CIDR such as 10.0.0.0/8)"
+                ) from None
+        return proxies
+
+    @model_validator(mode="after")
+    def _external_tokens_fully_checked(self) -> "Settings":
+        # PyJWT checks no issuer for issuer=None: a JWKS alone would accept any issuer those keys sign for.
+        if self.jwt_jwks_url and not (self.jwt_external_issuer and self.jwt_external_audience):
+            raise ValueError(
+                "jwt_jwks_url needs jwt_external_issuer and jwt_external_audience (INVOICE_JWT_EXTERNAL_ISSUER, "
+                "INVOICE_JWT_EXTERNAL_AUDIENCE): the `iss` and `aud` that the external issuer's tokens carry"
+            )
+        return self
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

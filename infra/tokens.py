@@ -21,6 +21,10 @@ class AccessClaims:
     tenant: str
     scopes: frozenset[str]
     expires_at: datetime
+    issued_at: datetime | None = None
+    # Issued by this service for one of its clients (whose revocation the API then checks), not by
+    # the external issuer of jwt_jwks_url.
+    issued_here: bool = True
 
 
 class TokenService:
@@ -38,6 +42,7 @@ class TokenService:
         self.tenant_claim = settings.jwt_tenant_claim
         self.external = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
         self.external_issuer = settings.jwt_external_issuer
+        self.external_audience = settings.jwt_external_audience
 
     def issue(self, *, client_id: str, tenant: str, scopes: frozenset[str]) -> tuple[str, int]:
         """A signed token and its lifetime in seconds."""
@@ -48,7 +53,9 @@ class TokenService:
             "sub": client_id,
             self.tenant_claim: tenant,
             "scope": " ".join(sorted(scopes)),
-            "iat": now,
+            # A fractional NumericDate (RFC 7519 allows it): compared with the instant of a secret's
+            # rotation, a token of the same second after it must not look older.
+            "iat": now.timestamp(),
             "exp": now + self.ttl,
         }
         token = jwt.encode(claims, self.keys[self.key_id], algorithm=self.ALGORITHM, headers={"kid": self.key_id})
@@ -57,10 +64,12 @@ class TokenService:
     async def verify(self, token: str) -> AccessClaims:
         try:
             kid = jwt.get_unverified_header(token).get("kid")
-            if kid in self.keys:
+            own_key = self.keys.get(kid) if isinstance(kid, str) else None
+            issued_here = own_key is not None
+            if own_key is not None:
                 claims = jwt.decode(
                     token,
-                    self.keys[kid],
+                    own_key,
                     algorithms=[self.ALGORITHM],
                     audience=self.audience,
                     issuer=self.issuer,
@@ -82,17 +91,20 @@ class TokenService:
             tenant=tenant,
             scopes=frozenset(str(claims.get("scope", "")).split()),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            issued_at=datetime.fromtimestamp(float(claims["iat"]), UTC) if "iat" in claims else None,
+            issued_here=issued_here,
         )
 
     async def _verify_external(self, token: str) -> dict[str, object]:
-        assert self.external is not None
+        # Settings refuse a JWKS URL without both: PyJWT skips the check of an issuer or audience of None.
+        assert self.external is not None and self.external_issuer and self.external_audience
         # PyJWKClient fetches with urllib (blocking) and caches the keys: keep it off the event loop.
         signing_key = await asyncio.to_thread(self.external.get_signing_key_from_jwt, token)
         claims: dict[str, object] = jwt.decode(
             token,
             signing_key.key,
             algorithms=["RS256", "ES256", "PS256"],
-            audience=self.audience,
+            audience=self.external_audience,
             issuer=self.external_issuer,
             options={"require": ["exp", "iss", "aud", "sub"]},
         )

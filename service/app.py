@@ -1,18 +1,22 @@
 """The FastAPI application: resources opened in the lifespan, routes, error handlers."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from infra import db as mongo
-from infra.clients import ClientRepository
+from infra.clients import CachedClients, ClientRepository, unknown_client_hash
 from infra.credit_notes import CreditNoteRepository
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
+from infra.limits import MongoWindowedCounters
 from infra.links import LinkSigner
 from infra.settings import Settings, get_settings
 from infra.storage import open_storage
@@ -23,7 +27,7 @@ from service.body_limit import BodySizeLimit
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.http_metrics import HttpMetrics, metrics
-from service.login_limits import FailedLogins
+from service.login_limits import LoginBackoff
 from service.routes import credit_notes, downloads, health, invoices, jobs, oauth
 from service.routes import settings as tenant_settings
 
@@ -52,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         client = mongo.connect(settings)
         db = client[settings.mongo_database]
         signer = LinkSigner(settings)
+        counters = MongoWindowedCounters(db)
+        clients = ClientRepository(db)
         resources = ApiResources(
             settings=settings,
             mongo=client,
@@ -63,11 +69,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             storage=open_storage(settings, signer),
             signer=signer,
             tokens=TokenService(settings),
-            clients=ClientRepository(db),
-            failed_logins=FailedLogins(settings.login_failures_per_client, settings.login_failures_per_address),
+            clients=clients,
             credit_notes=CreditNoteRepository(db),
+            counters=counters,
+            login_backoff=LoginBackoff(
+                counters,
+                free_failures=settings.login_free_failures,
+                max_delay=timedelta(seconds=settings.login_backoff_max_seconds),
+                window=timedelta(seconds=settings.login_failure_window_seconds),
+            ),
+            client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds)),
         )
         app.state.resources = resources
+        # Made now, so not even the first unknown client ID answers slower (it makes the hash once).
+        await asyncio.to_thread(unknown_client_hash)
         try:
             yield
         finally:
@@ -87,6 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.add_route("/metrics", metrics, include_in_schema=False)
     app.add_middleware(HttpMetrics)
+    if settings.trusted_proxies:
+        # Outermost: X-Forwarded-For and -Proto are believed only from these peers, and then only the
+        # nearest address that is not itself a trusted proxy. uvicorn's own proxy_headers stay off
+        # (cli/__init__.py): its default would trust whatever 127.0.0.1 forwards.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if tracing_wanted(settings):
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 

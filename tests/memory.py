@@ -5,10 +5,11 @@ on these says something about the real thing."""
 import hashlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from infra.credit_notes import credit_summary
+from infra.limits import WindowCount, window_start
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
 from infra.records import (
@@ -653,3 +654,26 @@ class MemoryRenderer:
         """The real check (pure and quick), only not in a process pool."""
         self.checked.append(document)
         invoice_xml(document)
+
+
+# --- windowed counters ------------------------------------------------------------------------------
+
+
+class MemoryWindowedCounters:
+    """infra/limits.py's counters in a dict: one count and latest event per (key, window start)."""
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, timedelta, datetime], tuple[int, datetime]] = {}
+
+    async def add(self, key: str, window: timedelta, now: datetime) -> WindowCount:
+        start = window_start(now, window)
+        count, last_at = self.windows.get((key, window, start), (0, now))
+        self.windows[(key, window, start)] = (count + 1, max(last_at, now))
+        return WindowCount(count + 1, max(last_at, now), start + window)
+
+    async def read(self, key: str, window: timedelta, now: datetime) -> WindowCount:
+        start = window_start(now, window)
+        if (key, window, start) not in self.windows:
+            return WindowCount(0, None, start + window)
+        count, last_at = self.windows[(key, window, start)]
+        return WindowCount(count, last_at, start + window)

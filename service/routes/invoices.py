@@ -16,7 +16,7 @@ from invoicing.einvoice import EInvoiceFormat
 from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
-from service.dependencies import InvoiceReads, Resources, Tenant
+from service.dependencies import QUOTA_EXCEEDED, InvoiceReads, ResendQuota, Resources, Tenant
 from service.errors import ApiError, error_responses
 from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
 
@@ -67,16 +67,17 @@ async def list_invoices(
 
 @router.post(
     "/invoice/{tenant}/invoices/{invoiceNumber:path}/email",  # numbers may hold "/"
-    dependencies=[ManageScope],
+    dependencies=[ManageScope, ResendQuota],  # in this order: only an authorised request uses the quota
     operation_id="POST-invoice-resend-email",
     summary="Email an invoice to the customer again",
     description=(
         "Sends the stored invoice PDF again to the customer email address on the invoice, from the tenant's "
         "email address. Accepted means queued: the stream worker sends it, retrying while the mail server "
-        "is away; the invoice's `emailedAt` then records the time."
+        "is away; the invoice's `emailedAt` then records the time. At most "
+        "`quota_resends_per_invoice_per_hour` requests per invoice per hour (429 with Retry-After beyond)."
     ),
     status_code=202,
-    responses=error_responses(400, 401, 403, 404, 409, 500, 503),
+    responses={**error_responses(400, 401, 403, 404, 409, 500, 503), **QUOTA_EXCEEDED},
 )
 async def resend_invoice_email(
     tenant: Tenant, invoiceNumber: Annotated[str, Path(max_length=128)], res: Resources

@@ -9,7 +9,7 @@ from infra.records import JobFilter
 from schemas.api import JobCreationResponse, JobPage, JobRequest, JobStatus, JobStatusResponse, JobType
 from service import services
 from service.auth import ManageScope, ReadScope
-from service.dependencies import Jobs, Tenant
+from service.dependencies import QUOTA_EXCEEDED, JobQuota, Jobs, Tenant
 from service.errors import error_responses
 from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["Invoice Jobs"])
 
 @router.post(
     "/invoice/{tenant}/jobs/invoices",
-    dependencies=[ManageScope],
+    dependencies=[ManageScope, JobQuota],  # in this order: only an authorised request uses the quota
     operation_id="POST-invoice-create-job",
     summary="Creating a job that starts an invoice creation",
     description=(
@@ -31,7 +31,7 @@ router = APIRouter(tags=["Invoice Jobs"])
         'credit it fully to invoice it again". AUTOMATIC jobs never take an order that has an invoice.'
     ),
     status_code=201,
-    responses=error_responses(400, 401, 403, 500, 503),
+    responses={**error_responses(400, 401, 403, 500, 503), **QUOTA_EXCEEDED},
 )
 async def create_job(tenant: Tenant, request: JobRequest, jobs: Jobs) -> JobCreationResponse:
     return JobCreationResponse(jobId=await services.create_job(jobs, tenant, request))

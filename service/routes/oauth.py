@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from infra.clients import Client, secret_matches, unknown_scopes
+from infra.clients import Client, secret_matches, unknown_client_hash, unknown_scopes
 from service.dependencies import ApiResources, Resources
 
 router = APIRouter(tags=["Authorization (extension)"])
@@ -66,17 +66,19 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
 
 
 async def authenticate(res: ApiResources, client_id: str, secret: str, address: str) -> Client:
-    wait = res.failed_logins.retry_after(client_id, address)
+    # Only a (client, address) pair that has failed again and again waits, and its attempts are not
+    # verified meanwhile (service/login_limits.py says why); every other caller is verified at once.
+    wait = await res.login_backoff.retry_after(client_id, address)
     if wait is not None:
         raise OAuthError(
             429, "invalid_client", f"too many failed attempts; try again in {wait} s", {"Retry-After": str(wait)}
         )
     client = await res.clients.find(client_id)
     # The hash is checked even for an unknown client, so the answer's timing does not tell which IDs exist.
-    stored_hash = client.secret_hash if client else "scrypt$16384$8$AAAAAAAAAAAAAAAAAAAAAA==$AAAA"
+    stored_hash = client.secret_hash if client else unknown_client_hash()
     matches = await asyncio.to_thread(secret_matches, secret, stored_hash)
     if client is None or not matches or not client.active:
-        res.failed_logins.record_failure(client_id, address)
+        await res.login_backoff.record_failure(client_id, address)
         raise invalid_client()
     return client
 
@@ -126,6 +128,7 @@ async def token(request: Request, res: Resources) -> JSONResponse:
         if grant_type != "client_credentials":
             raise OAuthError(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
         client_id, secret = client_credentials(request, form)
+        # The peer's address, or the one a trusted proxy forwarded (ProxyHeadersMiddleware, service/app.py).
         address = request.client.host if request.client else "unknown"
         client = await authenticate(res, client_id, secret, address)
         scopes = granted_scopes(client, form.get("scope"))

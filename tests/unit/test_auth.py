@@ -1,4 +1,5 @@
-"""Client secrets, access tokens and the failed-login limit: the pure parts of access control."""
+"""Client secrets and access tokens: the pure parts of access control (the login backoff, revocation and
+external tokens: test_trust_limits.py)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,6 @@ from pydantic import SecretStr
 from infra.clients import SCOPE_MANAGE, SCOPE_READ, hash_secret, secret_matches
 from infra.settings import Settings
 from infra.tokens import InvalidToken, TokenService
-from service.login_limits import WINDOW_SECONDS, FailedLogins
 
 KEY, OLD_KEY, NEW_KEY = "unit-test-key-" + "k" * 32, "old-key-" + "o" * 32, "new-key-" + "n" * 32
 SETTINGS = Settings(jwt_signing_key=SecretStr(KEY), jwt_key_id="k2")
@@ -75,21 +75,6 @@ def forged(**changes: object) -> str:
 async def test_bad_tokens_are_refused_with_the_reason(token: str, reason: str) -> None:
     with pytest.raises(InvalidToken, match=reason):
         await TokenService(SETTINGS).verify(token)
-
-
-def test_failed_logins_are_limited_per_client_and_per_address() -> None:
-    now = [1000.0]
-    limits = FailedLogins(per_client=3, per_address=5, clock=lambda: now[0])
-    for _ in range(3):
-        assert limits.retry_after("ic-1", "10.0.0.1") is None
-        limits.record_failure("ic-1", "10.0.0.1")
-    assert limits.retry_after("ic-1", "10.0.0.2") == int(WINDOW_SECONDS) + 1  # the client, from anywhere
-    assert limits.retry_after("ic-2", "10.0.0.1") is None  # the address still has room
-    limits.record_failure("ic-2", "10.0.0.1")
-    limits.record_failure("ic-3", "10.0.0.1")
-    assert limits.retry_after("ic-4", "10.0.0.1") is not None  # five failures from one address
-    now[0] += WINDOW_SECONDS + 1
-    assert limits.retry_after("ic-1", "10.0.0.1") is None  # the window has passed
 
 
 def test_openapi_declares_the_client_credentials_scheme_and_each_operations_scope() -> None:
