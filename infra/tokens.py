@@ -97,7 +97,9 @@ class TokenService:
 
     async def _verify_external(self, token: str) -> dict[str, object]:
         # Settings refuse a JWKS URL without both: PyJWT skips the check of an issuer or audience of None.
-        assert self.external is not None and self.external_issuer and self.external_audience
+        # Checked here too (not by assert, which `python -O` drops): a token must never pass unchecked.
+        if self.external is None or not self.external_issuer or not self.external_audience:
+            raise jwt.InvalidTokenError("external tokens are not configured")
         # PyJWKClient fetches with urllib (blocking) and caches the keys: keep it off the event loop.
         signing_key = await asyncio.to_thread(self.external.get_signing_key_from_jwt, token)
         claims: dict[str, object] = jwt.decode(
