@@ -252,13 +252,14 @@ class SellerSettings(TenantSettings):
 
 
 class LogoInfo(BaseModel):
-    """What the API says about a stored logo; the image itself is GET .../settings/logo."""
+    """What the API says about a stored logo; the image itself is GET .../settings/logo. It is the file
+    the service stored: downscaled to fit the invoice's logo box at 300 dpi, without metadata."""
 
     mediaType: str
-    width: int
-    height: int
-    size: int = Field(description="Bytes")
-    sha256: str
+    width: int = Field(description="Pixels of the stored image, downscaled")
+    height: int = Field(description="Pixels of the stored image, downscaled")
+    size: int = Field(description="Bytes of the stored image")
+    sha256: str = Field(description="Of the stored image; its ETag")
 
 
 class ElectronicAddressSettings(BaseModel):

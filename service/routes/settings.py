@@ -4,9 +4,10 @@ settings it was made with."""
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request, Response
 
-from invoicing.logo import MAX_LOGO_BYTES, InvalidLogo, check_logo
+from invoicing.logo import MAX_LOGO_BYTES, MAX_LOGO_SIDE, STORED_LOGO_SIZE, InvalidLogo, check_logo
 from schemas.settings import (
     CreditNoteSequenceSettings,
     EInvoiceSettings,
@@ -90,6 +91,9 @@ add_settings_resource(
 
 
 IMAGE_BODY = {"schema": {"type": "string", "format": "binary"}}
+# Checking a logo decodes it in a thread, off the event loop; two at a time at most, as each may take
+# ~100 MB while it is decoded (4000 x 4000 pixels) and uploading a logo is rare.
+LOGO_CHECKS = anyio.CapacityLimiter(2)
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
@@ -107,14 +111,17 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     dependencies=[ManageScope],
     operation_id="PUT-invoice-update-logo",
     summary="Setting the logo in the invoice header",
-    description=f"The body is the PNG or JPEG file itself (at most {MAX_LOGO_BYTES} bytes and 4000 x 4000 pixels). "
-    "Its type is read from its content.",
+    description=f"The body is the PNG or JPEG file itself (at most {MAX_LOGO_BYTES} bytes and "
+    f"{MAX_LOGO_SIDE} x {MAX_LOGO_SIDE} pixels). Its type is read from its content. It is stored as a file of "
+    f"that type without metadata, downscaled to fit {STORED_LOGO_SIZE[0]} x {STORED_LOGO_SIZE[1]} pixels "
+    "(the invoice's logo box at 300 dpi) when it is larger; the answer describes the stored image.",
     openapi_extra={"requestBody": {"required": True, "content": {"image/png": IMAGE_BODY, "image/jpeg": IMAGE_BODY}}},
     responses={**RESPONSES, 413: ERROR},
 )
 async def put_logo(tenant: Tenant, request: Request, res: Resources) -> LogoInfo:
     try:
-        logo = check_logo(await read_limited_body(request, MAX_LOGO_BYTES))
+        content = await read_limited_body(request, MAX_LOGO_BYTES)
+        logo = await anyio.to_thread.run_sync(check_logo, content, limiter=LOGO_CHECKS)
     except InvalidLogo as error:
         raise ApiError(400, str(error)) from None
     return await res.tenant_settings.put_logo(tenant, logo)

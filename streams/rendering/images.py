@@ -5,19 +5,21 @@ or recompressed. Any other image Pillow reads (PNG, as the settings API accepts)
 samples and compressed with FlateDecode; its transparency (an alpha channel, transparent palette
 entries or a transparent colour) becomes a soft mask. Decoding happens once per logo and process (the
 result is cached), not per invoice. The PDF objects themselves are made by `writer.py`.
+
+Logos are downscaled when they are uploaded (`invoicing/logo.py`), so this reads small images. One
+stored before that (up to 4000 x 4000 pixels) is downscaled the same way here, once per process (the
+cache again), so that no invoice embeds, and no render decodes, more pixels than it prints.
 """
 
-import io
-import warnings
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-FORMATS = ("PNG", "JPEG")
+from invoicing.logo import GREY_BANDS, InvalidLogo, check_logo, eight_bit_grey, fits_stored_size, opened_logo
+
 JPEG_COLOUR_SPACES = {"L": "DeviceGray", "RGB": "DeviceRGB", "CMYK": "DeviceCMYK"}  # by Pillow mode
-GREY_BANDS = ("1", "L", "I", "F")  # Pillow's first band of a grey image
 
 
 class UnsupportedImage(ValueError):
@@ -45,23 +47,20 @@ Logo = Raster  # the renderer scales the logo into its box keeping width / heigh
 def logo_image(data: bytes) -> Logo:
     try:
         return _read(data)
-    except UnsupportedImage:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
+    except InvalidLogo as error:  # not a PNG or JPEG, or more pixels than the settings API takes
+        raise UnsupportedImage(str(error)) from error
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
         raise UnsupportedImage(f"unreadable image data ({type(error).__name__}: {error})") from error
 
 
 def _read(data: bytes) -> Logo:
-    with warnings.catch_warnings():
-        # Pillow only warns of a decompression bomb; the settings API refuses such logos, and so does this.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in FORMATS:
-                raise UnsupportedImage(f"the logo is a {image.format} image, neither a PNG nor a JPEG")
-            if image.format == "JPEG" and image.mode in JPEG_COLOUR_SPACES:
-                return _jpeg(image, data)
-            image.load()  # decodes every pixel: truncated or corrupt data fails here, not later
-            return _decoded(image)
+    with opened_logo(data) as image:  # refuses a decompression bomb from its header
+        if not fits_stored_size(image.size):  # stored before uploads were downscaled
+            return _read(check_logo(data).content)
+        if image.format == "JPEG" and image.mode in JPEG_COLOUR_SPACES:
+            return _jpeg(image, data)
+        image.load()  # decodes every pixel: truncated or corrupt data fails here, not later
+        return _decoded(image)
 
 
 def _jpeg(image: Image.Image, data: bytes) -> Raster:
@@ -78,27 +77,16 @@ def _decoded(image: Image.Image) -> Raster:
         palette = bytes(image.getpalette("RGB") or b"")
         return _flate(image, "Indexed", palette=palette, alpha=alpha)
     if image.getbands()[0] in GREY_BANDS:
-        return _flate(_eight_bit_grey(image), "DeviceGray", alpha=alpha)
+        return _flate(eight_bit_grey(image), "DeviceGray", alpha=alpha)
     return _flate(image.convert("RGB"), "DeviceRGB", alpha=alpha)
 
 
 def _alpha(image: Image.Image) -> Raster:
     """Per pixel how opaque it is, from an alpha channel, transparent palette entries or a transparent colour."""
     if image.mode == "I;16" or image.getbands()[0] in ("I", "F"):
-        image = _eight_bit_grey(image)  # Pillow converts 16-bit grey to RGBA by clipping, not scaling
+        image = eight_bit_grey(image)  # Pillow converts 16-bit grey to RGBA by clipping, not scaling
     with_alpha = image if image.mode in ("LA", "RGBA") else image.convert("RGBA")
     return _flate(with_alpha.getchannel("A"), "DeviceGray")
-
-
-def _eight_bit_grey(image: Image.Image) -> Image.Image:
-    """Grey in 8 bits: 16-bit samples keep their high byte (Pillow's own conversion would clip them)."""
-    if image.mode in ("1", "L", "LA"):
-        return image.convert("L")
-    eight_bit = image.point(lambda value: value / 256).convert("L")
-    transparent = image.info.get("transparency")
-    if isinstance(transparent, int):  # the transparent grey level, reduced like the samples
-        eight_bit.info["transparency"] = transparent >> 8
-    return eight_bit
 
 
 def _flate(image: Image.Image, colour_space: str, *, palette: bytes = b"", alpha: Raster | None = None) -> Raster:

@@ -15,6 +15,7 @@ with "Page x of y".
 
 from dataclasses import dataclass
 
+from invoicing.logo import LOGO_BOX  # the most the logo may take on the first page; uploads are sized for it
 from streams.rendering.content import InvoiceContent
 from streams.rendering.fonts import EmbeddedFont
 from streams.rendering.images import Logo
@@ -27,8 +28,7 @@ TABLE_HEADER_HEIGHT = 15.0
 HEADER_LEFT_WIDTH = 250.0  # the logo or the seller's name
 HEADER_RIGHT_WIDTH = 235.0  # the seller's details, right-aligned
 SENDER_WIDTH = 285.0  # the sender line over the billing address
-LOGO_BOX = (170.0, 56.0)  # the most the logo may take on the first page (width, height)
-SMALL_LOGO_BOX = (120.0, 30.0)  # and on the pages after it
+SMALL_LOGO_BOX = (120.0, 30.0)  # the most the logo may take on the pages after the first (width, height)
 CONTINUED_TABLE_TOP = TOP - SMALL_LOGO_BOX[1] - 14  # where the table starts on the pages after the first
 SUM_LEADING = 12.0  # the subtotal and tax rows
 SUM_LABEL_X = 310.0  # where their labels start; the amounts end at RIGHT

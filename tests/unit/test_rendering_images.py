@@ -12,7 +12,7 @@ import zlib
 from typing import Any
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf.filters import decode_stream_data
 from pypdf.generic import DictionaryObject, NameObject, NumberObject, StreamObject
 
@@ -235,3 +235,55 @@ def gif() -> bytes:
 def test_unreadable_images_are_refused(data: bytes) -> None:
     with pytest.raises(UnsupportedImage):
         logo_image(data)
+
+
+def saved(image: Image.Image, kind: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=kind)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("image", "kind", "embedded"),
+    [
+        (Image.new("RGBA", (4000, 2000), (20, 80, 160, 128)), "PNG", (468, 234)),
+        (Image.new("P", (4000, 400), 3), "PNG", (709, 71)),  # a palette image is resampled in RGB
+        (Image.new("I;16", (1000, 1000), 0x8000), "PNG", (234, 234)),
+        (Image.new("RGB", (4000, 4000), (20, 80, 160)), "JPEG", (234, 234)),
+    ],
+)
+def test_a_large_logo_stored_before_uploads_were_downscaled_is_embedded_downscaled(
+    image: Image.Image, kind: str, embedded: tuple[int, int]
+) -> None:
+    # Up to 4000 x 4000 pixels were stored as they were sent; the PDF gets no more than the logo box at 300 dpi.
+    logo = logo_image(saved(image, kind))
+    assert (logo.width, logo.height) == embedded
+    xobject = image_xobject(logo)
+    assert (xobject["Width"], xobject["Height"]) == embedded
+    assert xobject["Filter"] == ("DCTDecode" if kind == "JPEG" else "FlateDecode")
+    if kind == "PNG":
+        expected = (128, 128, 128, 255) if image.mode == "I;16" else image.convert("RGBA").getpixel((0, 0))
+        assert isinstance(expected, tuple)
+        for pixel in set(shown(logo)):  # the same colour and opacity, smaller (resampled with premultiplied alpha)
+            assert all(abs(a - b) <= 1 for a, b in zip(pixel, expected, strict=True)), pixel
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG that declares `width` x `height` RGB pixels but holds the data of one short row: tiny as a
+    file, gigabytes if a decoder allocated what its header says."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    row = zlib.compress(bytes(1 + 3 * min(width, 16)))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", row) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_is_refused_without_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(image: object) -> None:
+        raise AssertionError("the bomb's pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", refuse)
+    with pytest.raises(UnsupportedImage, match="4000 x 4000"):
+        logo_image(bomb_png(20000, 20000))
