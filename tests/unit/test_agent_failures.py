@@ -227,9 +227,9 @@ class World:
         return stepped
 
     def asynchronous(self, name: str, result: Any = None) -> Any:
-        async def stepped(*_: Any, **__: Any) -> Any:
+        async def stepped(*args: Any, **_: Any) -> Any:
             self.step(name)
-            return result(*_) if callable(result) else result
+            return result(*args) if callable(result) else result
 
         return stepped
 
@@ -250,13 +250,8 @@ class Stream:
             yield [event]
 
 
-class Topic:
-    def __init__(self, world: World, step: str) -> None:
-        self.world, self.step_name = world, step
-
-    async def send(self, key: bytes | None = None, value: bytes = b"", headers: Any = None) -> Sent:
-        self.world.step(self.step_name)
-        return Sent()
+def topic(world: World, step: str) -> Any:
+    return SimpleNamespace(send=world.asynchronous(step, Sent()))
 
 
 def resources(**parts: Any) -> Any:
@@ -281,8 +276,8 @@ def wire_plan(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]
 
     patch.setattr(plan, "parse_job_request", world.sync("parse", plan.parse_job_request))
     patch.setattr(plan, "job_order_ids", world.asynchronous("select orders", ["o-1"]))
-    patch.setattr(plan, "order_results", Topic(world, "publish plan"))
-    patch.setattr(plan, "order_requests", Topic(world, "request orders"))
+    patch.setattr(plan, "order_results", topic(world, "publish plan"))
+    patch.setattr(plan, "order_requests", topic(world, "request orders"))
     patch.setattr(plan, "worker_resources", resources())
     jobs = [JobRequested(tenant="shop", jobId=f"j-{n}", jobType=JobType.MANUAL, orderIds=["o-1"]) for n in (1, 2)]
     return plan.plan_jobs.fun, [job.to_bytes() for job in jobs]
@@ -299,7 +294,7 @@ def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
 
     patch.setattr(invoice, "invoice_order", world.asynchronous("invoice", failed))
     patch.setattr(invoice, "announce", world.asynchronous("announce failure"))
-    patch.setattr(invoice, "order_results", Topic(world, "publish result"))
+    patch.setattr(invoice, "order_results", topic(world, "publish result"))
     claims = SimpleNamespace(release=world.asynchronous("release claim"))
     patch.setattr(invoice, "worker_resources", resources(claims=claims, pipeline_deps=lambda _: None))
     requests = [
