@@ -89,8 +89,11 @@ async def send_to_dead_letters(event: Any, reason: str, reason_class: str = "unp
         valueTruncated=len(value) > MAX_KEPT_VALUE_BYTES,
     )
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
-    sent = await dead_letters.send(key=key, value=letter.to_bytes())
-    await sent
+    # Once the offset is committed the letter is the record's only copy: a broker away is waited for.
+    async for attempt in retrying_transient():
+        with attempt:
+            sent = await dead_letters.send(key=key, value=letter.to_bytes())
+            await sent
     DEAD_LETTERS.labels(message.topic, reason_class).inc()
 
 

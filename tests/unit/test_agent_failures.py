@@ -133,6 +133,24 @@ def test_a_broker_away_is_waited_for_a_refusal_is_a_defect(error: Exception, tra
     assert failures.is_transient(error) is transient
 
 
+async def test_a_dead_letter_waits_for_a_broker_that_is_away(
+    dead_letters: list[DeadLetter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends: list[bytes | None] = []
+
+    async def send(key: bytes | None, value: bytes) -> Sent:
+        sends.append(key)
+        if len(sends) == 1:
+            raise KafkaConnectionError()
+        dead_letters.append(DeadLetter.model_validate_json(value))
+        return Sent()
+
+    monkeypatch.setattr(failures, "wait_exponential", lambda **_: lambda state: 0)
+    monkeypatch.setattr(failures, "dead_letters", SimpleNamespace(send=send))
+    await failures.send_to_dead_letters(record(b"x"), "a reason")
+    assert len(sends) == 2 and [letter.reason for letter in dead_letters] == ["a reason"]
+
+
 async def test_the_projection_folds_a_batch_in_order_plans_before_later_results() -> None:
     jobs = MemoryJobs()
     await jobs.create(tenant="shop", job_id="j1", job_type=JobType.MANUAL, order_ids=["a", "b"])
@@ -395,52 +413,3 @@ async def test_a_defect_in_any_step_of_any_agent_is_dead_lettered_and_the_agent_
         assert letter.offset == 1 and base64.b64decode(letter.value) == values[0]
         assert re.search(r"\(reference [0-9a-f]{12}\): RuntimeError: injected defect in ", letter.reason)
     assert (steps[-1], 2) in world.steps, f"the second record did not get through: {world.steps}"
-
-
-# Timers have no record to dead-letter: a defect is logged with a reference, and the next tick runs again.
-
-
-async def test_the_lag_timer_logs_a_defect_with_a_reference_and_measures_again(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    from streams.agents import lag
-
-    ticks: list[int] = []
-
-    class Consumer:
-        def assignment(self) -> list[Any]:
-            ticks.append(len(ticks))
-            if len(ticks) == 1:
-                raise RuntimeError("injected defect in assignment")
-            return []
-
-    monkeypatch.setattr(lag, "app", SimpleNamespace(consumer=Consumer()))
-    await lag.measure_consumer_lag()  # a timer that raised would stop for good
-    await lag.measure_consumer_lag()
-    assert ticks == [0, 1]
-    assert re.search(r"measuring the consumer lag failed, reference [0-9a-f]{12}", caplog.text)
-
-
-async def test_the_schedule_timer_logs_a_defect_with_a_reference_and_ticks_again(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    from streams.agents import schedule
-
-    ticks: list[datetime] = []
-
-    async def opened() -> Any:
-        if not ticks:
-            ticks.append(datetime.now(UTC))
-            raise RuntimeError("injected defect in opening the resources")
-        return SimpleNamespace(tenant_settings=None, jobs=None)
-
-    async def start_due_jobs(_: Any, now: datetime) -> list[str]:
-        ticks.append(now)
-        return []
-
-    monkeypatch.setattr(schedule, "worker_resources", opened)
-    monkeypatch.setattr(schedule, "start_due_jobs", start_due_jobs)
-    await schedule.start_scheduled_jobs()  # a timer that raised would stop for good
-    await schedule.start_scheduled_jobs()
-    assert len(ticks) == 2
-    assert re.search(r"starting the scheduled jobs failed, reference [0-9a-f]{12}", caplog.text)
