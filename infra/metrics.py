@@ -81,6 +81,12 @@ CONSUMER_LAG = Gauge(
     "Records on a partition this worker is assigned that its consumer group has not committed yet",
     ["topic", "partition"],
 )
+SCHEDULE_FAILURES = Counter(
+    "invoice_schedule_failures",
+    "Scheduled jobs of a tenant that a scheduler tick could not start (the others' went on), by reason class "
+    "(transient: a dependency away, tried again next tick; defect: logged with a reference)",
+    ["reason_class", "tenant"],
+)
 KAFKA_ERRORS = Counter(
     "invoice_kafka_errors", "Kafka operations that failed (connect, publish, metadata), by operation", ["operation"]
 )

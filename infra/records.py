@@ -59,11 +59,17 @@ class JobExists(Exception):
 
 @dataclass(frozen=True)
 class ScheduledTenant:
-    """A tenant whose invoice settings carry a schedule, and since when they do."""
+    """A tenant whose invoice settings carry a schedule, and since when they do. The stored settings are
+    validated when the scheduler reads `settings`, tenant by tenant: settings stored before a rule was
+    tightened fail their own tenant's schedule, not the list of every tenant's."""
 
     tenant: str
-    settings: InvoiceSettings
+    stored: Mapping[str, Any]
     since: datetime
+
+    @property
+    def settings(self) -> InvoiceSettings:
+        return InvoiceSettings.model_validate(self.stored)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ class TenantSettingsRepository:
         """The tenants whose invoice settings carry a schedule: an equality query on an indexed field."""
         docs = await self.settings.find({"scheduled": True}).to_list()
         return [
-            ScheduledTenant(doc["tenant"], InvoiceSettings.model_validate(doc["value"]), doc["updatedAt"])
+            ScheduledTenant(doc["tenant"], doc["value"], doc["updatedAt"])
             for doc in docs
             if doc["kind"] == InvoiceSettings.KIND
         ]

@@ -6,12 +6,13 @@ them into the domain objects the worker uses.
 """
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from invoicing.numbering import NUMBER_PLACEHOLDER
@@ -21,6 +22,9 @@ __all__ = ["NUMBER_PLACEHOLDER"]  # re-exported: the placeholder is the domain's
 
 MAX_THRESHOLD_HOURS = Decimal(24 * 366 * 10)  # ten years
 MAX_SEQUENCE_VALUE = 10**18 - 1
+# A schedule must fire within this many years of now: 29 February fires every 4 years, every 8 around a
+# century year (2096, then 2104); 31 February (which croniter calls valid) never.
+SCHEDULE_HORIZON_YEARS = 8
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -93,6 +97,13 @@ class InvoiceSettings(TenantSettings):
                 f"must be a cron expression of 5 fields (minute hour day-of-month month day-of-week), "
                 f'e.g. "0 2 * * *"; got {value!r}'
             )
+        try:
+            croniter(expression, datetime.now(UTC), max_years_between_matches=SCHEDULE_HORIZON_YEARS).get_next(datetime)
+        except CroniterBadDateError:
+            raise ValueError(
+                f"never fires (no such day in the {SCHEDULE_HORIZON_YEARS} years to come, e.g. 31 February); "
+                f"got {value!r}"
+            ) from None
         return expression
 
     @field_validator("timeZone")

@@ -6,15 +6,23 @@
 - anything else is a defect: it is logged with a reference and the record is dead-lettered with the
   reason, the reference and its original bytes, where an operator can replay it once the defect is
   fixed (`run_step`). Nothing is dropped silently, and the partition goes on.
+
+Every agent's work on a record runs inside these: parsing included (a parser that raises something else
+than ValueError is a defect too), and what a step does after a defect (failing the request visibly) is a
+step of its own. Agents that take records in batches run a step on the batch and, when it meets a
+defect, on each record alone (`run_batch_step`), so only the records at fault are dead-lettered. Timers
+have no record: their defects are logged with a reference and the next tick runs (`run_tick`).
 """
 
 import base64
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pymongo.errors import ConnectionFailure, OperationFailure
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, wait_exponential
@@ -37,6 +45,10 @@ def is_transient(error: BaseException) -> bool:
         return error.code in {11600, 11602, 91, 189, 262}  # interrupted, shutting down, primary stepped down
     if isinstance(error, ClientError):
         return int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)) >= 500
+    if isinstance(error, KafkaError):
+        # A broker away or electing a leader; a send that timed out may be retried (consumers take a
+        # record seen twice), a record too large, say, may not.
+        return error.retriable or isinstance(error, KafkaTimeoutError)
     return isinstance(error, BotoCoreError)
 
 
@@ -77,8 +89,11 @@ async def send_to_dead_letters(event: Any, reason: str, reason_class: str = "unp
         valueTruncated=len(value) > MAX_KEPT_VALUE_BYTES,
     )
     log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason[:300])
-    sent = await dead_letters.send(key=key, value=letter.to_bytes())
-    await sent
+    # Once the offset is committed the letter is the record's only copy: a broker away is waited for.
+    async for attempt in retrying_transient():
+        with attempt:
+            sent = await dead_letters.send(key=key, value=letter.to_bytes())
+            await sent
     DEAD_LETTERS.labels(message.topic, reason_class).inc()
 
 
@@ -89,6 +104,9 @@ async def parse_or_dead_letter(event: Any, parse: Callable[[bytes], T], what: st
         return parse(event.value)
     except ValueError as error:
         await send_to_dead_letters(event, f"invalid {what}: {error}", "invalid")
+        return None
+    except Exception as error:  # a defect of the parser, not of the record: replayable once it is fixed
+        await report_defect(event, f"parsing {what}", error)
         return None
 
 
@@ -112,9 +130,47 @@ async def run_step(event: Any, what: str, step: Callable[[], Awaitable[T]]) -> T
     raise AssertionError("unreachable: tenacity either returns, retries or re-raises")  # pragma: no cover
 
 
-async def report_defect(event: Any, what: str, error: Exception) -> Defect:
+ItemT = TypeVar("ItemT")
+
+
+async def run_batch_step(
+    batch: Sequence[tuple[Any, ItemT]], what: Callable[[ItemT], str], step: Callable[[Sequence[ItemT]], Awaitable[None]]
+) -> None:
+    """Run `step` on a batch's items (each with the event it came from) at once, retried while a
+    dependency is away; when it meets a defect, on each item alone (`run_step`), so only the records
+    at fault are dead-lettered, each with its reference, and the others are done."""
+    try:
+        async for attempt in retrying_transient():
+            with attempt:
+                await step([item for _, item in batch])
+        return
+    except Exception as error:
+        log.warning("a batch of %d records failed (%s): each record alone", len(batch), type(error).__name__)
+    for event, item in batch:
+        await run_step(event, what(item), partial(step, [item]))
+
+
+async def run_tick(what: str, step: Callable[[], Awaitable[None]]) -> None:
+    """One tick of a timer: a failure is logged (a defect with a reference) and the next tick tries
+    again; a timer whose function raised would stop for good. No retry within the tick: the next one is."""
+    try:
+        await step()
+    except Exception as error:
+        if is_transient(error):
+            log.warning("%s failed, a dependency is away: %s", what, error)
+        else:
+            log_defect(what, error)
+
+
+def log_defect(what: str, error: BaseException, **context: str) -> str:
+    """Log a defect with a new reference, which the operator finds the stack trace by; returns it."""
     reference = uuid.uuid4().hex[:12]
-    log.error("%s failed, reference %s", what, reference, exc_info=error)
+    log.error("%s failed, reference %s", what, reference, exc_info=error, extra=context)
+    return reference
+
+
+async def report_defect(event: Any, what: str, error: Exception) -> Defect:
+    reference = log_defect(what, error)
     await send_to_dead_letters(
         event, f"{what} failed (reference {reference}): {type(error).__name__}: {error}", "defect"
     )

@@ -6,6 +6,12 @@ JobExists. Only the latest due time is started, so a time missed while no worker
 A due time before the schedule was set is not one of its times. A worker that crashed between the
 insert and the job request is mended by the next tick of any worker: a scheduled job still unplanned
 after REQUEST_AGAIN_AFTER is requested again (the planner is idempotent for a request seen twice).
+
+Each tenant is on its own: a tenant whose job cannot be started (a schedule stored before the API refused
+schedules that never fire, settings that no longer validate, the store failing on its job) is logged
+with the tenant, counted in invoice_schedule_failures, and the tick goes on with the other tenants. A
+dependency away is not retried within the tick: the next tick, seconds later, tries the tenant again
+(its due time is still due then), and a tick that retried would hold up every other tenant meanwhile.
 """
 
 import logging
@@ -14,11 +20,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from infra.metrics import SCHEDULE_FAILURES, tenant_label
 from infra.ports import JobStore, TenantSettingsStore
 from infra.records import JobExists, ScheduledTenant
 from invoicing.schedule import latest_due
 from schemas.api import JobTrigger, JobType
 from schemas.events import JobRequested, utc_now
+from streams.failures import is_transient, log_defect
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +51,25 @@ async def start_due_jobs(deps: ScheduleDeps, now: datetime) -> list[str]:
     of the jobs this call requested."""
     requested = []
     for scheduled in await deps.tenant_settings.scheduled():
-        job_id = await start_due_job(deps, scheduled, now)
+        try:
+            job_id = await start_due_job(deps, scheduled, now)
+        except Exception as error:
+            record_failure(scheduled.tenant, error)
+            continue
         if job_id is not None:
             requested.append(job_id)
     return requested
+
+
+def record_failure(tenant: str, error: Exception) -> None:
+    if is_transient(error):
+        log.warning(
+            "scheduled job of tenant %s not started, a dependency is away: %s", tenant, error, extra={"tenant": tenant}
+        )
+        SCHEDULE_FAILURES.labels("transient", tenant_label(tenant)).inc()
+    else:
+        log_defect(f"starting the scheduled job of tenant {tenant}", error, tenant=tenant)
+        SCHEDULE_FAILURES.labels("defect", tenant_label(tenant)).inc()
 
 
 async def start_due_job(deps: ScheduleDeps, scheduled: ScheduledTenant, now: datetime) -> str | None:

@@ -417,7 +417,7 @@ class MemoryTenantSettings:
 
     async def scheduled(self) -> list[ScheduledTenant]:
         return [
-            ScheduledTenant(tenant, InvoiceSettings.model_validate(self.values[f"{tenant}:invoice"]), since)
+            ScheduledTenant(tenant, self.values[f"{tenant}:invoice"], since)
             for tenant, since in self.scheduled_since.items()
         ]
 

@@ -42,13 +42,16 @@ async def make_credit_notes(stream: Any) -> None:
             event, f"making credit note {request.creditNoteId}", partial(make_credit_note, request, deps)
         )
         if isinstance(outcome, Defect):
-            # The request is dead-lettered; it also fails visibly, so a client polling it learns of it.
-            await deps.credit_notes.finish_request(
+            # The request is dead-lettered; it also fails visibly, so a client polling it learns of it. A step
+            # of its own: a defect here is dead-lettered too, never out of the agent.
+            fail = partial(
+                deps.credit_notes.finish_request,
                 request.tenant,
                 request.creditNoteId,
                 CreditNoteStatus.FAILED,
                 f"Internal error while making the credit note (reference {outcome.reference})",
             )
+            await run_step(event, f"failing credit note request {request.creditNoteId}", fail)
 
 
 def retrying_refund(settings: Settings) -> AsyncRetrying:

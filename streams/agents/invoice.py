@@ -5,10 +5,10 @@ from typing import Any
 
 from infra.logs import log_context
 from infra.tracing import trace_headers
-from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiceRequested
+from schemas.events import InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
 from streams.announcements import invoice_failed
 from streams.app import app, invoice_emails, order_requests, order_results, settings
-from streams.failures import Defect, parse_or_dead_letter, retrying_transient, run_step
+from streams.failures import Defect, parse_or_dead_letter, run_step
 from streams.observability import record_order_finished
 from streams.pipeline import PipelineDeps, failed_by_defect, invoice_order
 from streams.public_events import announce
@@ -41,11 +41,20 @@ async def invoice_one(
     outcome = await run_step(event, f"invoicing order {request.orderId}", partial(invoice_order, request, deps))
     # A defect dead-letters the request; the order also fails visibly, so its job still finishes.
     result = failed_by_defect(request, outcome.reference) if isinstance(outcome, Defect) else outcome
+    # A step of its own: a defect here dead-letters the request too (its replay publishes the result).
+    await run_step(
+        event, f"publishing the result of order {request.orderId}", partial(publish_result, request, result, resources)
+    )
+
+
+async def publish_result(
+    request: OrderInvoiceRequested, result: OrderInvoiced | OrderFailed, resources: WorkerResources
+) -> None:
+    """Each part may run twice (a retry while a dependency is away): a claim released again stays
+    released, invoice.failed carries the same ce_id, and the projection takes a result seen twice."""
     if isinstance(result, OrderFailed):
         # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
-        async for attempt in retrying_transient():
-            with attempt:
-                await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
+        await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
         await announce(invoice_failed(result))
     sent = await order_results.send(
         key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes(), headers=trace_headers()

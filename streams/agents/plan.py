@@ -84,28 +84,36 @@ async def plan_jobs(stream: Any) -> None:
             order_ids = await run_step(
                 event, f"planning job {request.jobId}", partial(job_order_ids, resources, request)
             )
-        if isinstance(order_ids, Defect):
-            continue
-        job_key = f"{request.tenant}:{request.jobId}".encode()
-        # The plan is on the results topic before any order request exists, so the projection learns
-        # the job's size before its first result.
-        planned = [
-            await order_results.send(key=job_key, value=part.to_bytes(), headers=trace_headers())
-            for part in plan_parts(request, order_ids)
-        ]
-        await asyncio.gather(*planned)
-        requested = [
-            await order_requests.send(
-                key=f"{request.tenant}:{order_id}".encode(),
-                value=OrderInvoiceRequested(
-                    tenant=request.tenant,
-                    jobId=request.jobId,
-                    orderId=order_id,
-                    jobType=request.jobType,
-                    position=position,
-                ).to_bytes(),
-                headers=trace_headers(),
+            if isinstance(order_ids, Defect):
+                continue
+            await run_step(
+                event, f"requesting the orders of job {request.jobId}", partial(request_orders, request, order_ids)
             )
-            for position, order_id in enumerate(order_ids)
-        ]
-        await asyncio.gather(*requested)
+
+
+async def request_orders(request: JobRequested, order_ids: list[str]) -> None:
+    """The plan, then one invoice request per order. Sent again in full when retried: the projection and
+    the invoice agent take a plan part or an order request seen twice."""
+    job_key = f"{request.tenant}:{request.jobId}".encode()
+    # The plan is on the results topic before any order request exists, so the projection learns
+    # the job's size before its first result.
+    planned = [
+        await order_results.send(key=job_key, value=part.to_bytes(), headers=trace_headers())
+        for part in plan_parts(request, order_ids)
+    ]
+    await asyncio.gather(*planned)
+    requested = [
+        await order_requests.send(
+            key=f"{request.tenant}:{order_id}".encode(),
+            value=OrderInvoiceRequested(
+                tenant=request.tenant,
+                jobId=request.jobId,
+                orderId=order_id,
+                jobType=request.jobType,
+                position=position,
+            ).to_bytes(),
+            headers=trace_headers(),
+        )
+        for position, order_id in enumerate(order_ids)
+    ]
+    await asyncio.gather(*requested)

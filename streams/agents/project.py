@@ -4,8 +4,8 @@ Results are folded in batches (up to PROJECTION_BATCH records, or what arrived w
 PROJECTION_WAIT_SECONDS): one bulk write of the order results and one counter update per job and
 batch, instead of three round trips per order. `take_events` is `take` with the events kept, which the
 dead-letter topic needs (topic, partition, offset, bytes); their offsets are committed once the batch is
-folded. A batch that meets a defect is folded again record by record, so only the record at fault is
-dead-lettered.
+folded. A batch that meets a defect is folded (and announced) again record by record, so only the
+record at fault is dead-lettered (streams/failures.py `run_batch_step`).
 """
 
 from collections.abc import Sequence
@@ -17,7 +17,7 @@ from infra.records import OrderOutcome
 from schemas.api import OrderResultStatus
 from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
 from streams.app import app, order_results
-from streams.failures import parse_or_dead_letter, retrying_transient, run_step
+from streams.failures import parse_or_dead_letter, run_batch_step
 from streams.public_events import announce_completed_jobs
 from streams.resources import worker_resources
 from streams.tracing import traced_batches
@@ -70,14 +70,14 @@ async def fold(jobs: JobStore, results: Sequence[JobResult]) -> None:
 async def fold_batch(jobs: JobStore, events: Sequence[Any]) -> None:
     parsed = [(event, await parse_or_dead_letter(event, JOB_RESULT.validate_json, "job result")) for event in events]
     valid = [(event, result) for event, result in parsed if result is not None]
-    try:
-        async for attempt in retrying_transient():
-            with attempt:
-                await fold(jobs, [result for _, result in valid])
-    except Exception:
-        # One record at fault must not hold up the others: fold each alone; the faulty one is dead-lettered.
-        for event, result in valid:
-            await run_step(event, f"projecting a result of job {result.jobId}", partial(fold, jobs, [result]))
+    await run_batch_step(valid, lambda result: f"projecting a result of job {result.jobId}", partial(fold, jobs))
+
+
+async def announce_batch(jobs: JobStore, events: Sequence[Any]) -> None:
+    batch = [(event, event) for event in events]
+    await run_batch_step(
+        batch, lambda _: "announcing the jobs a result completed", partial(announce_completed_jobs, jobs)
+    )
 
 
 @app.agent(order_results)
@@ -86,6 +86,4 @@ async def project_results(stream: Any) -> None:
     batches = stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS)
     async for events in traced_batches(batches, "project results"):
         await fold_batch(jobs, events)
-        async for attempt in retrying_transient():
-            with attempt:
-                await announce_completed_jobs(jobs, events)
+        await announce_batch(jobs, events)

@@ -1,15 +1,11 @@
 """Timer "schedule": every few seconds, on every worker, start the scheduled AUTOMATIC jobs that are due
 (exactly once however many workers run: streams/scheduling.py)."""
 
-import logging
-
 from schemas.events import JobRequested, utc_now
 from streams.app import app, job_requests, settings
-from streams.failures import is_transient
+from streams.failures import run_tick
 from streams.resources import worker_resources
 from streams.scheduling import ScheduleDeps, start_due_jobs
-
-log = logging.getLogger(__name__)
 
 
 async def request_job(request: JobRequested) -> None:
@@ -18,13 +14,15 @@ async def request_job(request: JobRequested) -> None:
 
 
 async def start_scheduled_jobs() -> None:
+    # Each tenant's failure is its own (streams/scheduling.py); what fails for all (the store away while the
+    # scheduled tenants are read) is logged and the next tick tries again: a due job is still due then.
+    await run_tick("starting the scheduled jobs", start_jobs_due_now)
+
+
+async def start_jobs_due_now() -> None:
     resources = await worker_resources()
     deps = ScheduleDeps(tenant_settings=resources.tenant_settings, jobs=resources.jobs, request_job=request_job)
-    try:
-        await start_due_jobs(deps, utc_now())
-    except Exception as error:
-        # The next tick tries again (a due job is still due then); a timer that raised would stop for good.
-        log.log(logging.WARNING if is_transient(error) else logging.ERROR, "scheduled jobs not started", exc_info=error)
+    await start_due_jobs(deps, utc_now())
 
 
 # Registered without decorator syntax: Faust's timer decorator is untyped, and would make this function so.

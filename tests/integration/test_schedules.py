@@ -34,6 +34,9 @@ async def test_a_bad_schedule_or_time_zone_is_400_naming_the_field(api: httpx.As
         response = await api.put(path, json={**MONTHLY, "schedule": schedule})
         assert response.status_code == 400, (schedule, response.text)
         assert response.json()["message"].startswith("Invalid request: schedule: must be a cron expression"), schedule
+    # croniter calls 31 February valid; it never fires, and would fail the scheduler's every tick.
+    never = await api.put(path, json={**MONTHLY, "schedule": "0 0 31 2 *"})
+    assert never.status_code == 400 and never.json()["message"].startswith("Invalid request: schedule: never fires")
     zone = await api.put(path, json={**MONTHLY, "timeZone": "Mars/Olympus"})
     assert zone.status_code == 400 and "timeZone: must be an IANA time zone" in zone.json()["message"]
 

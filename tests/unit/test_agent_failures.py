@@ -2,11 +2,14 @@
 Kafka: records are stand-ins with the fields Faust gives, the dead-letter topic is replaced by a list."""
 
 import base64
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, MessageSizeTooLargeError
 
 from infra.mail import OutgoingEmail
 from infra.settings import Settings
@@ -14,13 +17,17 @@ from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.recalculation import recalculate
 from schemas.api import JobStatus, JobType, OrderResultStatus
 from schemas.events import (
+    JOB_RESULT,
+    CreditNoteRequested,
     DeadLetter,
     EmailReason,
     InvoiceEmailRequested,
     JobPlanned,
+    JobRequested,
     OrderFailed,
     OrderInvoiced,
     OrderInvoiceRequested,
+    RefundRequested,
 )
 from schemas.orders import parse_order_event
 from streams import failures
@@ -43,6 +50,7 @@ class Message:
 @dataclass
 class Event:
     message: Message
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
 
     @property
     def value(self) -> bytes:
@@ -113,6 +121,36 @@ async def test_a_defect_is_dead_lettered_with_a_reference_and_logged(
     assert outcome.reference in caplog.text
 
 
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (KafkaConnectionError(), True),  # the broker away: waited for, like MongoDB and storage
+        (KafkaTimeoutError(), True),  # a send unanswered: sent again, consumers take a record seen twice
+        (MessageSizeTooLargeError(), False),  # sent again, refused again: a defect
+    ],
+)
+def test_a_broker_away_is_waited_for_a_refusal_is_a_defect(error: Exception, transient: bool) -> None:
+    assert failures.is_transient(error) is transient
+
+
+async def test_a_dead_letter_waits_for_a_broker_that_is_away(
+    dead_letters: list[DeadLetter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sends: list[bytes | None] = []
+
+    async def send(key: bytes | None, value: bytes) -> Sent:
+        sends.append(key)
+        if len(sends) == 1:
+            raise KafkaConnectionError()
+        dead_letters.append(DeadLetter.model_validate_json(value))
+        return Sent()
+
+    monkeypatch.setattr(failures, "wait_exponential", lambda **_: lambda state: 0)
+    monkeypatch.setattr(failures, "dead_letters", SimpleNamespace(send=send))
+    await failures.send_to_dead_letters(record(b"x"), "a reason")
+    assert len(sends) == 2 and [letter.reason for letter in dead_letters] == ["a reason"]
+
+
 async def test_the_projection_folds_a_batch_in_order_plans_before_later_results() -> None:
     jobs = MemoryJobs()
     await jobs.create(tenant="shop", job_id="j1", job_type=JobType.MANUAL, order_ids=["a", "b"])
@@ -178,3 +216,200 @@ async def test_an_email_request_that_meets_a_defect_is_dead_lettered_not_dropped
     assert base64.b64decode(letter.value) == request.to_bytes()  # the request can be replayed as it was
     invoice = await invoices.find("shop", "o-1")
     assert invoice is not None and invoice.emailed_at is None  # not recorded as sent
+
+
+# --- every step of every agent under the policy --------------------------------------------------------
+# Each agent runs on a stream of two records whose collaborators are stand-ins that record each step; one
+# step is broken for the first record (a RuntimeError: a defect, not a dependency being away). That record
+# must be dead-lettered with a reference, and the agent must go on and take the second record to its end.
+
+
+class World:
+    """The steps the agent took, per record, and the steps broken for the first record."""
+
+    def __init__(self, broken: set[str]) -> None:
+        self.broken = broken
+        self.steps: list[tuple[str, int]] = []
+        self.current = 0  # the record the agent has in hand: set as the stream hands it out
+
+    def step(self, name: str) -> None:
+        self.steps.append((name, self.current))
+        if name in self.broken and self.current == 1:
+            raise RuntimeError(f"injected defect in {name}")
+
+    def sync(self, name: str, function: Any) -> Any:
+        def stepped(*args: Any, **kwargs: Any) -> Any:
+            self.step(name)
+            return function(*args, **kwargs)
+
+        return stepped
+
+    def asynchronous(self, name: str, result: Any = None) -> Any:
+        async def stepped(*args: Any, **_: Any) -> Any:
+            self.step(name)
+            return result(*args) if callable(result) else result
+
+        return stepped
+
+
+class Stream:
+    """The Faust stream an agent reads: its events one by one, or in batches (of one here)."""
+
+    def __init__(self, world: World, values: list[bytes]) -> None:
+        self.world, self.values = world, values
+
+    async def events(self) -> Any:
+        for number, value in enumerate(self.values, start=1):
+            self.world.current = number
+            yield record(value, offset=number)
+
+    async def take_events(self, _: int, within: float) -> Any:
+        async for event in self.events():
+            yield [event]
+
+
+def topic(world: World, step: str) -> Any:
+    return SimpleNamespace(send=world.asynchronous(step, Sent()))
+
+
+def resources(**parts: Any) -> Any:
+    async def opened() -> Any:
+        return SimpleNamespace(settings=Settings(), **parts)
+
+    return opened
+
+
+def wire_orders(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import orders
+
+    patch.setattr(orders, "parse_order_event", world.sync("parse", parse_order_event))
+    patch.setattr(
+        orders, "worker_resources", resources(orders=SimpleNamespace(store_snapshot=world.asynchronous("store")))
+    )
+    return orders.store_orders.fun, [encoded(order_event("shop", f"o-{n}")) for n in (1, 2)]
+
+
+def wire_plan(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import plan
+
+    patch.setattr(plan, "parse_job_request", world.sync("parse", plan.parse_job_request))
+    patch.setattr(plan, "job_order_ids", world.asynchronous("select orders", ["o-1"]))
+    patch.setattr(plan, "order_results", topic(world, "publish plan"))
+    patch.setattr(plan, "order_requests", topic(world, "request orders"))
+    patch.setattr(plan, "worker_resources", resources())
+    jobs = [JobRequested(tenant="shop", jobId=f"j-{n}", jobType=JobType.MANUAL, orderIds=["o-1"]) for n in (1, 2)]
+    return plan.plan_jobs.fun, [job.to_bytes() for job in jobs]
+
+
+def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import invoice
+
+    parse = OrderInvoiceRequested.model_validate_json
+    patch.setattr(OrderInvoiceRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+
+    def failed(request: OrderInvoiceRequested, _: Any) -> OrderFailed:
+        return OrderFailed(tenant=request.tenant, jobId=request.jobId, orderId=request.orderId, reason="no")
+
+    patch.setattr(invoice, "invoice_order", world.asynchronous("invoice", failed))
+    patch.setattr(invoice, "announce", world.asynchronous("announce failure"))
+    patch.setattr(invoice, "order_results", topic(world, "publish result"))
+    claims = SimpleNamespace(release=world.asynchronous("release claim"))
+    patch.setattr(invoice, "worker_resources", resources(claims=claims, pipeline_deps=lambda _: None))
+    requests = [
+        OrderInvoiceRequested(tenant="shop", jobId="j-1", orderId=f"o-{n}", jobType=JobType.MANUAL) for n in (1, 2)
+    ]
+    return invoice.invoice_orders.fun, [request.to_bytes() for request in requests]
+
+
+def credit_resources(world: World) -> Any:
+    credit_notes = SimpleNamespace(finish_request=world.asynchronous("fail request"))
+    return resources(credit_deps=lambda *_: SimpleNamespace(credit_notes=credit_notes), email_deps=lambda: None)
+
+
+def wire_credit(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import credit
+
+    parse = CreditNoteRequested.model_validate_json
+    patch.setattr(CreditNoteRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+    patch.setattr(credit, "make_credit_note", world.asynchronous("make credit note"))
+    patch.setattr(credit, "worker_resources", credit_resources(world))
+    requests = [
+        CreditNoteRequested(tenant="shop", creditNoteId=f"c-{n}", orderId="o-1", invoiceNumber="N1", reason="x")
+        for n in (1, 2)
+    ]
+    return credit.make_credit_notes.fun, [request.to_bytes() for request in requests]
+
+
+def wire_refunds(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import credit
+
+    parse = RefundRequested.model_validate_json
+    patch.setattr(RefundRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+    patch.setattr(credit, "retry_refund", world.asynchronous("refund"))
+    patch.setattr(credit, "worker_resources", credit_resources(world))
+    requests = [RefundRequested(tenant="shop", creditNoteId=f"c-{n}") for n in (1, 2)]
+    return credit.retry_refunds.fun, [request.to_bytes() for request in requests]
+
+
+def wire_emails(world: World, patch: pytest.MonkeyPatch, credit_note: str | None) -> tuple[Any, list[bytes]]:
+    from streams.agents import emails
+
+    parse = InvoiceEmailRequested.model_validate_json
+    patch.setattr(InvoiceEmailRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+    patch.setattr(emails, "send_requested_email", world.asynchronous("email invoice"))
+    patch.setattr(emails, "send_requested_credit_note", world.asynchronous("email credit note"))
+    patch.setattr(emails, "worker_resources", credit_resources(world))
+    requests = [
+        InvoiceEmailRequested(
+            tenant="shop", orderId=f"o-{n}", invoiceNumber="N1", reason=EmailReason.RESEND, creditNoteId=credit_note
+        )
+        for n in (1, 2)
+    ]
+    return emails.email_invoices.fun, [request.to_bytes() for request in requests]
+
+
+def wire_project(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
+    from streams.agents import project
+
+    patch.setattr(JOB_RESULT, "validate_json", world.sync("parse", JOB_RESULT.validate_json))
+    jobs = SimpleNamespace(record_results=world.asynchronous("fold"), record_planned=world.asynchronous("fold"))
+    patch.setattr(project, "announce_completed_jobs", world.asynchronous("announce completed jobs"))
+    patch.setattr(project, "worker_resources", resources(jobs=jobs))
+    results = [OrderFailed(tenant="shop", jobId=f"j-{n}", orderId="o-1", reason="no") for n in (1, 2)]
+    return project.project_results.fun, [result.to_bytes() for result in results]
+
+
+AGENTS: dict[str, tuple[Any, list[str]]] = {
+    # agent: (its wiring, its steps in order; the last is where a record's handling ends)
+    "orders": (wire_orders, ["parse", "store"]),
+    "plan": (wire_plan, ["parse", "select orders", "publish plan", "request orders"]),
+    "invoice": (wire_invoice, ["parse", "invoice", "release claim", "announce failure", "publish result"]),
+    "credit": (wire_credit, ["parse", "make credit note"]),
+    "refunds": (wire_refunds, ["parse", "refund"]),
+    "emails (invoice)": (lambda world, patch: wire_emails(world, patch, None), ["parse", "email invoice"]),
+    "emails (credit note)": (lambda world, patch: wire_emails(world, patch, "c-1"), ["parse", "email credit note"]),
+    "project": (wire_project, ["parse", "fold", "announce completed jobs"]),
+}
+CASES = [
+    pytest.param(agent, {step}, id=f"{agent}: {step}") for agent, (_, steps) in AGENTS.items() for step in steps
+] + [
+    # A defect handler that itself does I/O: the credit note is finished FAILED after the defect.
+    pytest.param("credit", {"make credit note", "fail request"}, id="credit: fail request after a defect"),
+]
+
+
+@pytest.mark.parametrize(("agent", "broken"), CASES)
+async def test_a_defect_in_any_step_of_any_agent_is_dead_lettered_and_the_agent_goes_on(
+    agent: str, broken: set[str], dead_letters: list[DeadLetter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wire, steps = AGENTS[agent]
+    world = World(broken)
+    run, values = wire(world, monkeypatch)
+
+    await run(Stream(world, values))  # a defect that escaped would end the agent here
+
+    assert dead_letters, "the broken record was not dead-lettered"
+    for letter in dead_letters:
+        assert letter.offset == 1 and base64.b64decode(letter.value) == values[0]
+        assert re.search(r"\(reference [0-9a-f]{12}\): RuntimeError: injected defect in ", letter.reason)
+    assert (steps[-1], 2) in world.steps, f"the second record did not get through: {world.steps}"
