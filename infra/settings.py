@@ -11,7 +11,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INVOICE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value (or, for a check across fields, all of them) would otherwise be
+    # printed in the error, secrets included.
+    model_config = SettingsConfigDict(env_prefix="INVOICE_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
