@@ -112,6 +112,10 @@ async def test_a_manual_job_runs_end_to_end_over_sasl_ssl(
         "secure-2": "SUCCESS",
     }
     assert len({result["invoiceNumber"] for result in results.values()}) == 2
+    assert secure_worker.process is not None and secure_worker.process.poll() is None
+    log = secure_worker.log_path.read_text(errors="replace")
+    for secret in ("INVOICE_KAFKA_SASL_PASSWORD", "INVOICE_KAFKA_SSL_KEY_PASSWORD"):
+        assert secure_env[secret] not in log, f"the worker logged {secret}"
 
 
 def settings_with(secure_env: dict[str, str], **values: object) -> Settings:
