@@ -36,6 +36,7 @@ CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject-keda-v1alpha1.json",
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "kafkatopic-kafka-v1beta2.json",
     ("kafka.strimzi.io/v1beta2", "KafkaUser"): "kafkauser-kafka-v1beta2.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication-keda-v1alpha1.json",
 }
 
 # Env vars the manifests may set that are not INVOICE_ settings. None yet: OTEL_* and the like would be
@@ -393,3 +394,13 @@ def test_kafka_users_may_do_only_their_part() -> None:
         assert env["INVOICE_KAFKA_SASL_USERNAME"]["value"] == user, deployment
         ref = env["INVOICE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
         assert (ref["name"], ref["key"], ref.get("optional", False)) == (user, "password", False), deployment
+
+    # KEDA reads the worker's lag on the same listener, logged in as the worker.
+    (trigger,) = one(objects, "ScaledObject", "invoice-worker")["spec"]["triggers"]
+    assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == ("scram_sha512", "enable")
+    login = one(objects, "TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    assert {(env["parameter"], env["name"], env["containerName"]) for env in login["env"]} == {
+        ("username", "INVOICE_KAFKA_SASL_USERNAME", "worker"),
+        ("password", "INVOICE_KAFKA_SASL_PASSWORD", "worker"),
+    }
+    assert [ref["parameter"] for ref in login["secretTargetRef"]] == ["ca"]
