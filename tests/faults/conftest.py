@@ -37,7 +37,14 @@ class PrivateServices:
         self.local_dir = local_dir
         self.ports = {
             name: free_port()
-            for name in ("KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "POSTGRES_PORT", "MONGO_PORT", "MINIO_PORT")
+            for name in (
+                "KAFKA_PORT",
+                "KAFKA_CONTROLLER_PORT",
+                "KAFKA_SASL_PORT",
+                "POSTGRES_PORT",
+                "MONGO_PORT",
+                "MINIO_PORT",
+            )
         }
         self.ports["MINIO_CONSOLE_PORT"] = free_port()
         self.env = {

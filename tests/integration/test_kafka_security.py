@@ -90,6 +90,7 @@ async def secure_publish(secure_settings: Settings) -> AsyncIterator[Callable[..
 
 
 async def test_a_manual_job_runs_end_to_end_over_sasl_ssl(
+    secure_env: dict[str, str],
     secure_api: httpx.AsyncClient,
     secure_worker: WorkerProcess,
     secure_publish: Callable[..., Awaitable[None]],
