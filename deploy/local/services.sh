@@ -360,9 +360,9 @@ ensure_kafka_scram_users() {
 # The client settings of the SASL_SSL listener, for the tests and for `set -a; . .local/kafka-sasl.env`.
 write_kafka_client_env() {
     local dir=$KAFKA_TLS_DIR
-    (
-        umask 077
-        cat >"$KAFKA_SASL_CLIENT_ENV" <<EOF
+    touch "$KAFKA_SASL_CLIENT_ENV"
+    chmod 600 "$KAFKA_SASL_CLIENT_ENV"
+    cat >"$KAFKA_SASL_CLIENT_ENV" <<EOF
 # Written by deploy/local/services.sh on every start of kafka: the settings (infra/settings.py) of a client
 # of the local SASL_SSL listener. Holds secrets: readable by its owner only, never committed.
 INVOICE_KAFKA_BOOTSTRAP_SERVERS=$HOST:$KAFKA_SASL_PORT
@@ -376,7 +376,6 @@ INVOICE_KAFKA_SSL_CERTFILE=$dir/client.crt
 INVOICE_KAFKA_SSL_KEYFILE=$dir/client.key
 INVOICE_KAFKA_SSL_KEY_PASSWORD=$(kafka_secret client-key-password)
 EOF
-    )
 }
 
 write_kafka_config() {
@@ -384,8 +383,10 @@ write_kafka_config() {
     make_kafka_tls
     local tls=$KAFKA_TLS_DIR password
     password=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
-    # Holds the listener's secrets: readable by its owner only.
-    (umask 077 && cat >"$KAFKA_CONFIG") <<EOF
+    # Holds the listener's secrets: readable by its owner only (also when an earlier start wrote it).
+    touch "$KAFKA_CONFIG"
+    chmod 600 "$KAFKA_CONFIG"
+    cat >"$KAFKA_CONFIG" <<EOF
 # Written by deploy/local/services.sh on every start; edit the script, not this file.
 # One node that is both the KRaft controller and the broker.
 process.roles=broker,controller
