@@ -330,6 +330,15 @@ make_kafka_tls() {
     ) || die "kafka: making the TLS material in $dir failed (is openssl installed?)"
 }
 
+# StorageTool's [name=...,password=...] and the JAAS line cannot quote these characters. Checked in the
+# script's own shell: the functions below run in subshells, where `die` would not stop the start.
+check_kafka_sasl_user() {
+    local password
+    password=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
+    [[ $password != *[],[\"=\;]* && $KAFKA_SASL_USER =~ ^[A-Za-z0-9._-]+$ ]] ||
+        die "kafka: KAFKA_SASL_USER may hold only letters, digits and . _ -, KAFKA_SASL_PASSWORD none of [ ] , \" = ;"
+}
+
 # The SCRAM users, as StorageTool's --add-scram arguments; and their checksum, which the data folder keeps
 # (scram-users.sha256) so that a later start knows whether the stored users are these.
 kafka_scram_arguments() {
@@ -461,6 +470,7 @@ start_kafka() {
         return 0
     fi
     require_free_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"
+    check_kafka_sasl_user
     write_kafka_config
     format_kafka_storage
     kafka_java_command
