@@ -35,6 +35,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from infra.db import ensure_indexes
 from infra.invoices import InvoiceRepository
+from infra.kafka import kafka_client_options
 from infra.orders import OrderRepository
 from infra.settings import Settings
 from invoicing.document import DEFAULT_SELLER, build_invoice_document
@@ -237,7 +238,7 @@ async def run(orders: int, prefill_count: int, workers: int, mail: SmtpSink) -> 
 
 
 async def publish_orders(settings: Settings, tenant: str, order_ids: list[str]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5)
+    producer = AIOKafkaProducer(**kafka_client_options(settings), acks="all", linger_ms=5)
     await producer.start()
     try:
         for order_id in order_ids:
@@ -259,7 +260,7 @@ async def invoice_all(settings: Settings, tenant: str, order_ids: list[str], fig
     """Create one MANUAL job of every order; record each order's seconds from creation to its result."""
     results = AIOKafkaConsumer(
         settings.topic(settings.topic_order_results),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         auto_offset_reset="latest",
         group_id=f"bench-{uuid.uuid4().hex[:8]}",
     )

@@ -67,11 +67,7 @@ def worker() -> None:
             settings.topic_refunds,
         )
     ]
-    asyncio.run(
-        ensure_topics(
-            settings.kafka_bootstrap_servers, topics, settings.topic_partitions, settings.topic_replication_factor
-        )
-    )
+    asyncio.run(ensure_topics(settings, topics))
     # Faust would replace the handlers with its own format: the worker logs like the API, INVOICE_LOG_JSON
     # included. Without Faust's logging setup its terminal spinner stays on: off, so that "Ready" is logged.
     worker = Worker(faust_app, loglevel=settings.log_level.lower(), override_logging=False)

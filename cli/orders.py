@@ -72,9 +72,7 @@ async def publish(valid: list[tuple[OrderEvent, RawEvent]]) -> None:
     try:
         # With the partitions the worker expects: a topic auto-created by this first publish (say, the
         # demo seed of `make run` before the worker started) would get the broker's default instead.
-        await ensure_topics(
-            settings.kafka_bootstrap_servers, [topic], settings.topic_partitions, settings.topic_replication_factor
-        )
+        await ensure_topics(settings, [topic])
     except KafkaError as error:
         await publisher.close()
         raise KafkaUnavailable(str(error)) from error

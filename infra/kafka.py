@@ -2,10 +2,12 @@
 
 import asyncio
 from contextlib import suppress
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from infra.metrics import KAFKA_ERRORS
 from infra.settings import Settings
@@ -16,11 +18,37 @@ class KafkaUnavailable(Exception):
     pass
 
 
+def kafka_client_options(settings: Settings) -> dict[str, Any]:
+    """The connection options of every Kafka client of the project (aiokafka's producer, consumer and admin
+    client keyword arguments; the worker's Faust credentials are made from them, streams/app.py): the
+    brokers, TLS (the CA, a client certificate for mutual TLS) and the SASL login. settings.py has refused
+    every combination that does not fit at load."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap_servers, "security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        key_password = settings.kafka_ssl_key_password
+        # Verifies the broker's certificate and its host name (aiokafka's helper always does).
+        options["ssl_context"] = create_ssl_context(
+            cafile=settings.kafka_ssl_cafile,
+            certfile=settings.kafka_ssl_certfile,
+            keyfile=settings.kafka_ssl_keyfile,
+            password=key_password.get_secret_value() if key_password else None,
+        )
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password  # never None here: Settings requires it with SASL
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = password.get_secret_value() if password else None
+    return options
+
+
 class KafkaPublisher:
     """Started on first use, so the API starts (and answers 503) while Kafka is down."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        # Made once, at start: a CA or key that does not load stops the API there, not at its first request.
+        self._options = kafka_client_options(settings)
         self._timeout = settings.kafka_timeout_seconds
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -29,7 +57,7 @@ class KafkaPublisher:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    **self._options,
                     acks="all",
                     enable_idempotence=True,
                     request_timeout_ms=int(self._timeout * 1000),
@@ -68,10 +96,15 @@ class KafkaPublisher:
             self._producer = None
 
 
-async def ensure_topics(bootstrap_servers: str, names: list[str], partitions: int, replication: int = 1) -> None:
-    """Create the topics that do not exist yet. Consumers subscribed to a missing topic ignore it until
-    their next metadata refresh (minutes), and production clusters often forbid auto-creation."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="invoice-topics")
+async def ensure_topics(
+    settings: Settings, names: list[str], partitions: int | None = None, replication: int | None = None
+) -> None:
+    """Create the topics that do not exist yet (with the settings' partitions and replicas unless given).
+    Consumers subscribed to a missing topic ignore it until their next metadata refresh (minutes), and
+    production clusters often forbid auto-creation."""
+    partitions = partitions or settings.topic_partitions
+    replication = replication or settings.topic_replication_factor
+    admin = AIOKafkaAdminClient(**kafka_client_options(settings), client_id="invoice-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -5,14 +5,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="INVOICE_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused value (or, for a check across fields, all of them) would otherwise be
+    # printed in the error, secrets included.
+    model_config = SettingsConfigDict(env_prefix="INVOICE_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     # Kafka
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
@@ -29,6 +31,22 @@ class Settings(BaseSettings):
     invoice_concurrency: int = Field(default=4, description="Orders processed at once per worker")
     render_processes: int = Field(default=2, description="Size of the PDF rendering process pool")
     kafka_timeout_seconds: float = 5.0
+
+    # --- Kafka security: TLS and SASL of every Kafka client (infra/kafka.py kafka_client_options) -----
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="SSL and SASL_SSL encrypt; SASL_* authenticate with a user and password"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = Field(
+        default="SCRAM-SHA-512", description="With SASL_PLAINTEXT or SASL_SSL"
+    )
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="Never logged")
+    kafka_ssl_cafile: FilePath | None = Field(
+        default=None, description="PEM CA of the brokers' certificates; the system's CAs if unset"
+    )
+    kafka_ssl_certfile: FilePath | None = Field(default=None, description="PEM client certificate (mutual TLS)")
+    kafka_ssl_keyfile: FilePath | None = Field(default=None, description="PEM key of kafka_ssl_certfile")
+    kafka_ssl_key_password: SecretStr | None = Field(default=None, description="Of an encrypted kafka_ssl_keyfile")
 
     # MongoDB (or FerretDB)
     mongo_url: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
@@ -175,6 +193,28 @@ class Settings(BaseSettings):
                 "jwt_jwks_url needs jwt_external_issuer and jwt_external_audience (INVOICE_JWT_EXTERNAL_ISSUER, "
                 "INVOICE_JWT_EXTERNAL_AUDIENCE): the `iss` and `aud` that the external issuer's tokens carry"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _kafka_security_fits(self) -> "Settings":
+        """Refuse at start what a Kafka client would otherwise fail on at its first connection, or ignore."""
+        protocol = self.kafka_security_protocol
+        sasl = protocol.startswith("SASL_")
+        tls = protocol in ("SSL", "SASL_SSL")
+        if sasl and not (self.kafka_sasl_username and self.kafka_sasl_password):
+            raise ValueError(
+                f"kafka_security_protocol {protocol} needs kafka_sasl_username and kafka_sasl_password "
+                "(INVOICE_KAFKA_SASL_USERNAME, INVOICE_KAFKA_SASL_PASSWORD)"
+            )
+        if not sasl and (self.kafka_sasl_username or self.kafka_sasl_password):
+            raise ValueError(f"kafka_sasl_username/password are set, but kafka_security_protocol {protocol} sends none")
+        tls_options = (self.kafka_ssl_cafile, self.kafka_ssl_certfile, self.kafka_ssl_keyfile)
+        if not tls and any(value is not None for value in (*tls_options, self.kafka_ssl_key_password)):
+            raise ValueError(f"kafka_ssl_* settings are set, but kafka_security_protocol {protocol} uses no TLS")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("mutual TLS needs both kafka_ssl_certfile and kafka_ssl_keyfile")
+        if self.kafka_ssl_key_password is not None and self.kafka_ssl_keyfile is None:
+            raise ValueError("kafka_ssl_key_password is set without kafka_ssl_keyfile")
         return self
 
     def topic(self, name: str) -> str:

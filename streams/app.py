@@ -2,10 +2,13 @@
 pydantic models of `schemas/`, so a record that does not parse goes to the dead-letter topic with its
 reason instead of stopping the partition."""
 
+from collections.abc import Mapping
 from typing import Any
 
 import faust
+from faust.types.auth import CredentialsT
 
+from infra.kafka import kafka_client_options
 from infra.settings import get_settings
 
 settings = get_settings()
@@ -15,9 +18,26 @@ def faust_broker_url(bootstrap_servers: str) -> str:
     return ";".join(f"kafka://{server.strip()}" for server in bootstrap_servers.split(","))
 
 
+def faust_credentials(options: Mapping[str, Any]) -> CredentialsT | None:
+    """The worker's Kafka login and TLS as Faust takes them, from the options every other client uses
+    (infra/kafka.py kafka_client_options); Faust turns them back into the same aiokafka options."""
+    protocol = options["security_protocol"]
+    if protocol == "SSL":
+        return faust.SSLCredentials(options["ssl_context"])
+    if protocol.startswith("SASL_"):
+        return faust.SASLCredentials(
+            username=options["sasl_plain_username"],
+            password=options["sasl_plain_password"],
+            mechanism=options["sasl_mechanism"],
+            ssl_context=options.get("ssl_context"),  # SASL_SSL with one, SASL_PLAINTEXT without
+        )
+    return None
+
+
 app = faust.App(
     settings.topic(settings.worker_app_id),
     broker=faust_broker_url(settings.kafka_bootstrap_servers),
+    broker_credentials=faust_credentials(kafka_client_options(settings)),
     datadir=str(settings.worker_data_dir / settings.topic(settings.worker_app_id)),
     topic_partitions=settings.topic_partitions,
     # For the topics Faust declares itself (its group leader topic): as many replicas as ours.

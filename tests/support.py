@@ -79,7 +79,8 @@ WORKER_COMMAND = [sys.executable, "-m", "cli", "worker"]
 
 class WorkerProcess:
     """A Faust worker (by default `invoice-service worker`) as a real process, its output in a log file
-    under .local/logs; started means Faust said "Ready"."""
+    under .local/logs; started means Faust's worker logged "[^Worker]: Ready" (a traceback quoting the word
+    "Ready" from the source is not a start)."""
 
     def __init__(self, env: dict[str, str], name: str, command: list[str] = WORKER_COMMAND) -> None:
         self.command = command
@@ -99,7 +100,7 @@ class WorkerProcess:
                 raise AssertionError(f"worker exited with {self.process.returncode}; see {self.log_path}")
             with self.log_path.open("rb") as f:
                 f.seek(offset)
-                return b"Ready" in f.read()
+                return b"[^Worker]: Ready" in f.read()
 
         try:
             await wait_for(ready, timeout=90, what=f"the worker to start (log: {self.log_path})")

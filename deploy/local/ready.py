@@ -1,6 +1,8 @@
 """Readiness checks for deploy/local/services.sh: one real request in each service's own protocol.
 
     python3 ready.py kafka HOST PORT            Kafka ApiVersions + Metadata: the broker answers and lists itself
+    python3 ready.py kafka-tls HOST PORT CA     a TLS listener (SASL_SSL): the handshake verifies the broker's
+                                                certificate against CA, then it answers ApiVersions (before login)
     python3 ready.py mongo HOST PORT            MongoDB wire protocol OP_MSG {ping: 1}: answers {ok: 1}
     python3 ready.py s3-bucket URL BUCKET       create the S3 bucket if absent (needs boto3; the project's venv has it)
 
@@ -10,6 +12,7 @@ standard library, so they work with any python3 and do not depend on the project
 
 import os
 import socket
+import ssl
 import struct
 import sys
 
@@ -44,19 +47,34 @@ def kafka_request(sock: socket.socket, api_key: int, api_version: int, body: byt
     return response[4:]  # skip the correlation id
 
 
+def api_versions(sock: socket.socket) -> dict[int, tuple[int, int]]:
+    """ApiVersions v0, which every broker version answers (a SASL listener too, before the login)."""
+    body = kafka_request(sock, API_API_VERSIONS, 0, b"")
+    error_code, count = struct.unpack(">hi", body[:6])
+    if error_code != 0:
+        raise RuntimeError(f"ApiVersions error code {error_code}")
+    versions = {}
+    for i in range(count):
+        key, low, high = struct.unpack(">hhh", body[6 + 6 * i : 12 + 6 * i])
+        versions[key] = (low, high)
+    return versions
+
+
+def check_kafka_tls(host: str, port: int, cafile: str) -> str:
+    context = ssl.create_default_context(cafile=cafile)  # verifies the certificate and that it names host
+    with (
+        socket.create_connection((host, port), timeout=TIMEOUT_SECONDS) as raw,
+        context.wrap_socket(raw, server_hostname=host) as sock,
+    ):
+        sock.settimeout(TIMEOUT_SECONDS)
+        versions = api_versions(sock)
+        return f"kafka TLS listener ready: {sock.version()}, {len(versions)} APIs"
+
+
 def check_kafka(host: str, port: int) -> str:
     with socket.create_connection((host, port), timeout=TIMEOUT_SECONDS) as sock:
         sock.settimeout(TIMEOUT_SECONDS)
-
-        # ApiVersions v0: every broker version answers it.
-        body = kafka_request(sock, API_API_VERSIONS, 0, b"")
-        error_code, count = struct.unpack(">hi", body[:6])
-        if error_code != 0:
-            raise RuntimeError(f"ApiVersions error code {error_code}")
-        versions = {}
-        for i in range(count):
-            key, low, high = struct.unpack(">hhh", body[6 + 6 * i : 12 + 6 * i])
-            versions[key] = (low, high)
+        versions = api_versions(sock)
         low, high = versions.get(API_METADATA, (0, -1))
         if not low <= METADATA_VERSION <= high:
             raise RuntimeError(f"broker supports Metadata v{low}-v{high}, this check speaks v{METADATA_VERSION}")
@@ -128,6 +146,8 @@ def main(argv: list[str]) -> int:
     try:
         if argv[1] == "kafka":
             message = check_kafka(argv[2], int(argv[3]))
+        elif argv[1] == "kafka-tls":
+            message = check_kafka_tls(argv[2], int(argv[3]), argv[4])
         elif argv[1] == "mongo":
             message = check_mongo(argv[2], int(argv[3]))
         elif argv[1] == "s3-bucket":

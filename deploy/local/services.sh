@@ -11,6 +11,7 @@
 # Everything lives under $LOCAL_DIR (default <repo>/.local, git-ignored):
 #   bin/           ferretdb and minio binaries (go install); PostgreSQL is the system's (apt)
 #   kafka/libs/    Kafka jars (Maven)        kafka-server.properties (written by this script on start)
+#   kafka-tls/     the SASL_SSL listener's CA, certificates and secrets   kafka-sasl.env   its client settings
 #   data/<name>/   service data        logs/<name>.log   service output        run/<name>.pid   pids
 # Every service listens on 127.0.0.1 only. Settings are env vars; see the defaults below.
 set -euo pipefail
@@ -33,6 +34,13 @@ KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_NUM_PARTITIONS=${KAFKA_NUM_PARTITIONS:-4}  # for auto-created topics
+# A second listener beside PLAINTEXT: SASL_SSL (TLS with a CA made here; SCRAM-SHA-512, SCRAM-SHA-256 and
+# PLAIN logins). Its user's password is made once (or KAFKA_SASL_PASSWORD); clients find everything in
+# $KAFKA_SASL_CLIENT_ENV, as INVOICE_* settings (README "Kafka security").
+KAFKA_SASL_PORT=${KAFKA_SASL_PORT:-9094}
+KAFKA_SASL_USER=${KAFKA_SASL_USER:-invoice}
+KAFKA_TLS_DIR=$LOCAL_DIR/kafka-tls
+KAFKA_SASL_CLIENT_ENV=$LOCAL_DIR/kafka-sasl.env
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}
 KAFKA_HOME=${KAFKA_HOME:-$LOCAL_DIR/kafka}
 KAFKA_CONFIG=$LOCAL_DIR/kafka-server.properties  # per LOCAL_DIR: a shared KAFKA_HOME keeps only jars
@@ -117,7 +125,7 @@ port_in_use() {
 
 address_of() {
     case $1 in
-        kafka) echo "$HOST:$KAFKA_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)" ;;
+        kafka) echo "$HOST:$KAFKA_PORT, SASL_SSL $HOST:$KAFKA_SASL_PORT (controller $HOST:$KAFKA_CONTROLLER_PORT)" ;;
         postgres) echo "postgres://$HOST:$POSTGRES_PORT/ferretdb" ;;
         ferretdb) echo "mongodb://$HOST:$MONGO_PORT (storage: postgres on $HOST:$POSTGRES_PORT)" ;;
         minio) echo "http://$HOST:$MINIO_PORT (bucket $INVOICE_S3_BUCKET)" ;;
@@ -266,20 +274,152 @@ kafka_java_command() {
         -cp "$KAFKA_HOME/libs/*")
 }
 
+# A secret made once and kept in $KAFKA_TLS_DIR (readable by its owner only); $2 overrides it when set.
+kafka_secret() {
+    local file=$KAFKA_TLS_DIR/$1 given=${2:-}
+    mkdir -p "$KAFKA_TLS_DIR"
+    if [[ -n $given ]]; then
+        (umask 077 && printf '%s' "$given" >"$file")
+    elif [[ ! -s $file ]]; then
+        (umask 077 && openssl rand -hex 24 | tr -d '\n' >"$file")
+    fi
+    cat "$file"
+}
+
+# The SASL_SSL listener's TLS material, made with openssl: a CA (its key deleted once it has signed, so
+# nothing else can be signed with it), the broker's certificate for 127.0.0.1/localhost and a client
+# certificate for mutual TLS, their keys encrypted (PKCS#8) with secrets of their own. Made again when a
+# file is missing or a certificate expires within 30 days.
+make_kafka_tls() {
+    local dir=$KAFKA_TLS_DIR name cipher
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    if [[ -s $dir/ca.crt && -s $dir/server.pem && -s $dir/client.key ]] &&
+        openssl x509 -checkend $((30 * 86400)) -noout -in "$dir/server.crt" >/dev/null 2>&1 &&
+        openssl x509 -checkend $((30 * 86400)) -noout -in "$dir/client.crt" >/dev/null 2>&1; then
+        return 0
+    fi
+    say "making the SASL_SSL listener's CA and certificates in $dir"
+    (
+        set -e
+        umask 077
+        cd "$dir"
+        rm -f ca.* server.* client.*
+        new_key() { openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "$@" 2>/dev/null; }
+        new_key -x509 -keyout ca.key -out ca.crt -days 3650 -subj "/CN=invoice-service local Kafka CA"
+        for name in server client; do
+            kafka_secret "$name-key-password" >/dev/null
+            new_key -keyout "$name.key.plain" -out "$name.csr" -subj "/CN=invoice-$name"
+            if [[ $name == server ]]; then
+                printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth\n' "$HOST" >"$name.ext"
+            else
+                printf 'extendedKeyUsage=clientAuth\n' >"$name.ext"
+            fi
+            openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -set_serial "0x$(openssl rand -hex 16)" \
+                -days 825 -extfile "$name.ext" -out "$name.crt" 2>/dev/null
+            # The broker's key in PBES1 (3DES): Java 17 cannot read PBES2 keys; the client's in PBES2 (AES).
+            cipher=(-v2 aes-256-cbc)
+            [[ $name == client ]] || cipher=(-v1 PBE-SHA1-3DES)
+            openssl pkcs8 -topk8 "${cipher[@]}" -in "$name.key.plain" -out "$name.key" \
+                -passout "file:$name-key-password"
+            rm -f "$name.key.plain" "$name.csr" "$name.ext"
+        done
+        rm -f ca.key
+        cat server.key server.crt >server.pem  # Kafka's PEM keystore: the key, then its certificate
+        chmod 644 ca.crt
+    ) || die "kafka: making the TLS material in $dir failed (is openssl installed?)"
+}
+
+# StorageTool's [name=...,password=...] and the JAAS line cannot quote these characters. Checked in the
+# script's own shell: the functions below run in subshells, where `die` would not stop the start.
+check_kafka_sasl_user() {
+    local password
+    password=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
+    [[ $password != *[],[\"=\;]* && $KAFKA_SASL_USER =~ ^[A-Za-z0-9._-]+$ ]] ||
+        die "kafka: KAFKA_SASL_USER may hold only letters, digits and . _ -, KAFKA_SASL_PASSWORD none of [ ] , \" = ;"
+}
+
+# The SCRAM users, as StorageTool's --add-scram arguments; and their checksum, which the data folder keeps
+# (scram-users.sha256) so that a later start knows whether the stored users are these.
+kafka_scram_arguments() {
+    local password mechanism
+    password=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
+    for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+        printf '%s\n' --add-scram "$mechanism=[name=$KAFKA_SASL_USER,password=$password]"
+    done
+}
+kafka_scram_checksum() { kafka_scram_arguments | sha256sum | cut -c1-64; }
+
+# A data folder formatted by an older services.sh (or with other users) has not these SCRAM users: add
+# them through the broker's Admin API (deploy/local/kafka/ScramUsers.java, run by java's source launcher),
+# with the secrets in its environment, never on its command line.
+ensure_kafka_scram_users() {
+    local marker=$DATA_DIR/kafka/scram-users.sha256 wanted
+    wanted=$(kafka_scram_checksum)
+    [[ $(cat "$marker" 2>/dev/null) == "$wanted" ]] && return 0
+    say "adding the SCRAM user '$KAFKA_SASL_USER' to the existing kafka data"
+    KAFKA_BOOTSTRAP="$HOST:$KAFKA_PORT" SCRAM_USER="$KAFKA_SASL_USER" \
+        SCRAM_PASSWORD="$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")" \
+        "$JAVA" -cp "$KAFKA_HOME/libs/*" -Dlog4j2.configurationFile="$SCRIPT_DIR/kafka/log4j2.xml" \
+        "$SCRIPT_DIR/kafka/ScramUsers.java" >>"$(log_file kafka)" 2>&1 ||
+        fail_start kafka "adding the SCRAM users failed"
+    echo "$wanted" >"$marker"
+}
+
+# The client settings of the SASL_SSL listener, for the tests and for `set -a; . .local/kafka-sasl.env`.
+write_kafka_client_env() {
+    local dir=$KAFKA_TLS_DIR
+    touch "$KAFKA_SASL_CLIENT_ENV"
+    chmod 600 "$KAFKA_SASL_CLIENT_ENV"
+    cat >"$KAFKA_SASL_CLIENT_ENV" <<EOF
+# Written by deploy/local/services.sh on every start of kafka: the settings (infra/settings.py) of a client
+# of the local SASL_SSL listener. Holds secrets: readable by its owner only, never committed.
+INVOICE_KAFKA_BOOTSTRAP_SERVERS=$HOST:$KAFKA_SASL_PORT
+INVOICE_KAFKA_SECURITY_PROTOCOL=SASL_SSL
+INVOICE_KAFKA_SASL_MECHANISM=SCRAM-SHA-512
+INVOICE_KAFKA_SASL_USERNAME=$KAFKA_SASL_USER
+INVOICE_KAFKA_SASL_PASSWORD=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
+INVOICE_KAFKA_SSL_CAFILE=$dir/ca.crt
+# Mutual TLS (optional on this listener: the broker checks a client certificate when one is presented).
+INVOICE_KAFKA_SSL_CERTFILE=$dir/client.crt
+INVOICE_KAFKA_SSL_KEYFILE=$dir/client.key
+INVOICE_KAFKA_SSL_KEY_PASSWORD=$(kafka_secret client-key-password)
+EOF
+}
+
 write_kafka_config() {
     mkdir -p "$DATA_DIR/kafka"
+    make_kafka_tls
+    local tls=$KAFKA_TLS_DIR password
+    password=$(kafka_secret sasl-password "${KAFKA_SASL_PASSWORD:-}")
+    # Holds the listener's secrets: readable by its owner only (also when an earlier start wrote it).
+    touch "$KAFKA_CONFIG"
+    chmod 600 "$KAFKA_CONFIG"
     cat >"$KAFKA_CONFIG" <<EOF
 # Written by deploy/local/services.sh on every start; edit the script, not this file.
 # One node that is both the KRaft controller and the broker.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$HOST:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_SSL://$HOST:$KAFKA_SASL_PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$DATA_DIR/kafka
+
+# The SASL_SSL listener: TLS with the certificate of $tls, logins by SCRAM (users stored in the cluster's
+# metadata: created at format time) or PLAIN (the user below).
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$password";
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$tls/server.pem
+listener.name.sasl_ssl.ssl.key.password=$(kafka_secret server-key-password)
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$tls/ca.crt
+listener.name.sasl_ssl.ssl.client.auth=requested
 
 # A single broker: every internal topic has one replica.
 offsets.topic.replication.factor=1
@@ -306,14 +446,21 @@ format_kafka_storage() {
     mkdir -p "$LOG_DIR"
     kafka_java_command
     cluster_id=$("${KAFKA_JAVA[@]}" kafka.tools.StorageTool random-uuid 2>>"$log" | tail -n 1)
-    say "formatting kafka storage in $DATA_DIR/kafka (cluster id $cluster_id)"
+    say "formatting kafka storage in $DATA_DIR/kafka (cluster id $cluster_id, SCRAM user $KAFKA_SASL_USER)"
+    local scram
+    mapfile -t scram < <(kafka_scram_arguments)
+    # The SCRAM passwords are on this command line for the second it runs: StorageTool reads no other source.
     if ! "${KAFKA_JAVA[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
-        --config "$KAFKA_CONFIG" >>"$log" 2>&1; then
+        --config "$KAFKA_CONFIG" "${scram[@]}" >>"$log" 2>&1; then
         fail_start kafka "storage format failed"
     fi
+    kafka_scram_checksum >"$DATA_DIR/kafka/scram-users.sha256"
 }
 
-kafka_ready() { "$PYTHON" "$READY" kafka "$HOST" "$KAFKA_PORT"; }
+kafka_ready() {
+    "$PYTHON" "$READY" kafka "$HOST" "$KAFKA_PORT" &&
+        "$PYTHON" "$READY" kafka-tls "$HOST" "$KAFKA_SASL_PORT" "$KAFKA_TLS_DIR/ca.crt"
+}
 
 start_kafka() {
     local pid
@@ -322,13 +469,16 @@ start_kafka() {
         say "kafka already running (pid $pid)"
         return 0
     fi
-    require_free_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"
+    require_free_ports kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_PORT"
+    check_kafka_sasl_user
     write_kafka_config
     format_kafka_storage
     kafka_java_command
     spawn kafka "${KAFKA_JAVA[@]}" kafka.Kafka "$KAFKA_CONFIG"
     wait_ready kafka kafka_ready
-    say "kafka ready at $(address_of kafka)"
+    ensure_kafka_scram_users
+    write_kafka_client_env
+    say "kafka ready at $(address_of kafka); SASL_SSL client settings in $KAFKA_SASL_CLIENT_ENV"
 }
 
 # --------------------------------------------------------------------------------------------- ferretdb

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the project needs beside Python: DejaVu Sans, the invoice PDF's font (fonts-dejavu-core,
 # never committed to git), pdftoppm (poppler-utils), with which tests check that each PDF renders, and
-# PostgreSQL, the storage under the local FerretDB (deploy/local/services.sh runs its own cluster).
+# PostgreSQL, the storage under the local FerretDB (deploy/local/services.sh runs its own cluster), and openssl.
 # INVOICE_FONT_DIR points elsewhere for systems that keep the font in another place.
 set -euo pipefail
 font_dir=${INVOICE_FONT_DIR:-/usr/share/fonts/truetype/dejavu}
 missing=()
 [[ -f $font_dir/DejaVuSans.ttf && -f $font_dir/DejaVuSans-Bold.ttf ]] || missing+=(fonts-dejavu-core)
 command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+command -v openssl >/dev/null || missing+=(openssl)  # the local Kafka TLS listener's CA and certificates
 [[ -n ${POSTGRES_BIN:-} || -n $(find /usr/lib/postgresql -maxdepth 3 -path '*/bin/postgres' 2>/dev/null) ]] ||
     missing+=(postgresql)
 if ((${#missing[@]} == 0)); then

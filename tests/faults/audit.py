@@ -7,6 +7,7 @@ from typing import Any
 import aioboto3
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from schemas.events import DeadLetter
 from tests.fakes import FakePaymentGateway, SmtpSink
@@ -86,9 +87,7 @@ async def audit_storage(settings: Settings, tenant: str, keys: set[str], invoice
 async def dead_letters_of(settings: Settings, tenant: str) -> list[DeadLetter]:
     """The dead letters whose record was keyed by the tenant, read from the start of the topic."""
     topic = settings.topic(settings.topic_dead_letters)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**kafka_client_options(settings), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         if topic not in await consumer.topics():  # fetches the cluster's metadata

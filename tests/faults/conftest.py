@@ -19,6 +19,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from tests.fakes import FakePaymentGateway, SmtpSink, fakes_env, free_port
 from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for, settings_for, wait_for
@@ -36,7 +37,14 @@ class PrivateServices:
         self.local_dir = local_dir
         self.ports = {
             name: free_port()
-            for name in ("KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "POSTGRES_PORT", "MONGO_PORT", "MINIO_PORT")
+            for name in (
+                "KAFKA_PORT",
+                "KAFKA_CONTROLLER_PORT",
+                "KAFKA_SASL_PORT",
+                "POSTGRES_PORT",
+                "MONGO_PORT",
+                "MINIO_PORT",
+            )
         }
         self.ports["MINIO_CONSOLE_PORT"] = free_port()
         self.env = {
@@ -160,7 +168,7 @@ async def fault_api(fault_settings: Settings, fault_bucket: str) -> AsyncIterato
 
 @pytest.fixture(scope="session")
 async def fault_producer(fault_settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=fault_settings.kafka_bootstrap_servers, acks="all")
+    kafka = AIOKafkaProducer(**kafka_client_options(fault_settings), acks="all")
     await kafka.start()
     yield kafka
     await kafka.stop()

@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.fakes import FakePaymentGateway, SmtpSink, fakes_env
@@ -135,7 +136,7 @@ async def mongo_db(settings: Settings) -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
-    kafka = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    kafka = AIOKafkaProducer(**kafka_client_options(settings), acks="all")
     await kafka.start()
     yield kafka
     await kafka.stop()

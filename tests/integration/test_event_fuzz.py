@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.integration.flows import create_job, finished_job
@@ -115,7 +116,7 @@ async def dead_letters_by_key(settings: Settings, keys: set[bytes], timeout: flo
     letters: dict[bytes, dict[str, Any]] = {}
     consumer = AIOKafkaConsumer(
         settings.topic(settings.topic_dead_letters),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         auto_offset_reset="earliest",
         group_id=None,
         fetch_max_bytes=16 * 1024 * 1024,
@@ -207,7 +208,7 @@ async def test_a_10_mb_order_event_is_refused_by_kafka_itself(
     with pytest.raises(MessageSizeTooLargeError):
         await producer.send_and_wait(topic, value, key=f"{tenant}:10mb".encode())
     # ... and a producer allowed more meets the broker's (message.max.bytes, ~1 MB by default).
-    bigger = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, max_request_size=11 * 1024 * 1024)
+    bigger = AIOKafkaProducer(**kafka_client_options(settings), max_request_size=11 * 1024 * 1024)
     await bigger.start()
     try:
         with pytest.raises(MessageSizeTooLargeError):

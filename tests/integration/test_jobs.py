@@ -11,6 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from service.app import create_app
 from tests.integration.flows import create_job, finished_job, pdf_text, stored
@@ -124,7 +125,7 @@ async def dead_letters_of(
     letters: dict[bytes, dict[str, Any]] = {}
     consumer = AIOKafkaConsumer(
         settings.topic(settings.topic_dead_letters),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         auto_offset_reset="earliest",
         group_id=None,
     )

@@ -22,6 +22,7 @@ import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.fakes import free_port
@@ -115,7 +116,7 @@ async def job_run(
     settings = operations.settings
     consumer = AIOKafkaConsumer(
         settings.topic(settings.topic_invoice_events),
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         group_id=f"downstream-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -10,7 +10,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pymongo.errors import DuplicateKeyError
 
-from infra.kafka import ensure_topics
+from infra.kafka import ensure_topics, kafka_client_options
 from infra.settings import Settings
 from tests.support import Endpoints, WorkerProcess, wait_for
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 async def consume_one(settings: Settings, topic: str, timeout: float = 60) -> Any:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **kafka_client_options(settings),
         group_id=f"smoke-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
     )
@@ -49,7 +49,7 @@ async def test_faust_agent_consumes_and_produces(
     settings: Settings, producer: AIOKafkaProducer, service_env: dict[str, str], run_id: str
 ) -> None:
     source, sink = settings.topic("smoke-echo-in"), settings.topic("smoke-echo-out")
-    await ensure_topics(settings.kafka_bootstrap_servers, [source, sink], partitions=1)
+    await ensure_topics(settings, [source, sink], partitions=1, replication=1)
     echo = WorkerProcess(
         {**service_env, "ECHO_APP_ID": f"echo-{run_id}", "ECHO_IN": source, "ECHO_OUT": sink},
         f"test-echo-{run_id}",

@@ -4,6 +4,7 @@ in k8s-crd-schemas/; every env var is a real setting; every secret setting comes
 are hardened and probed; the partition count, the KEDA ceiling and the topic plan agree."""
 
 import json
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -34,6 +35,8 @@ KUBERNETES_VERSIONS = ["1.30", "1.37"]
 CRD_SCHEMAS = {
     ("keda.sh/v1alpha1", "ScaledObject"): "scaledobject-keda-v1alpha1.json",
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "kafkatopic-kafka-v1beta2.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaUser"): "kafkauser-kafka-v1beta2.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "triggerauthentication-keda-v1alpha1.json",
 }
 
 # Env vars the manifests may set that are not INVOICE_ settings. None yet: OTEL_* and the like would be
@@ -131,6 +134,7 @@ def test_the_example_overlay_scales_the_worker_and_plans_the_topics() -> None:
     objects = render(EXAMPLE)
     assert of_kind(objects, "ScaledObject"), "the example overlay includes components/keda-worker-scaling"
     assert of_kind(objects, "KafkaTopic"), "the example overlay includes components/strimzi-topics"
+    assert of_kind(objects, "KafkaUser"), "the example overlay includes components/strimzi-users"
     for container in (c for _, c, _ in containers(objects)):
         assert not container["image"].endswith(":latest") and ":" in container["image"], container["image"]
     # The KafkaTopics go to the Kafka cluster's namespace (Strimzi's topic operator watches only that one),
@@ -161,6 +165,8 @@ def test_every_secret_setting_comes_from_a_secret(path: str) -> None:
     objects = render(path)
     assert "mongo_url" in SECRET_SETTINGS and "jwt_previous_keys" in SECRET_SETTINGS  # the detection works
     from_secrets: set[str] = set()
+    # Strimzi's User Operator makes a Secret named like each KafkaUser, its SCRAM password under `password`.
+    kafka_user_secrets = {(user["metadata"]["name"], "password") for user in of_kind(objects, "KafkaUser")}
     for key in settings_config(objects):
         assert setting_of(key) not in SECRET_SETTINGS, f"{key} is a secret: it belongs in the Secret, not the ConfigMap"
     for where, container, _ in containers(objects):
@@ -171,7 +177,8 @@ def test_every_secret_setting_comes_from_a_secret(path: str) -> None:
             assert "value" not in env, f"{where}: {env['name']} is a secret, set as a literal"
             ref = env.get("valueFrom", {}).get("secretKeyRef")
             assert ref is not None, f"{where}: {env['name']} is a secret and must come from a secretKeyRef"
-            assert ref["name"] == SECRET_NAME, f"{where}: {env['name']} from Secret {ref['name']}"
+            from_kafka_user = setting == "kafka_sasl_password" and (ref["name"], ref["key"]) in kafka_user_secrets
+            assert ref["name"] == SECRET_NAME or from_kafka_user, f"{where}: {env['name']} from Secret {ref['name']}"
             from_secrets.add(setting)
     assert from_secrets == SECRET_SETTINGS, f"secret settings no container gets: {SECRET_SETTINGS - from_secrets}"
 
@@ -308,3 +315,92 @@ def test_a_missing_kustomize_fails_naming_the_install_command(monkeypatch: pytes
     monkeypatch.setattr(f"{__name__}.KUSTOMIZE", ROOT / ".local" / "bin" / "no-such-kustomize")
     with pytest.raises(AssertionError, match="make kustomize"):
         render.__wrapped__("base")
+
+
+def acl_grants(user: dict[str, Any]) -> dict[tuple[str, str, str], set[str]]:
+    """(resource type, name, pattern type) -> the operations a KafkaUser's ACLs allow on it."""
+    grants: dict[tuple[str, str, str], set[str]] = {}
+    for rule in user["spec"]["authorization"]["acls"]:
+        assert rule.get("type", "allow") == "allow", rule
+        resource = rule["resource"]
+        key = (resource["type"], resource.get("name", ""), resource.get("patternType", "literal"))
+        grants.setdefault(key, set()).update(rule["operations"])
+    return grants
+
+
+def topics_with(grants: dict[tuple[str, str, str], set[str]], operation: str) -> set[str]:
+    return {name for (kind, name, _), operations in grants.items() if kind == "topic" and operation in operations}
+
+
+def topic_settings_named_in(folder: str) -> set[str]:
+    """The topic settings (topic_* names) the code of a folder names: where it produces or consumes."""
+    found = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        found |= set(re.findall(r"settings\.(topic_[a-z_]+)", path.read_text()))
+    return found & set(TOPIC_SETTINGS)
+
+
+def worker_topics(pattern: str) -> set[str]:
+    """The topic settings of the Faust topics (streams/app.py) that the worker's code uses as `pattern`
+    says: `{}.send(` for the ones it writes, `app.agent({}` for the ones it reads."""
+    declared = dict(
+        re.findall(r"^(\w+) = raw_topic\(settings\.(topic_\w+)\)", (ROOT / "streams/app.py").read_text(), re.M)
+    )
+    code = "\n".join(path.read_text() for path in (ROOT / "streams").rglob("*.py"))
+    return {setting for variable, setting in declared.items() if pattern.format(variable) in code}
+
+
+def test_kafka_users_may_do_only_their_part() -> None:
+    """components/strimzi-users: the API writes only the topics it publishes to, upstream only the order
+    events, monitoring reads only the public events, the worker has its topics and its group; nobody may
+    act on the cluster, on all topics, or delete and alter them. And the pods log in as their users."""
+    objects = render(EXAMPLE)
+    settings = configured_settings(objects)
+    users = {user["metadata"]["name"]: acl_grants(user) for user in of_kind(objects, "KafkaUser")}
+    assert users.keys() == {"invoice-api", "invoice-worker", "invoice-upstream", "invoice-monitoring"}
+    topic = {name: settings.topic(getattr(settings, name)) for name in TOPIC_SETTINGS}
+    planned = {spec["spec"]["topicName"] for spec in of_kind(objects, "KafkaTopic")}
+    allowed = {"Read", "Write", "Describe", "Create"}
+    for name, grants in users.items():
+        for (kind, resource, pattern), operations in grants.items():
+            assert kind in {"topic", "group"} and resource not in {"", "*"}, f"{name}: {kind} {resource!r}"
+            assert operations <= allowed, f"{name} may {operations - allowed} on {resource}"
+            if kind == "topic":
+                assert pattern == "literal" and resource in planned, f"{name}: {resource} is no planned topic"
+
+    api = users["invoice-api"]
+    assert topics_with(api, "Write") == {topic[name] for name in topic_settings_named_in("service")}
+    assert topics_with(api, "Read") == set() and not [key for key in api if key[0] == "group"]
+    assert topics_with(users["invoice-upstream"], "Write") == {topic["topic_order_events"]}
+    assert topics_with(users["invoice-upstream"], "Read") == set()
+    monitoring = users["invoice-monitoring"]
+    assert topics_with(monitoring, "Read") == {topic["topic_invoice_events"]}
+    assert topics_with(monitoring, "Write") == set()
+    assert ("group", settings.topic(settings.worker_app_id), "literal") not in monitoring
+
+    worker = users["invoice-worker"]
+    leader = f"{settings.topic(settings.worker_app_id)}-__assignor-__leader"  # Faust's own topic
+    assert topics_with(worker, "Write") == {topic[name] for name in worker_topics("{}.send(")} | {leader}
+    assert topics_with(worker, "Read") == {topic[name] for name in worker_topics("app.agent({}")} | {leader}
+    assert worker[("group", settings.topic(settings.worker_app_id), "literal")] >= {"Read"}
+
+    for deployment, user in (("invoice-api", "invoice-api"), ("invoice-worker", "invoice-worker")):
+        env = {
+            item["name"]: item
+            for item in one(objects, "Deployment", deployment)["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert env["INVOICE_KAFKA_SECURITY_PROTOCOL"]["value"] == "SASL_SSL", deployment
+        assert env["INVOICE_KAFKA_SASL_MECHANISM"]["value"] == "SCRAM-SHA-512", deployment
+        assert env["INVOICE_KAFKA_SASL_USERNAME"]["value"] == user, deployment
+        ref = env["INVOICE_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"], ref.get("optional", False)) == (user, "password", False), deployment
+
+    # KEDA reads the worker's lag on the same listener, logged in as the worker.
+    (trigger,) = one(objects, "ScaledObject", "invoice-worker")["spec"]["triggers"]
+    assert (trigger["metadata"]["sasl"], trigger["metadata"]["tls"]) == ("scram_sha512", "enable")
+    login = one(objects, "TriggerAuthentication", trigger["authenticationRef"]["name"])["spec"]
+    assert {(env["parameter"], env["name"], env["containerName"]) for env in login["env"]} == {
+        ("username", "INVOICE_KAFKA_SASL_USERNAME", "worker"),
+        ("password", "INVOICE_KAFKA_SASL_PASSWORD", "worker"),
+    }
+    assert [ref["parameter"] for ref in login["secretTargetRef"]] == ["ca"]
