@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from infra import db as mongo
 from infra.clients import ClientRepository
 from infra.credit_notes import CreditNoteRepository
+from infra.deployment import check_deployment
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_deployment(settings)  # outside environment=local, no default credentials or random keys
         client = mongo.connect(settings)
         db = client[settings.mongo_database]
         signer = LinkSigner(settings)
