@@ -53,5 +53,5 @@ async def test_no_span_attribute_holds_a_link_signature(provider: tuple[TracerPr
     assert urls, "no span recorded the URL: the test would prove nothing"
     for span in spans:
         for name, value in (span.attributes or {}).items():
-            assert SECRET not in str(value) and S3_SECRET not in str(value), f"{span.name}: {name}={value}"
+            assert SECRET not in str(value) and S3_SECRET not in str(value), f"{span.name}: {name}={value!r}"
     assert any("signature=[redacted]" in str(value) for value in urls)
