@@ -24,6 +24,7 @@ from typing import Any
 import aiosmtplib
 
 from infra.settings import Settings
+from invoicing.recipients import redacted_address
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +116,10 @@ class Mailer:
                 mime_message(email, sender), sender=sender, recipients=[email.recipient], **self._options
             )
         except aiosmtplib.SMTPException as error:
+            # aiosmtplib's refusals name the recipient; the reason is logged, so it names it redacted.
+            said = str(error).replace(email.recipient, redacted_address(email.recipient))
             raise EmailNotSent(
-                f"SMTP server {self.server}: {type(error).__name__}: {error}", permanent=is_permanent(error)
+                f"SMTP server {self.server}: {type(error).__name__}: {said}", permanent=is_permanent(error)
             ) from None
         except (OSError, TimeoutError) as error:
             raise EmailNotSent(f"SMTP server {self.server} not reachable: {error}", permanent=False) from None
