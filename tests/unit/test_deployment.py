@@ -74,3 +74,25 @@ async def test_the_api_does_not_start_with_the_defaults() -> None:
     with pytest.raises(UnsafeDeployment):
         async with app.router.lifespan_context(app):
             pass
+
+
+@pytest.mark.parametrize("command", ["api", "worker"])
+def test_the_commands_refuse_to_start_with_the_defaults(command: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app as cli_app
+    from infra.settings import get_settings
+
+    for name in ("INVOICE_ENVIRONMENT", "INVOICE_LINK_SIGNING_KEY", "INVOICE_JWT_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("INVOICE_STORAGE", "s3")
+    monkeypatch.setenv("INVOICE_SMTP_HOST", "smtp.example.com")
+    monkeypatch.chdir("/")  # no .env file
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli_app, [command])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2, result.output
+    assert "refusing to start with INVOICE_ENVIRONMENT=production" in result.output
+    assert "minioadmin" in result.output and "without TLS" in result.output
