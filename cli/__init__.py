@@ -7,12 +7,22 @@ import typer
 from cli.clients import clients
 from cli.human import credit_notes, invoices, jobs
 from cli.orders import orders
+from infra.deployment import Process, UnsafeDeployment, check_deployment
 from infra.kafka import ensure_topics
 from infra.logs import configure_logging
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from infra.tracing import configure_tracing
 
 app = typer.Typer(help="Invoice service: REST API and Kafka stream worker.", no_args_is_help=True)
+
+
+def refuse_unsafe(settings: Settings, process: Process) -> None:
+    """Stop with the list of problems (infra/deployment.py) before anything starts."""
+    try:
+        check_deployment(settings, process)
+    except UnsafeDeployment as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -26,6 +36,7 @@ def api(
     from service.app import create_app
 
     settings = get_settings()
+    refuse_unsafe(settings, "api")
     configure_logging(settings.log_level, settings.log_json)
     configure_tracing(settings, "invoice-api")
     uvicorn.run(
@@ -46,6 +57,7 @@ def worker() -> None:
     from streams.app import app as faust_app
 
     settings = get_settings()
+    refuse_unsafe(settings, "worker")
     configure_logging(settings.log_level, settings.log_json)
     settings.worker_data_dir.mkdir(parents=True, exist_ok=True)
     configure_tracing(settings, "invoice-worker")

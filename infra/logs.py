@@ -13,15 +13,19 @@ from typing import Any
 
 import structlog
 
-# A download link's signature lets anyone holding it fetch that invoice until it expires: access logs keep
-# the path but not the signature.
-SIGNATURE = re.compile(r"(signature=)[^&\s\"]+")
+# A download link's signature lets anyone holding it fetch that invoice until it expires: access logs (and
+# trace spans, infra/tracing.py) keep the path but not the signature, ours or S3's (X-Amz-Signature=).
+SIGNATURE = re.compile(r"(signature=)[^&\s\"]+", re.IGNORECASE)
+
+
+def redact_signatures(text: str) -> str:
+    return SIGNATURE.sub(r"\1[redacted]", text)
 
 
 class RedactSignatures(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(SIGNATURE.sub(r"\1[redacted]", a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(redact_signatures(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

@@ -80,9 +80,6 @@ class Settings(BaseSettings):
     public_base_url: str = Field(
         default="http://127.0.0.1:8000", description="Base of the download links for local storage"
     )
-    link_signing_key: SecretStr | None = Field(
-        default=None, description="HMAC key of local download links; a random one per process if unset"
-    )
     download_link_ttl_seconds: int = 900
     max_order_ids: int = 10_000
     # 2 MiB: a MANUAL job of max_order_ids IDs of 64 characters is ~670 KB in ASCII and ~1.95 MB when
@@ -152,7 +149,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = Field(default=None, description="Never logged")
     smtp_timeout_seconds: float = 10.0
     email_default_sender: str = Field(
-        default="invoices@example.com", description="From address of tenants whose seller settings have no email"
+        default="invoices@example.com",
+        description="The operator's From address and envelope sender; the seller's email becomes Reply-To",
     )
     email_retry_initial_seconds: float = Field(default=2.0, description="First wait before an email is sent again")
     email_retry_max_seconds: float = Field(default=300.0, description="Longest wait between two attempts")
@@ -165,6 +163,24 @@ class Settings(BaseSettings):
     topic_refunds: str = Field(default="invoice-refunds", description="Refunds of credit notes to retry")
     refund_retry_initial_seconds: float = Field(default=5.0, description="First wait before a refund is tried again")
     refund_retry_max_seconds: float = Field(default=600.0, description="Longest wait between two refund attempts")
+
+    # --- Trust boundaries: the kind of deployment, download-link keys, the mail sender (issue 21) ----
+    # Outside "local", startup refuses the defaults that only suit a laptop (infra/deployment.py).
+    environment: Literal["local", "production"] = Field(
+        default="production", description="local: `make run`, docker compose and the tests; anything else: production"
+    )
+    link_signing_key: SecretStr | None = Field(
+        default=None, description="HMAC key of signed download links; required outside local (random per process)"
+    )
+    link_key_id: str = Field(default="k1", description="Key id of link_signing_key, written into each link (kid=)")
+    link_previous_keys: dict[str, SecretStr] = Field(
+        default_factory=dict, description='Earlier link keys by key id (JSON: {"k0": "..."}), still accepted: rotation'
+    )
+    email_verified_sender_domains: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Per tenant, domains the operator verified (SPF, DKIM) for From: {"shop": ["shop.example"]}',
+    )
+    # --- end of trust boundaries -----------------------------------------------------------------------
 
     @field_validator("jwt_signing_key", "link_signing_key")
     @classmethod
@@ -216,6 +232,13 @@ class Settings(BaseSettings):
         if self.kafka_ssl_key_password is not None and self.kafka_ssl_keyfile is None:
             raise ValueError("kafka_ssl_key_password is set without kafka_ssl_keyfile")
         return self
+
+    @field_validator("link_previous_keys")
+    @classmethod
+    def _previous_long_enough(cls, keys: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for key in keys.values():
+            cls._long_enough(key)
+        return keys
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

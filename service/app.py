@@ -13,6 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from infra import db as mongo
 from infra.clients import CachedClients, ClientRepository, unknown_client_hash
 from infra.credit_notes import CreditNoteRepository
+from infra.deployment import check_deployment
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
 from infra.kafka import KafkaPublisher
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_deployment(settings)  # outside environment=local, no default credentials or random keys
         client = mongo.connect(settings)
         db = client[settings.mongo_database]
         signer = LinkSigner(settings)

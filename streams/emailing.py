@@ -107,6 +107,7 @@ async def send_document(
         sender = await sender_address(deps.tenant_settings, tenant, deps.default_sender)
     await deps.mailer.send(
         OutgoingEmail(
+            tenant=tenant,
             sender=sender,
             sender_name=one_line(document.seller.legal_name),
             recipient=recipient,

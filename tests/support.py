@@ -51,6 +51,9 @@ def env_for(endpoints: Endpoints, run_id: str, **overrides: str) -> dict[str, st
         # Several workers run at once in some tests: none serves /metrics unless a test asks for it.
         "INVOICE_WORKER_METRICS_PORT": "0",
         "INVOICE_JWT_SIGNING_KEY": f"test-signing-key-{run_id}-{run_id}-{run_id}",
+        # One link key for every API of the run (as replicas share one), and the local defaults (MinIO's keys).
+        "INVOICE_LINK_SIGNING_KEY": f"test-link-key-{run_id}-{run_id}-{run_id}",
+        "INVOICE_ENVIRONMENT": "local",
     }
     values.update(overrides)
     return values

@@ -8,6 +8,7 @@ from fastapi.responses import Response
 
 from infra.links import CREDIT_NOTE_PDF
 from service.dependencies import Resources, Tenant
+from service.disposition import attachment
 from service.errors import ApiError, error_responses
 
 router = APIRouter(tags=["Invoices (extension)"])
@@ -24,10 +25,11 @@ async def download_invoice(
     tenant: Tenant,
     invoiceNumber: Annotated[str, Path(max_length=128)],
     expires: Annotated[int, Query()],
-    signature: Annotated[str, Query(max_length=128)],
+    signature: Annotated[str, Query()],  # any malformed one is 403 (LinkSigner.verify), not a validation error
     res: Resources,
+    kid: Annotated[str | None, Query(description="Id of the key that signed the link")] = None,
 ) -> Response:
-    if not res.signer.verify(tenant, invoiceNumber, expires, signature):
+    if not res.signer.verify(tenant, invoiceNumber, expires, signature, kid=kid):
         raise ApiError(403, "Download link is invalid or has expired; read the job again for a fresh link")
     invoice = await res.invoices.find_by_number(tenant, invoiceNumber)
     if invoice is None or invoice.storage_key is None:
@@ -35,9 +37,7 @@ async def download_invoice(
     # The key the PDF was stored under when it was issued, never one rebuilt from the number.
     data = await res.storage.get(invoice.storage_key)
     filename = invoice.storage_key.rsplit("/", 1)[-1]
-    return Response(
-        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(data, media_type="application/pdf", headers={"Content-Disposition": attachment(filename)})
 
 
 @router.get(
@@ -51,16 +51,15 @@ async def download_credit_note(
     tenant: Tenant,
     creditNoteNumber: Annotated[str, Path(max_length=128)],
     expires: Annotated[int, Query()],
-    signature: Annotated[str, Query(max_length=128)],
+    signature: Annotated[str, Query()],
     res: Resources,
+    kid: Annotated[str | None, Query(description="Id of the key that signed the link")] = None,
 ) -> Response:
-    if not res.signer.verify(tenant, creditNoteNumber, expires, signature, what=CREDIT_NOTE_PDF):
+    if not res.signer.verify(tenant, creditNoteNumber, expires, signature, what=CREDIT_NOTE_PDF, kid=kid):
         raise ApiError(403, "Download link is invalid or has expired; read the credit note again for a fresh link")
     note = await res.credit_notes.find_by_number(tenant, creditNoteNumber)
     if note is None or note.storage_key is None:
         raise ApiError(404, f"Credit note {creditNoteNumber} not found")
     data = await res.storage.get(note.storage_key)
     filename = note.storage_key.rsplit("/", 1)[-1]
-    return Response(
-        data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(data, media_type="application/pdf", headers={"Content-Disposition": attachment(filename)})

@@ -17,6 +17,7 @@ from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAc
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
 from service.dependencies import QUOTA_EXCEEDED, InvoiceReads, ResendQuota, Resources, Tenant
+from service.disposition import attachment
 from service.errors import ApiError, error_responses
 from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
 
@@ -111,22 +112,21 @@ async def invoice_xml(
     authorization: Annotated[str | None, Security(oauth2, scopes=[SCOPE_READ])],
     fmt: Annotated[EInvoiceFormat, Query(alias="format", description="The XML format")] = EInvoiceFormat.FACTURX,
     expires: Annotated[int | None, Query(description="Of a signed link")] = None,
-    signature: Annotated[str | None, Query(max_length=128, description="Of a signed link")] = None,
+    signature: Annotated[str | None, Query(description="Of a signed link")] = None,
+    kid: Annotated[str | None, Query(description="Of a signed link: the id of the key that signed it")] = None,
 ) -> Response:
     if expires is not None or signature is not None:
         if (
             expires is None
             or signature is None
-            or not res.signer.verify(tenant, invoiceNumber, expires, signature, what="xml")
+            or not res.signer.verify(tenant, invoiceNumber, expires, signature, what="xml", kid=kid)
         ):
             raise ApiError(403, "XML link is invalid or has expired; read the job again for a fresh link")
     else:
         await authorized(SecurityScopes([SCOPE_READ]), tenant, res, authorization)
     xml = await services.issued_invoice_xml(res.invoices, tenant, invoiceNumber, fmt)
     filename = f"{invoiceNumber.replace('/', '_')}-{fmt.value}.xml"
-    return Response(
-        xml, media_type="application/xml", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
-    )
+    return Response(xml, media_type="application/xml", headers={"Content-Disposition": attachment(filename)})
 
 
 # Last: `{invoiceNumber:path}` would also match the paths of the routes above (numbers may hold '/').

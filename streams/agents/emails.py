@@ -105,7 +105,7 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
                 await email_invoice(record, deps, resend=request.reason is EmailReason.RESEND)
         EMAILS_SENT.labels("queued").inc()
     except NoRecipient as nobody:
-        log.warning("invoice not emailed: %s", nobody, extra=context)
+        log.warning("invoice not emailed: %s", nobody.for_log, extra=context)  # no address in clear
     except EmailNotSent as refused:
         log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
         EMAILS_FAILED.inc()
@@ -129,7 +129,7 @@ async def send_requested_credit_note(
             with attempt:
                 await email_credit_note(note, deps)
     except NoRecipient as nobody:
-        log.warning("credit note not emailed: %s", nobody, extra=context)
+        log.warning("credit note not emailed: %s", nobody.for_log, extra=context)  # no address in clear
     except EmailNotSent as refused:
         log.warning("credit note email refused, not retried: %s", refused.reason, extra=context)
         await deps.credit_notes.mark_email_failed(request.tenant, note.note_id, refused.reason)

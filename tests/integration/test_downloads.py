@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from infra.links import LinkSigner
 from infra.settings import Settings
@@ -61,7 +62,8 @@ async def test_signed_link_downloads_only_its_invoice(
     assert (await client.get(tampered)).status_code == 403
     other_tenant = path.path.replace(f"/invoice/{tenant}/", "/invoice/othertenant/")
     assert (await client.get(f"{other_tenant}?{path.query}")).status_code == 403
-    forged = urlsplit(LinkSigner(settings).link(tenant, number))  # another (random) key
+    other_key = settings.model_copy(update={"link_signing_key": SecretStr("another-key-" * 4)})
+    forged = urlsplit(LinkSigner(other_key).link(tenant, number))  # another key under the same key id
     assert (await client.get(f"{forged.path}?{forged.query}")).status_code == 403
 
 
@@ -115,3 +117,28 @@ async def test_a_credit_notes_link_gives_its_pdf_never_the_invoice_numbered_alik
     assert response.content == note_pdf
     as_invoice = f"/invoice/{tenant}/invoices/{number}/pdf?{link.query}"
     assert (await client.get(as_invoice)).status_code == 403  # a credit note's signature opens no invoice
+
+
+async def test_two_api_instances_accept_each_others_links(
+    settings: Settings, mongo_db: Any, tenant: str, tmp_path: Any
+) -> None:
+    """Replicas share the link key: a link one API signed downloads from another, and so does a link of
+    before key ids (no `kid=`), checked with the current key."""
+    local = settings.model_copy(update={"storage": "local", "local_storage_dir": tmp_path})
+    number = "INV-77"
+    key = invoice_key(tenant, number)
+    (tmp_path / key).parent.mkdir(parents=True)
+    (tmp_path / key).write_bytes(b"%PDF-1.7 replicated")
+    await mongo_db.invoices.insert_one(
+        {"_id": f"{tenant}:o-77", "tenant": tenant, "orderId": "o-77", "jobId": "j", "seq": 77, "number": number,
+         "document": {}, "storageKey": key, "issuedAt": None}
+    )  # fmt: skip
+    first, second = create_app(local), create_app(local)
+    async with api_client(first, local) as one, api_client(second, local) as other:
+        link = urlsplit(first.state.resources.signer.link(tenant, number))
+        assert "kid=" in link.query
+        assert (await other.get(f"{link.path}?{link.query}")).content == b"%PDF-1.7 replicated"
+        without_kid = "&".join(part for part in link.query.split("&") if not part.startswith("kid="))
+        assert (await other.get(f"{link.path}?{without_kid}")).status_code == 200
+        unknown = (await one.get(f"{link.path}?{without_kid}&kid=k-unknown")).json()
+        assert unknown["code"] == "403"

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import httpx
 import pytest
@@ -238,3 +238,27 @@ async def test_einvoice_settings_are_read_as_written(api: httpx.AsyncClient, ten
     response = await api.get(f"/invoice/{tenant}/settings/einvoice")
     assert response.status_code == 200
     assert response.json() == EINVOICE
+
+
+async def test_any_invoice_number_downloads_as_xml_with_its_name_in_filename_star(
+    api: httpx.AsyncClient, worker: WorkerProcess, publish_orders: Publish, stored_order: Any, tenant: str
+) -> None:
+    """A number format with a character outside Latin-1, a quote and a backslash: the XML downloads
+    (was a 500: Content-Disposition built from the raw number), named in full per RFC 6266."""
+    sequence = {"preText": 'R€-"\\__num__', "numberOfDigits": 3, "startValue": 1, "maxValue": 999}
+    for concern, body in (("seller", SELLER), ("einvoice", EINVOICE), ("sequence", sequence)):
+        assert (await api.put(f"/invoice/{tenant}/settings/{concern}", json=body)).status_code == 200
+    results = await invoice_events(api, publish_orders, stored_order, tenant, order_event(tenant, "o-euro"))
+    result = results["o-euro"]
+    assert result["orderStatus"] == "SUCCESS", result
+    number = result["invoiceNumber"]
+    assert number == 'R€-"\\001'
+    link = urlsplit(result["xmlLink"])
+    for response in (
+        await api.get(f"{link.path}?{link.query}"),  # the signed link
+        await api.get(f"/invoice/{tenant}/invoices/{quote(number, safe='')}/xml"),  # with a token
+    ):
+        assert response.status_code == 200, response.text
+        disposition = response.headers["content-disposition"]
+        assert disposition.startswith('attachment; filename="R-_001-facturx.xml"; ')
+        assert unquote(disposition.split("filename*=UTF-8''", 1)[1]) == f"{number}-facturx.xml".replace("/", "_")

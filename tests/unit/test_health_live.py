@@ -11,6 +11,7 @@ from tests.support import api_client
 
 # Nothing listens on port 1: any dependency the endpoint touched would fail or time out.
 UNREACHABLE = Settings(
+    environment="local",
     kafka_bootstrap_servers="127.0.0.1:1",
     mongo_url=SecretStr("mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=2000"),
     storage="s3",

@@ -11,7 +11,7 @@ import aiosmtplib
 import pytest
 from pydantic import SecretStr
 
-from infra.mail import OutgoingEmail, is_permanent, mime_message, smtp_options
+from infra.mail import Mailer, OutgoingEmail, from_address, is_permanent, mime_message, smtp_options
 from infra.settings import Settings
 from invoicing.document import DEFAULT_SELLER, InvoiceDocument, build_invoice_document
 from invoicing.payments import CapturedPayment
@@ -87,6 +87,7 @@ def test_attachment_name_of_a_number_with_slashes_and_spaces() -> None:
 def test_mime_message_carries_sender_name_recipient_and_the_pdf_unchanged() -> None:
     pdf = b"%PDF-1.7\n\x00\xff binary \r\n bytes"
     email = OutgoingEmail(
+        tenant="kaffee",
         sender="billing@kaffee.example",
         sender_name="Müller & Söhne GmbH",
         recipient="erika@example.com",
@@ -109,6 +110,71 @@ def test_mime_message_carries_sender_name_recipient_and_the_pdf_unchanged() -> N
 
     stable = dataclasses.replace(email, message_id="<invoice.0123abcd@kaffee.example>")
     assert mime_message(stable)["Message-ID"] == "<invoice.0123abcd@kaffee.example>"
+
+
+OPERATOR = "invoices@operator.example"
+VERIFIED = {"kaffee": ["Kaffee.example"], "other": ["other.example"]}
+
+
+@pytest.mark.parametrize(
+    ("tenant", "seller", "sender"),
+    [
+        ("kaffee", "billing@kaffee.example", "billing@kaffee.example"),  # verified for this tenant (any case)
+        ("kaffee", "billing@KAFFEE.example", "billing@KAFFEE.example"),
+        ("kaffee", "ceo@other.example", OPERATOR),  # another tenant's verified domain: never
+        ("kaffee", "billing@sub.kaffee.example", OPERATOR),  # a subdomain is another domain
+        ("kaffee", "ceo@bank.example", OPERATOR),  # what a tenant typed: never From
+        ("unlisted", "billing@kaffee.example", OPERATOR),
+    ],
+)
+def test_from_is_the_operators_address_unless_the_tenants_domain_is_verified(
+    tenant: str, seller: str, sender: str
+) -> None:
+    assert from_address(tenant, seller, OPERATOR, VERIFIED) == sender
+
+
+def outgoing(tenant: str, sender: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        tenant=tenant,
+        sender=sender,
+        sender_name="Bank of Example",
+        recipient="erika@example.com",
+        subject="Invoice 1",
+        body="Please pay to DE00 ...",
+        attachment=b"%PDF-1.7",
+        attachment_name="Invoice-1.pdf",
+    )
+
+
+def test_a_seller_email_the_operator_did_not_verify_becomes_reply_to() -> None:
+    message = mime_message(outgoing("shop", "ceo@bank.example"), OPERATOR)
+    assert message["From"].addresses[0].addr_spec == OPERATOR
+    assert message["From"].addresses[0].display_name == "Bank of Example"
+    assert message["Reply-To"] == "ceo@bank.example"
+    assert message["Message-ID"].endswith("@operator.example>")
+    own = mime_message(outgoing("kaffee", "billing@kaffee.example"), "billing@kaffee.example")
+    assert own["Reply-To"] is None  # From is the seller already
+
+
+async def test_the_mailer_sends_from_the_operator_with_the_seller_as_reply_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[EmailMessage, str]] = []
+
+    async def send(message: EmailMessage, *, sender: str, recipients: list[str], **options: object) -> None:
+        sent.append((message, sender))
+
+    monkeypatch.setattr(aiosmtplib, "send", send)
+    mailer = Mailer(Settings(email_default_sender=OPERATOR, email_verified_sender_domains=VERIFIED))
+    await mailer.send(outgoing("shop", "ceo@bank.example"))
+    await mailer.send(outgoing("kaffee", "billing@kaffee.example"))
+    [(forged, forged_envelope), (verified, verified_envelope)] = sent
+    assert forged_envelope == OPERATOR and forged["From"].addresses[0].addr_spec == OPERATOR
+    assert forged["Reply-To"] == "ceo@bank.example"
+    assert verified_envelope == "billing@kaffee.example" and verified["Reply-To"] is None
+
+
+def test_verified_sender_domains_are_read_per_tenant_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVOICE_EMAIL_VERIFIED_SENDER_DOMAINS", '{"shop": ["shop.example"]}')
+    assert Settings().email_verified_sender_domains == {"shop": ["shop.example"]}
 
 
 @pytest.mark.parametrize(
