@@ -88,7 +88,12 @@ def settings_config(objects: tuple[dict[str, Any], ...]) -> dict[str, str]:
 def configured_settings(objects: tuple[dict[str, Any], ...]) -> Settings:
     """The settings a pod gets from the ConfigMap (secrets aside), parsed by the Settings model; nothing of
     this process's environment or .env file mixes in."""
-    values = {key.removeprefix("INVOICE_").lower(): value for key, value in settings_config(objects).items()}
+    values: dict[str, object] = {
+        key.removeprefix("INVOICE_").lower(): value for key, value in settings_config(objects).items()
+    }
+    for name, value in values.items():  # as pydantic-settings reads a list or dict setting: JSON
+        if str(value).startswith(("[", "{")):
+            values[name] = json.loads(str(value))
     return Settings.model_validate(values)
 
 
