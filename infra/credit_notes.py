@@ -47,7 +47,10 @@ class CreditNoteRepository:
 
     # --- requests: written by the API, finished by the credit-note agent ---------------------------
 
-    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
+    async def create_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str | None = None
+    ) -> None:
+        """`request_digest`: of the CreditNoteRequested that will be published (the worker makes only that one)."""
         now = utc_now()
         await self.requests.insert_one(
             {
@@ -55,6 +58,7 @@ class CreditNoteRepository:
                 "tenant": tenant,
                 "invoiceNumber": invoice_number,
                 "orderId": order_id,
+                "requestDigest": request_digest,
                 "status": CreditNoteStatus.IN_PROGRESS.value,
                 "message": None,
                 "creditNoteNumber": None,
@@ -63,8 +67,30 @@ class CreditNoteRepository:
             }
         )
 
-    async def delete_request(self, tenant: str, request_id: str) -> None:
-        await self.requests.delete_one({"_id": request_id, "tenant": tenant})
+    async def start_request(
+        self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> bool:
+        """The credit-note agent's check before it numbers or refunds: whether this tenant recorded this
+        request, for this invoice and order, with this content, and it is still in progress. Marks it
+        started, so the API can no longer withdraw it (see `withdraw_request`)."""
+        started = await self.requests.update_one(
+            {
+                "_id": request_id,
+                "tenant": tenant,
+                "invoiceNumber": invoice_number,
+                "orderId": order_id,
+                # Requests recorded before digests were (None) are bound to the first that starts them.
+                "$or": [{"requestDigest": request_digest}, {"requestDigest": None}],
+                "status": CreditNoteStatus.IN_PROGRESS.value,
+            },
+            {"$set": {"requestDigest": request_digest, "started": True}},
+        )
+        return started.matched_count == 1
+
+    async def withdraw_request(self, tenant: str, request_id: str) -> bool:
+        """Remove the request unless the agent started it; whether it was removed."""
+        removed = await self.requests.delete_one({"_id": request_id, "tenant": tenant, "started": {"$exists": False}})
+        return removed.deleted_count == 1
 
     async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None:
         doc = await self.requests.find_one({"_id": request_id})
