@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document
+from infra.ports import RequestState
 from infra.records import (
     STORED_DOCUMENT,
     CreditNoteRecord,
@@ -69,23 +70,24 @@ class CreditNoteRepository:
 
     async def start_request(
         self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
-    ) -> bool:
-        """The credit-note agent's check before it numbers or refunds: whether this tenant recorded this
-        request, for this invoice and order, with this content, and it is still in progress. Marks it
-        started, so the API can no longer withdraw it (see `withdraw_request`)."""
+    ) -> RequestState:
+        """The credit-note agent's check before it numbers or refunds: STARTED when this tenant recorded
+        this request, for this invoice and order, with this content, and it is still in progress (then
+        marked started, so the API can no longer withdraw it); FINISHED when it is done (a redelivery)."""
+        request: Document = {"_id": request_id, "tenant": tenant, "invoiceNumber": invoice_number, "orderId": order_id}
         started = await self.requests.update_one(
-            {
-                "_id": request_id,
-                "tenant": tenant,
-                "invoiceNumber": invoice_number,
-                "orderId": order_id,
+            request
+            | {
                 # Requests recorded before digests were (None) are bound to the first that starts them.
                 "$or": [{"requestDigest": request_digest}, {"requestDigest": None}],
                 "status": CreditNoteStatus.IN_PROGRESS.value,
             },
             {"$set": {"requestDigest": request_digest, "started": True}},
         )
-        return started.matched_count == 1
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.requests.find_one(request | {"requestDigest": request_digest}, {"status": 1})
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
 
     async def withdraw_request(self, tenant: str, request_id: str) -> bool:
         """Remove the request unless the agent started it; whether it was removed."""

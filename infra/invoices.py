@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document, gather_bounded, newest_first_page
+from infra.ports import RequestState
 from infra.records import (
     NOTHING_CREDITED,
     STORED_DOCUMENT,
@@ -200,19 +201,17 @@ class InvoiceRepository:
             }
         )
 
-    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> bool:
-        """Whether this tenant recorded this request with this content and it is not done; marks it started,
-        so the API can no longer withdraw it."""
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        """STARTED when this tenant recorded this request with this content and it is not done (then marked
+        started, so the API can no longer withdraw it); FINISHED when it is done (a redelivery, a replay)."""
+        request: Document = {"_id": request_id, "tenant": tenant, "requestDigest": request_digest}
         started = await self.email_requests.update_one(
-            {
-                "_id": request_id,
-                "tenant": tenant,
-                "requestDigest": request_digest,
-                "status": EMAIL_REQUEST_IN_PROGRESS,
-            },
-            {"$set": {"started": True}},
+            request | {"status": EMAIL_REQUEST_IN_PROGRESS}, {"$set": {"started": True}}
         )
-        return started.matched_count == 1
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.email_requests.find_one(request, {"_id": 1})
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
 
     async def finish_email_request(self, tenant: str, request_id: str) -> None:
         """Done: a copy of the request arriving later (a replay) sends nothing."""

@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from infra.db import Document, newest_first_page
+from infra.ports import RequestState
 from infra.records import Job, JobExists, JobFilter, JobOrderResult, OrderOutcome, PageKey
 from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
@@ -167,41 +168,45 @@ class JobRepository:
     # `withdraw` removes a job not started. Whichever comes first wins, so a job is either planned and
     # answered as created, or withdrawn and never planned (README "Under faults").
 
-    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> bool:
-        """The planner's check before it plans: whether this tenant has this job in progress, of this type,
-        recorded with this request (a job recorded without a digest, say a scheduled one, is bound to the
-        first request that starts it). Marks the job started, so the API can no longer withdraw it."""
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
+        """The planner's check before it plans: STARTED when this tenant has this job in progress, of this
+        type, recorded with this request (a job recorded without a digest, say a scheduled one, is bound to
+        the first request that starts it), and then marked started, so the API can no longer withdraw it;
+        FINISHED when it is that job, done (a redelivery). One update by `_id` (and a read when refused)."""
+        job: Document = {"_id": job_id, "tenant": tenant, "jobType": job_type.value}
         started = await self.jobs.update_one(
-            {
-                "_id": job_id,
-                "tenant": tenant,
-                "jobType": job_type.value,
+            job
+            | {
                 "status": JobStatus.IN_PROGRESS.value,
                 "$or": [{"requestDigest": request_digest}, {"requestDigest": {"$exists": False}}],
             },
             {"$set": {"requestDigest": request_digest, "started": True}},
         )
-        return started.matched_count == 1
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.jobs.find_one(
+            job | {"requestDigest": request_digest, "status": JobStatus.DONE.value}, {"_id": 1}
+        )
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
 
     async def withdraw(self, tenant: str, job_id: str) -> bool:
         """Remove the job unless the planner started it; whether it was removed."""
         removed = await self.jobs.delete_one({"_id": job_id, "tenant": tenant, "started": {"$exists": False}})
         return removed.deleted_count == 1
 
-    async def planned_type(self, tenant: str, job_id: str, order_id: str) -> JobType | None:
-        """The type of this tenant's job in progress, if it may have planned this order: a MANUAL job that
-        was asked for it, or any AUTOMATIC one (whose orders are its claims: ClaimStore.holds). One read
-        by `_id`, of one field."""
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
+        """The type and status of this tenant's job, if it may have planned this order: a MANUAL job that
+        was asked for it, or any AUTOMATIC one (whose orders are its claims: ClaimStore.holds). One read by
+        `_id`, of two fields."""
         doc = await self.jobs.find_one(
             {
                 "_id": job_id,
                 "tenant": tenant,
-                "status": JobStatus.IN_PROGRESS.value,
                 "$or": [{"jobType": JobType.AUTOMATIC.value}, {"requestedOrderIds": order_id}],
             },
-            {"jobType": 1},
+            {"jobType": 1, "status": 1},
         )
-        return None if doc is None else JobType(doc["jobType"])
+        return None if doc is None else (JobType(doc["jobType"]), JobStatus(doc["status"]))
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         """The job, if it is this tenant's: job IDs are unique across tenants, the check keeps them apart."""

@@ -8,6 +8,7 @@ Both sides (`service/` and `streams/`) import the ports from here, so neither im
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
@@ -35,7 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import CreditNoteStatus, JobTrigger, JobType
+from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -57,8 +58,17 @@ __all__ = [
     "PaymentCapturer",
     "PaymentRefunder",
     "Render",
+    "RequestState",
     "TenantSettingsStore",
 ]
+
+
+class RequestState(StrEnum):
+    """What the store says of a request record the worker is about to act on (streams/recorded.py)."""
+
+    STARTED = "started"  # recorded with this content and in progress: act (and it can no longer be withdrawn)
+    FINISHED = "finished"  # recorded with this content and done: a redelivery or a replay, nothing to do
+    UNRECORDED = "unrecorded"  # no such request of this tenant with this content: never, or withdrawn
 
 
 class JobStore(Protocol):
@@ -75,17 +85,18 @@ class JobStore(Protocol):
         """Raises JobExists when a job has this ID. `request_digest`: of the request to be published."""
         ...
 
-    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> bool:
-        """Whether the tenant has this job in progress, of this type, recorded with this request digest (a
-        job recorded without one is bound to the first digest that starts it); marks it started."""
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
+        """STARTED (and marked so) when the tenant has this job in progress, of this type, recorded with this
+        request digest (a job recorded without one is bound to the first digest that starts it); FINISHED
+        when it is that job, done."""
         ...
 
     async def withdraw(self, tenant: str, job_id: str) -> bool:
         """Remove the job unless it was started; whether it was removed."""
         ...
 
-    async def planned_type(self, tenant: str, job_id: str, order_id: str) -> JobType | None:
-        """The type of the tenant's job in progress if it may have planned this order (a MANUAL job asked
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
+        """The type and status of the tenant's job if it may have planned this order (a MANUAL job asked
         for it, or any AUTOMATIC job: its orders are its claims); None otherwise."""
         ...
 
@@ -138,8 +149,8 @@ class InvoiceStore(Protocol):
     async def record_email_request(
         self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
     ) -> None: ...
-    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> bool:
-        """Whether the tenant recorded this request with this digest and it is not done; marks it started."""
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        """STARTED (and marked so) when the tenant recorded this request with this digest and it is not done."""
         ...
 
     async def finish_email_request(self, tenant: str, request_id: str) -> None: ...
@@ -185,9 +196,9 @@ class CreditNoteStore(Protocol):
     ) -> None: ...
     async def start_request(
         self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
-    ) -> bool:
-        """Whether the tenant recorded this request (for this invoice and order, with this digest) and it is
-        still in progress; marks it started."""
+    ) -> RequestState:
+        """STARTED (and marked so) when the tenant recorded this request (for this invoice and order, with
+        this digest) and it is still in progress."""
         ...
 
     async def withdraw_request(self, tenant: str, request_id: str) -> bool:

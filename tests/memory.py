@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from infra.credit_notes import credit_summary
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
+from infra.ports import RequestState
 from infra.records import (
     STORED_DOCUMENT,
     CaptureRecord,
@@ -103,14 +104,15 @@ class MemoryJobs:
         if request_digest is not None:
             self.digests[job_id] = request_digest
 
-    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> bool:
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
         job = await self.get(tenant, job_id)
-        if job is None or job.job_type is not job_type or job.status is not JobStatus.IN_PROGRESS:
-            return False
-        if self.digests.setdefault(job_id, request_digest) != request_digest:
-            return False
+        if job is None or job.job_type is not job_type or self.digests.get(job_id, request_digest) != request_digest:
+            return RequestState.UNRECORDED
+        if job.status is not JobStatus.IN_PROGRESS:
+            return RequestState.FINISHED if job_id in self.digests else RequestState.UNRECORDED
+        self.digests[job_id] = request_digest
         self.started.add(job_id)
-        return True
+        return RequestState.STARTED
 
     async def withdraw(self, tenant: str, job_id: str) -> bool:
         if await self.get(tenant, job_id) is None or job_id in self.started:
@@ -119,13 +121,11 @@ class MemoryJobs:
         self.digests.pop(job_id, None)
         return True
 
-    async def planned_type(self, tenant: str, job_id: str, order_id: str) -> JobType | None:
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
         job = await self.get(tenant, job_id)
-        if job is None or job.status is not JobStatus.IN_PROGRESS:
+        if job is None or (job.job_type is JobType.MANUAL and order_id not in job.requested_order_ids):
             return None
-        if job.job_type is JobType.AUTOMATIC or order_id in job.requested_order_ids:
-            return job.job_type
-        return None
+        return job.job_type, job.status
 
     async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
         found = [
@@ -403,11 +403,14 @@ class MemoryInvoices:
     ) -> None:
         self.email_requests[request_id] = (tenant, request_digest, "IN_PROGRESS")
 
-    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> bool:
-        if self.email_requests.get(request_id) != (tenant, request_digest, "IN_PROGRESS"):
-            return False
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        stored = self.email_requests.get(request_id)
+        if stored is None or stored[:2] != (tenant, request_digest):
+            return RequestState.UNRECORDED
+        if stored[2] != "IN_PROGRESS":
+            return RequestState.FINISHED
         self.email_requests_started.add(request_id)
-        return True
+        return RequestState.STARTED
 
     async def finish_email_request(self, tenant: str, request_id: str) -> None:
         stored = self.email_requests.get(request_id)
@@ -519,18 +522,19 @@ class MemoryCreditNotes:
 
     async def start_request(
         self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
-    ) -> bool:
+    ) -> RequestState:
         request = await self.get_request(tenant, request_id)
         if (
             request is None
             or (request.invoice_number, request.order_id) != (invoice_number, order_id)
-            or request.status is not CreditNoteStatus.IN_PROGRESS
             or self.request_digests.get(request_id) not in (None, request_digest)
         ):
-            return False
+            return RequestState.UNRECORDED
+        if request.status is not CreditNoteStatus.IN_PROGRESS:
+            return RequestState.FINISHED if self.request_digests.get(request_id) else RequestState.UNRECORDED
         self.request_digests[request_id] = request_digest
         self.started.add(request_id)
-        return True
+        return RequestState.STARTED
 
     async def withdraw_request(self, tenant: str, request_id: str) -> bool:
         if await self.get_request(tenant, request_id) is None or request_id in self.started:

@@ -23,6 +23,7 @@ from schemas.events import (
 from streams.agents.emails import handle_email_request
 from streams.crediting import make_credit_note
 from streams.recorded import (
+    Finished,
     acts_on_recorded,
     unrecorded_credit_note,
     unrecorded_email_request,
@@ -73,7 +74,7 @@ async def test_a_forged_job_request_is_refused() -> None:
     ]
     for request in forged:
         reason = await unrecorded_job(jobs, request)
-        assert reason is not None and request.jobId in reason, request
+        assert isinstance(reason, str) and request.jobId in reason, request
     assert await unrecorded_job(jobs, genuine) is None  # and the genuine one still goes on
 
 
@@ -83,19 +84,24 @@ async def test_a_scheduled_job_is_bound_to_the_first_request_that_starts_it() ->
     request = JobRequested(tenant=TENANT, jobId="s-1", jobType=JobType.AUTOMATIC)
     assert await unrecorded_job(jobs, request) is None
     copy = request.model_copy(update={"requestedAt": request.requestedAt.replace(year=2000)})
-    assert await unrecorded_job(jobs, copy) is not None
+    assert isinstance(await unrecorded_job(jobs, copy), str)
 
 
-async def test_a_withdrawn_or_finished_job_is_not_planned() -> None:
+async def test_a_withdrawn_job_is_refused_and_a_finished_one_passed_over_without_a_dead_letter(
+    dead_letters: list[DeadLetter],  # noqa: F811
+) -> None:
     jobs = MemoryJobs()
     request = JobRequested(tenant=TENANT, jobId="j-1", jobType=JobType.MANUAL, orderIds=["a"])
     await recorded_job(jobs, request)
     assert await jobs.withdraw(TENANT, "j-1")
-    assert await unrecorded_job(jobs, request) is not None
+    assert isinstance(await unrecorded_job(jobs, request), str)
     done = request.model_copy(update={"jobId": "j-2"})
     await recorded_job(jobs, done)
     await jobs.record_planned(tenant=TENANT, job_id="j-2", total=0, first_position=0, order_ids=[])  # done
-    assert await unrecorded_job(jobs, done) is not None
+    assert await unrecorded_job(jobs, done) == Finished("job j-2")
+    # A redelivery after the job finished does nothing and is no security event: no dead letter.
+    assert not await acts_on_recorded(record(done.to_bytes()), "job request j-2", partial(unrecorded_job, jobs, done))
+    assert dead_letters == []
 
 
 # --- order requests --------------------------------------------------------------------------------
@@ -125,11 +131,12 @@ async def test_an_order_request_must_be_of_a_job_in_progress_that_planned_that_o
     ]
     for request in refused:
         reason = await check(request)
-        assert reason is not None and request.orderId in reason, request
+        assert isinstance(reason, str) and request.orderId in reason, request
     await claims.release(tenant=TENANT, job_id="auto", order_id="c")
-    assert await check(asked("auto", "c", JobType.AUTOMATIC)) is not None
-    assert await jobs.withdraw(TENANT, "m")
-    assert await check(asked("m", "a", JobType.MANUAL)) is not None
+    assert isinstance(await check(asked("auto", "c", JobType.AUTOMATIC)), str)
+    await jobs.record_planned(tenant=TENANT, job_id="m", total=0, first_position=0, order_ids=[])  # done
+    assert await check(asked("m", "a", JobType.MANUAL)) == Finished("job m")  # a redelivery
+    assert isinstance(await check(asked("m", "victim", JobType.MANUAL)), str)
 
 
 async def test_a_forged_order_request_is_dead_lettered_and_nothing_is_charged(
@@ -207,8 +214,8 @@ async def test_a_recorded_credit_note_request_is_made_and_a_changed_copy_or_a_re
     assert len(world.gateway.refund_requests) == 1
     request = await world.credit_notes.get_request(TENANT, "cn-1")
     assert request is not None and request.status is CreditNoteStatus.DONE
-    assert not await acted_on_credit(world, genuine)  # finished: a replay does nothing
-    assert len(world.gateway.refund_requests) == 1 and len(dead_letters) == 2
+    assert not await acted_on_credit(world, genuine)  # finished: a redelivery or a replay does nothing
+    assert len(world.gateway.refund_requests) == 1 and len(dead_letters) == 1
 
 
 # --- email requests --------------------------------------------------------------------------------
@@ -249,7 +256,7 @@ async def test_a_resend_is_sent_only_when_the_api_recorded_it_and_once(
     await handle_email_request(record(resend.to_bytes()), deps, Settings())
     assert len(world.mailer.sent) == 1
     await handle_email_request(record(resend.to_bytes()), deps, Settings())  # a replay: done already
-    assert len(world.mailer.sent) == 1 and len(dead_letters) == 4
+    assert len(world.mailer.sent) == 1 and len(dead_letters) == 3
 
 
 async def test_a_retry_is_the_workers_own_and_needs_no_recorded_request() -> None:
