@@ -34,5 +34,9 @@ class OrderClaims:
         cursor = self.claims.find({"jobId": job_id, "tenant": tenant}, {"orderId": 1}).sort("orderId", ASCENDING)
         return [doc["orderId"] async for doc in cursor]
 
+    async def holds(self, *, tenant: str, job_id: str, order_id: str) -> bool:
+        """Whether this job claimed this order (and has not released it): one read by `_id`."""
+        return await self.claims.find_one({"_id": f"{tenant}:{order_id}", "jobId": job_id}, {"_id": 1}) is not None
+
     async def release(self, *, tenant: str, job_id: str, order_id: str) -> None:
         await self.claims.delete_one({"_id": f"{tenant}:{order_id}", "jobId": job_id})

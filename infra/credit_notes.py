@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document
+from infra.ports import RequestState
 from infra.records import (
     STORED_DOCUMENT,
     CreditNoteRecord,
@@ -47,7 +48,10 @@ class CreditNoteRepository:
 
     # --- requests: written by the API, finished by the credit-note agent ---------------------------
 
-    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
+    async def create_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str | None = None
+    ) -> None:
+        """`request_digest`: of the CreditNoteRequested that will be published (the worker makes only that one)."""
         now = utc_now()
         await self.requests.insert_one(
             {
@@ -55,6 +59,7 @@ class CreditNoteRepository:
                 "tenant": tenant,
                 "invoiceNumber": invoice_number,
                 "orderId": order_id,
+                "requestDigest": request_digest,
                 "status": CreditNoteStatus.IN_PROGRESS.value,
                 "message": None,
                 "creditNoteNumber": None,
@@ -63,8 +68,31 @@ class CreditNoteRepository:
             }
         )
 
-    async def delete_request(self, tenant: str, request_id: str) -> None:
-        await self.requests.delete_one({"_id": request_id, "tenant": tenant})
+    async def start_request(
+        self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> RequestState:
+        """The credit-note agent's check before it numbers or refunds: STARTED when this tenant recorded
+        this request, for this invoice and order, with this content, and it is still in progress (then
+        marked started, so the API can no longer withdraw it); FINISHED when it is done (a redelivery)."""
+        request: Document = {"_id": request_id, "tenant": tenant, "invoiceNumber": invoice_number, "orderId": order_id}
+        started = await self.requests.update_one(
+            request
+            | {
+                # Requests recorded before digests were (None) are bound to the first that starts them.
+                "$or": [{"requestDigest": request_digest}, {"requestDigest": None}],
+                "status": CreditNoteStatus.IN_PROGRESS.value,
+            },
+            {"$set": {"requestDigest": request_digest, "started": True}},
+        )
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.requests.find_one(request | {"requestDigest": request_digest}, {"status": 1})
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
+
+    async def withdraw_request(self, tenant: str, request_id: str) -> bool:
+        """Remove the request unless the agent started it; whether it was removed."""
+        removed = await self.requests.delete_one({"_id": request_id, "tenant": tenant, "started": {"$exists": False}})
+        return removed.deleted_count == 1
 
     async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None:
         doc = await self.requests.find_one({"_id": request_id})

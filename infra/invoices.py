@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from infra.db import Document, gather_bounded, newest_first_page
+from infra.ports import RequestState
 from infra.records import (
     NOTHING_CREDITED,
     STORED_DOCUMENT,
@@ -44,6 +45,9 @@ from invoicing.identity import FIRST_INVOICE, invoice_identity
 from schemas.api import EmailStatus
 from schemas.events import utc_now
 
+EMAIL_REQUEST_IN_PROGRESS = "IN_PROGRESS"
+EMAIL_REQUEST_DONE = "DONE"
+
 
 class InvoiceRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
@@ -51,6 +55,7 @@ class InvoiceRepository:
         self.marks = SequenceMarks(db.invoice_sequences, INVOICE_SEQUENCE)
         # Written by the credit-note side (infra/credit_notes.py); read here in the agreed shape.
         self.credit_notes: AsyncCollection[Document] = db.credit_notes
+        self.email_requests: AsyncCollection[Document] = db.email_requests
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         """The order's current invoice: its first, or the one its first points to."""
@@ -176,6 +181,50 @@ class InvoiceRepository:
             {"_id": invoice.record_id},
             {"$set": {"emailPending": False, "emailError": reason, "emailStatus": EmailStatus.FAILED.value}},
         )
+
+    # Email resends a client asked for: recorded by the API before it publishes the request, started
+    # (checked) by the email agent before it sends, finished once sent; a request the API withdrew after
+    # a publish timeout is gone, so the agent sends nothing for it (README "Under faults").
+
+    async def record_email_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> None:
+        await self.email_requests.insert_one(
+            {
+                "_id": request_id,
+                "tenant": tenant,
+                "invoiceNumber": invoice_number,
+                "orderId": order_id,
+                "requestDigest": request_digest,
+                "status": EMAIL_REQUEST_IN_PROGRESS,
+                "createdAt": utc_now(),
+            }
+        )
+
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        """STARTED when this tenant recorded this request with this content and it is not done (then marked
+        started, so the API can no longer withdraw it); FINISHED when it is done (a redelivery, a replay)."""
+        request: Document = {"_id": request_id, "tenant": tenant, "requestDigest": request_digest}
+        started = await self.email_requests.update_one(
+            request | {"status": EMAIL_REQUEST_IN_PROGRESS}, {"$set": {"started": True}}
+        )
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.email_requests.find_one(request, {"_id": 1})
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
+
+    async def finish_email_request(self, tenant: str, request_id: str) -> None:
+        """Done: a copy of the request arriving later (a replay) sends nothing."""
+        await self.email_requests.update_one(
+            {"_id": request_id, "tenant": tenant}, {"$set": {"status": EMAIL_REQUEST_DONE, "finishedAt": utc_now()}}
+        )
+
+    async def withdraw_email_request(self, tenant: str, request_id: str) -> bool:
+        """Remove the request unless the email agent started it; whether it was removed."""
+        removed = await self.email_requests.delete_one(
+            {"_id": request_id, "tenant": tenant, "started": {"$exists": False}}
+        )
+        return removed.deleted_count == 1
 
     # The read side: issued invoices and credit notes as lists, newest first. Every query starts with
     # an equality on tenant and the filter's field, which an index of infra/db.py serves.

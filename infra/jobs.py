@@ -24,6 +24,7 @@ from pymongo.errors import DuplicateKeyError
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from infra.db import Document, newest_first_page
+from infra.ports import RequestState
 from infra.records import Job, JobExists, JobFilter, JobOrderResult, OrderOutcome, PageKey
 from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
@@ -124,11 +125,13 @@ class JobRepository:
         job_type: JobType,
         order_ids: Sequence[str],
         trigger: JobTrigger = JobTrigger.API,
+        request_digest: str | None = None,
     ) -> None:
-        """Raises JobExists when a job has this ID (scheduled jobs have IDs derived from their due time)."""
+        """Raises JobExists when a job has this ID (scheduled jobs have IDs derived from their due time).
+        `request_digest`: of the JobRequested that will be published (the worker plans only that one)."""
         now = utc_now()
         try:
-            await self._insert(tenant, job_id, job_type, order_ids, trigger, now)
+            await self._insert(tenant, job_id, job_type, order_ids, trigger, now, request_digest)
         except DuplicateKeyError:
             raise JobExists(job_id) from None
 
@@ -140,27 +143,70 @@ class JobRepository:
         order_ids: Sequence[str],
         trigger: JobTrigger,
         now: datetime,
+        request_digest: str | None = None,
     ) -> None:
-        await self.jobs.insert_one(
+        doc: Document = {
+            "_id": job_id,
+            "tenant": tenant,
+            "jobType": job_type.value,
+            "status": JobStatus.IN_PROGRESS.value,
+            "requestedOrderIds": list(order_ids),
+            "totalOrders": None,
+            "finishedOrders": 0,
+            "succeededOrders": 0,
+            "failedOrders": 0,
+            "trigger": trigger.value,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        if request_digest is not None:
+            doc["requestDigest"] = request_digest
+        await self.jobs.insert_one(doc)
+
+    # --- the request check (the worker) and the withdrawal (the API) --------------------------------
+    # One document, two conditional writes: the planner's `start` marks the job started, the API's
+    # `withdraw` removes a job not started. Whichever comes first wins, so a job is either planned and
+    # answered as created, or withdrawn and never planned (README "Under faults").
+
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
+        """The planner's check before it plans: STARTED when this tenant has this job in progress, of this
+        type, recorded with this request (a job recorded without a digest, say a scheduled one, is bound to
+        the first request that starts it), and then marked started, so the API can no longer withdraw it;
+        FINISHED when it is that job, done (a redelivery). One update by `_id` (and a read when refused)."""
+        job: Document = {"_id": job_id, "tenant": tenant, "jobType": job_type.value}
+        started = await self.jobs.update_one(
+            job
+            | {
+                "status": JobStatus.IN_PROGRESS.value,
+                "$or": [{"requestDigest": request_digest}, {"requestDigest": {"$exists": False}}],
+            },
+            {"$set": {"requestDigest": request_digest, "started": True}},
+        )
+        if started.matched_count == 1:
+            return RequestState.STARTED
+        done = await self.jobs.find_one(
+            job | {"requestDigest": request_digest, "status": JobStatus.DONE.value}, {"_id": 1}
+        )
+        return RequestState.UNRECORDED if done is None else RequestState.FINISHED
+
+    async def withdraw(self, tenant: str, job_id: str) -> bool:
+        """Remove the job unless the planner started it; whether it was removed."""
+        removed = await self.jobs.delete_one({"_id": job_id, "tenant": tenant, "started": {"$exists": False}})
+        return removed.deleted_count == 1
+
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
+        """The type and status of this tenant's job, if it may have planned this order: a MANUAL job that
+        was asked for it, or any AUTOMATIC one (whose orders are its claims: ClaimStore.holds). One read by
+        `_id`, of two fields."""
+        doc = await self.jobs.find_one(
             {
                 "_id": job_id,
                 "tenant": tenant,
-                "jobType": job_type.value,
-                "status": JobStatus.IN_PROGRESS.value,
-                "requestedOrderIds": list(order_ids),
-                "totalOrders": None,
-                "finishedOrders": 0,
-                "succeededOrders": 0,
-                "failedOrders": 0,
-                "trigger": trigger.value,
-                "createdAt": now,
-                "updatedAt": now,
-            }
+                "$or": [{"jobType": JobType.AUTOMATIC.value}, {"requestedOrderIds": order_id}],
+            },
+            {"jobType": 1, "status": 1},
         )
-
-    async def delete(self, tenant: str, job_id: str) -> None:
-        if await self.get(tenant, job_id) is not None:
-            await self.jobs.delete_one({"_id": job_id})
+        return None if doc is None else (JobType(doc["jobType"]), JobStatus(doc["status"]))
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         """The job, if it is this tenant's: job IDs are unique across tenants, the check keeps them apart."""

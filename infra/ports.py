@@ -8,6 +8,7 @@ Both sides (`service/` and `streams/`) import the ports from here, so neither im
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, TypeVar
 
 from infra.mail import OutgoingEmail
@@ -35,7 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import CreditNoteStatus, JobTrigger, JobType
+from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -57,8 +58,17 @@ __all__ = [
     "PaymentCapturer",
     "PaymentRefunder",
     "Render",
+    "RequestState",
     "TenantSettingsStore",
 ]
+
+
+class RequestState(StrEnum):
+    """What the store says of a request record the worker is about to act on (streams/recorded.py)."""
+
+    STARTED = "started"  # recorded with this content and in progress: act (and it can no longer be withdrawn)
+    FINISHED = "finished"  # recorded with this content and done: a redelivery or a replay, nothing to do
+    UNRECORDED = "unrecorded"  # no such request of this tenant with this content: never, or withdrawn
 
 
 class JobStore(Protocol):
@@ -70,11 +80,26 @@ class JobStore(Protocol):
         job_type: JobType,
         order_ids: Sequence[str],
         trigger: JobTrigger = JobTrigger.API,
+        request_digest: str | None = None,
     ) -> None:
-        """Raises JobExists when a job has this ID."""
+        """Raises JobExists when a job has this ID. `request_digest`: of the request to be published."""
         ...
 
-    async def delete(self, tenant: str, job_id: str) -> None: ...
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
+        """STARTED (and marked so) when the tenant has this job in progress, of this type, recorded with this
+        request digest (a job recorded without one is bound to the first digest that starts it); FINISHED
+        when it is that job, done."""
+        ...
+
+    async def withdraw(self, tenant: str, job_id: str) -> bool:
+        """Remove the job unless it was started; whether it was removed."""
+        ...
+
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
+        """The type and status of the tenant's job if it may have planned this order (a MANUAL job asked
+        for it, or any AUTOMATIC job: its orders are its claims); None otherwise."""
+        ...
+
     async def get(self, tenant: str, job_id: str) -> Job | None: ...
     async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
         """Newest first (createdAt desc, then job ID desc), strictly after `after`."""
@@ -97,6 +122,7 @@ class OrderStore(Protocol):
 class ClaimStore(Protocol):
     async def claim(self, *, tenant: str, job_id: str, order_ids: Iterable[str]) -> None: ...
     async def claimed_by(self, tenant: str, job_id: str) -> list[str]: ...
+    async def holds(self, *, tenant: str, job_id: str, order_id: str) -> bool: ...
     async def release(self, *, tenant: str, job_id: str, order_id: str) -> None: ...
 
 
@@ -119,6 +145,18 @@ class InvoiceStore(Protocol):
     async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None: ...
     async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None: ...
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None: ...
+    # Email resends: recorded (API), started (the email agent's check), finished, or withdrawn (API).
+    async def record_email_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> None: ...
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        """STARTED (and marked so) when the tenant recorded this request with this digest and it is not done."""
+        ...
+
+    async def finish_email_request(self, tenant: str, request_id: str) -> None: ...
+    async def withdraw_email_request(self, tenant: str, request_id: str) -> bool:
+        """Remove the request unless it was started; whether it was removed."""
+        ...
 
 
 class InvoiceCatalog(Protocol):
@@ -153,8 +191,20 @@ class InvoiceNumbers(Protocol):
 
 
 class CreditNoteStore(Protocol):
-    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None: ...
-    async def delete_request(self, tenant: str, request_id: str) -> None: ...
+    async def create_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str | None = None
+    ) -> None: ...
+    async def start_request(
+        self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> RequestState:
+        """STARTED (and marked so) when the tenant recorded this request (for this invoice and order, with
+        this digest) and it is still in progress."""
+        ...
+
+    async def withdraw_request(self, tenant: str, request_id: str) -> bool:
+        """Remove the request unless it was started; whether it was removed."""
+        ...
+
     async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None: ...
     async def finish_request(
         self, tenant: str, request_id: str, status: CreditNoteStatus, message: str, number: str | None = None

@@ -10,6 +10,7 @@ invoice-refunds        RefundRequested         key tenant:creditNoteId
 order-events           schemas.orders.OrderEvent (the upstream contract)
 """
 
+import hashlib
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -42,6 +43,11 @@ class Event(BaseModel):
 
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
+
+    def digest(self) -> str:
+        """SHA-256 of the event's canonical JSON: the API records it with a request, and the worker acts
+        only on a record whose digest is the one recorded (a forged copy with other content is not)."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()
 
 
 class JobRequested(Event):
@@ -137,6 +143,10 @@ class InvoiceEmailRequested(Event):
     reason: EmailReason
     creditNoteId: str | None = Field(
         default=None, description="Set when the email is of a credit note of this invoice, not of the invoice itself"
+    )
+    requestId: str | None = Field(
+        default=None,
+        description="RESEND: the ID of the email request the API recorded (the worker sends only a recorded one)",
     )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from infra.kafka import KafkaUnavailable
 from schemas.api import ErrorResponse
-from service.services import Conflict, InvalidRequest, NotFound
+from service.services import Conflict, InvalidRequest, NotFound, Unconfirmed
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def kafka_down(_: Request, error: KafkaUnavailable) -> JSONResponse:
         log.warning("kafka unavailable: %s", error)
         return error_response(503, "Service unavailable: Kafka is not reachable; nothing was created")
+
+    @app.exception_handler(Unconfirmed)
+    async def unconfirmed(_: Request, error: Unconfirmed) -> JSONResponse:
+        # Not "nothing was created": the request is recorded and may be on the topic (README "Under faults").
+        return error_response(503, f"Service unavailable: {error}")
 
     @app.exception_handler(ConnectionFailure)
     async def mongo_down(_: Request, error: ConnectionFailure) -> JSONResponse:

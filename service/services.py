@@ -7,8 +7,10 @@ of this module, which `service/errors.py` turns into answers; they know nothing 
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter
@@ -77,12 +79,43 @@ class NotFound(Exception):
     """404."""
 
 
+class Unconfirmed(Exception):
+    """503: Kafka did not confirm a request and it could not be withdrawn either; it may still go ahead."""
+
+
 class Conflict(Exception):
     """409: the resource is not in a state that allows this; `detail` (optional) goes to detailInfo."""
 
     def __init__(self, message: str, detail: str | None = None) -> None:
         super().__init__(message)
         self.detail = detail
+
+
+async def publish_or_withdraw(
+    publisher: EventPublisher, topic: str, key: str, value: bytes, withdraw: Callable[[], Awaitable[bool]], what: str
+) -> None:
+    """Publish a request recorded in the store. A send that Kafka does not confirm (a timeout) may still
+    have reached the broker, so the recorded request is withdrawn, unless the worker has started it:
+
+    - withdrawn: KafkaUnavailable goes on to the client (503 "nothing was created"), and that is true,
+      since the worker drops a record whose request is gone (streams/recorded.py);
+    - started: the broker did take it, and the work goes on; this returns, and the caller answers as
+      accepted, so the client is told of the work that is being done.
+
+    Both are conditional writes on the request's one document, so exactly one of them wins."""
+    try:
+        await publisher.publish(topic, key, value)
+    except KafkaUnavailable:
+        try:
+            withdrawn = await withdraw()
+        except PyMongoError:
+            log.exception("could not withdraw %s after Kafka did not confirm it", what)
+            raise Unconfirmed(
+                f"Kafka did not confirm {what} and it could not be withdrawn; it may still go ahead"
+            ) from None
+        if withdrawn:
+            raise
+        log.warning("%s: Kafka did not confirm it, but the worker has started it: accepted", what)
 
 
 @dataclass(frozen=True)
@@ -96,8 +129,9 @@ class JobServices:
 
 
 async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
-    """Store the job, then publish its request; returns the job ID. If Kafka cannot take it, the job is
-    removed again, so a 503 leaves nothing half-made and a 201 always has both."""
+    """Store the job with the digest of its request, then publish the request; returns the job ID. If
+    Kafka does not confirm it, the job is withdrawn unless the planner started it already (then the
+    answer is 201: the job goes on), so a 503 leaves nothing that the worker would act on."""
     given = len(request.orderIds or ())
     if given > app.settings.max_order_ids:
         raise InvalidRequest(f"Too many orderIds: {given} given, at most {app.settings.max_order_ids} per job")
@@ -111,20 +145,20 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
                 f"create them with PUT /invoice/{tenant}/settings/invoice"
             )
     job_id = uuid.uuid4().hex
-    await app.jobs.create(tenant=tenant, job_id=job_id, job_type=request.jobType, order_ids=order_ids)
     event = JobRequested(
         tenant=tenant, jobId=job_id, jobType=request.jobType, orderIds=order_ids, invoiceSettings=invoice_settings
     )
-    try:
-        await app.publisher.publish(
-            app.settings.topic(app.settings.topic_job_requests), f"{tenant}:{job_id}", event.to_bytes()
-        )
-    except KafkaUnavailable:
-        try:
-            await app.jobs.delete(tenant, job_id)
-        except PyMongoError:
-            log.exception("could not remove job %s after Kafka refused it", job_id)
-        raise
+    await app.jobs.create(
+        tenant=tenant, job_id=job_id, job_type=request.jobType, order_ids=order_ids, request_digest=event.digest()
+    )
+    await publish_or_withdraw(
+        app.publisher,
+        app.settings.topic(app.settings.topic_job_requests),
+        f"{tenant}:{job_id}",
+        event.to_bytes(),
+        partial(app.jobs.withdraw, tenant, job_id),
+        f"job {job_id}",
+    )
     JOBS_CREATED.labels(request.jobType.value, tenant_label(tenant)).inc()
     log.info("job created", extra={"tenant": tenant, "job": job_id, "orders": len(order_ids)})
     return job_id
@@ -185,18 +219,36 @@ class EmailRequested:
 async def request_invoice_email(
     settings: Settings, invoices: InvoiceStore, publisher: EventPublisher, tenant: str, invoice_number: str
 ) -> EmailRequested:
-    """Queue an issued invoice's email again (the email agent sends it, retrying while the server is away)."""
+    """Record the resend and queue it (the email agent sends a recorded one only, retrying while the server
+    is away); withdrawn again if Kafka does not confirm it and the agent has not started it."""
     invoice = await issued_invoice(invoices, tenant, invoice_number)
     try:
         recipient = invoice_recipient(invoice.customer_email)
     except NoRecipient as nobody:
         raise Conflict(f"Invoice {invoice_number} cannot be emailed: {nobody}") from None
+    request_id = uuid.uuid4().hex
     request = InvoiceEmailRequested(
-        tenant=tenant, orderId=invoice.order_id, invoiceNumber=invoice.number, reason=EmailReason.RESEND
+        tenant=tenant,
+        orderId=invoice.order_id,
+        invoiceNumber=invoice.number,
+        reason=EmailReason.RESEND,
+        requestId=request_id,
+    )
+    await invoices.record_email_request(
+        tenant=tenant,
+        request_id=request_id,
+        invoice_number=invoice.number,
+        order_id=invoice.order_id,
+        request_digest=request.digest(),
     )
     # Keyed like the order, so the email agent handles one order's emails in the order they were asked for.
-    await publisher.publish(
-        settings.topic(settings.topic_invoice_emails), f"{tenant}:{invoice.order_id}", request.to_bytes()
+    await publish_or_withdraw(
+        publisher,
+        settings.topic(settings.topic_invoice_emails),
+        f"{tenant}:{invoice.order_id}",
+        request.to_bytes(),
+        partial(invoices.withdraw_email_request, tenant, request_id),
+        f"the email of invoice {invoice.number}",
     )
     return EmailRequested(invoice_number=invoice.number, recipient=recipient)
 
@@ -395,9 +447,6 @@ async def request_credit_note(
     except NothingToCredit as nothing:
         raise InvalidRequest(f"Credit note for invoice {invoice_number}: {nothing}") from None
     credit_note_id = uuid.uuid4().hex
-    await app.credit_notes.create_request(
-        tenant=tenant, request_id=credit_note_id, invoice_number=invoice.number, order_id=invoice.order_id
-    )
     event = CreditNoteRequested(
         tenant=tenant,
         creditNoteId=credit_note_id,
@@ -408,15 +457,21 @@ async def request_credit_note(
         lines=[CreditedLine(entryId=line.entryId, quantity=line.quantity) for line in body.lines],
         shipping=body.shipping,
     )
-    try:
-        topic = app.settings.topic(app.settings.topic_credit_note_requests)
-        await app.publisher.publish(topic, f"{tenant}:{invoice.order_id}", event.to_bytes())
-    except KafkaUnavailable:
-        try:
-            await app.credit_notes.delete_request(tenant, credit_note_id)
-        except PyMongoError:
-            log.exception("could not remove credit-note request %s after Kafka refused it", credit_note_id)
-        raise
+    await app.credit_notes.create_request(
+        tenant=tenant,
+        request_id=credit_note_id,
+        invoice_number=invoice.number,
+        order_id=invoice.order_id,
+        request_digest=event.digest(),
+    )
+    await publish_or_withdraw(
+        app.publisher,
+        app.settings.topic(app.settings.topic_credit_note_requests),
+        f"{tenant}:{invoice.order_id}",
+        event.to_bytes(),
+        partial(app.credit_notes.withdraw_request, tenant, credit_note_id),
+        f"credit note {credit_note_id}",
+    )
     return CreditNoteAccepted(creditNoteId=credit_note_id, status=CreditNoteStatus.IN_PROGRESS)
 
 

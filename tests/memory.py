@@ -12,6 +12,7 @@ from infra.credit_notes import credit_summary
 from infra.limits import WindowCount, window_start
 from infra.mail import EmailNotSent, OutgoingEmail
 from infra.payments import Capture, CaptureDeclined, GatewayError, GatewayUnavailable, Refund
+from infra.ports import RequestState
 from infra.records import (
     STORED_DOCUMENT,
     CaptureRecord,
@@ -82,6 +83,8 @@ class MemoryJobs:
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
         self.results: dict[str, _StoredResult] = {}
+        self.digests: dict[str, str] = {}  # job ID -> the digest of the request recorded with it
+        self.started: set[str] = set()
 
     async def create(
         self,
@@ -91,6 +94,7 @@ class MemoryJobs:
         job_type: JobType,
         order_ids: Sequence[str],
         trigger: JobTrigger = JobTrigger.API,
+        request_digest: str | None = None,
     ) -> None:
         if job_id in self.jobs:
             raise JobExists(job_id)
@@ -98,6 +102,31 @@ class MemoryJobs:
         self.jobs[job_id] = Job(
             tenant, job_id, job_type, JobStatus.IN_PROGRESS, tuple(order_ids), None, 0, now, now, trigger=trigger
         )
+        if request_digest is not None:
+            self.digests[job_id] = request_digest
+
+    async def start(self, tenant: str, job_id: str, job_type: JobType, request_digest: str) -> RequestState:
+        job = await self.get(tenant, job_id)
+        if job is None or job.job_type is not job_type or self.digests.get(job_id, request_digest) != request_digest:
+            return RequestState.UNRECORDED
+        if job.status is not JobStatus.IN_PROGRESS:
+            return RequestState.FINISHED if job_id in self.digests else RequestState.UNRECORDED
+        self.digests[job_id] = request_digest
+        self.started.add(job_id)
+        return RequestState.STARTED
+
+    async def withdraw(self, tenant: str, job_id: str) -> bool:
+        if await self.get(tenant, job_id) is None or job_id in self.started:
+            return False
+        del self.jobs[job_id]
+        self.digests.pop(job_id, None)
+        return True
+
+    async def planned_by(self, tenant: str, job_id: str, order_id: str) -> tuple[JobType, JobStatus] | None:
+        job = await self.get(tenant, job_id)
+        if job is None or (job.job_type is JobType.MANUAL and order_id not in job.requested_order_ids):
+            return None
+        return job.job_type, job.status
 
     async def list_jobs(self, tenant: str, where: JobFilter, after: PageKey | None, limit: int) -> list[Job]:
         found = [
@@ -109,10 +138,6 @@ class MemoryJobs:
             and _within(job.created_at, where.created_from, where.created_to)
         ]
         return newest_first_page(found, after, limit)
-
-    async def delete(self, tenant: str, job_id: str) -> None:
-        if await self.get(tenant, job_id) is not None:
-            del self.jobs[job_id]
 
     async def get(self, tenant: str, job_id: str) -> Job | None:
         job = self.jobs.get(job_id)
@@ -231,6 +256,9 @@ class MemoryClaims:
         prefix = f"{tenant}:"
         return sorted(k.removeprefix(prefix) for k, j in self.claims.items() if j == job_id and k.startswith(prefix))
 
+    async def holds(self, *, tenant: str, job_id: str, order_id: str) -> bool:
+        return self.claims.get(f"{tenant}:{order_id}") == job_id
+
     async def release(self, *, tenant: str, job_id: str, order_id: str) -> None:
         key = f"{tenant}:{order_id}"
         if self.claims.get(key) == job_id:
@@ -250,6 +278,9 @@ class MemoryInvoices:
         self.allocations = 0  # allocate calls, NumberTaken included
         self.issued_at: dict[str, datetime] = {}
         self.credit_notes: list[ListedCreditNote] = []  # as the lists read what the credit-note side wrote
+        # Email requests by ID: (tenant, digest, status), and the IDs started.
+        self.email_requests: dict[str, tuple[str, str, str]] = {}
+        self.email_requests_started: set[str] = set()
 
     async def find(self, tenant: str, order_id: str) -> InvoiceRecord | None:
         first = invoice_identity(tenant, order_id)
@@ -368,6 +399,32 @@ class MemoryInvoices:
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None:
         self._change(invoice, email_pending=False, email_error=reason)
 
+    async def record_email_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> None:
+        self.email_requests[request_id] = (tenant, request_digest, "IN_PROGRESS")
+
+    async def start_email_request(self, tenant: str, request_id: str, request_digest: str) -> RequestState:
+        stored = self.email_requests.get(request_id)
+        if stored is None or stored[:2] != (tenant, request_digest):
+            return RequestState.UNRECORDED
+        if stored[2] != "IN_PROGRESS":
+            return RequestState.FINISHED
+        self.email_requests_started.add(request_id)
+        return RequestState.STARTED
+
+    async def finish_email_request(self, tenant: str, request_id: str) -> None:
+        stored = self.email_requests.get(request_id)
+        if stored is not None and stored[0] == tenant:
+            self.email_requests[request_id] = (tenant, stored[1], "DONE")
+
+    async def withdraw_email_request(self, tenant: str, request_id: str) -> bool:
+        stored = self.email_requests.get(request_id)
+        if stored is None or stored[0] != tenant or request_id in self.email_requests_started:
+            return False
+        del self.email_requests[request_id]
+        return True
+
 
 class MemoryCaptures:
     def __init__(self) -> None:
@@ -452,16 +509,39 @@ class MemoryCreditNotes:
         self.notes: dict[str, CreditNoteRecord] = {}
         self.marks: dict[str, int] = {}
         self.summaries: dict[str, dict[str, Any]] = {}  # tenant:invoiceNumber -> the invoice's `credit`
+        self.request_digests: dict[str, str | None] = {}
+        self.started: set[str] = set()
 
-    async def create_request(self, *, tenant: str, request_id: str, invoice_number: str, order_id: str) -> None:
+    async def create_request(
+        self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str | None = None
+    ) -> None:
         now = utc_now()
         self.requests[request_id] = CreditNoteRequestRecord(
             tenant, request_id, invoice_number, order_id, CreditNoteStatus.IN_PROGRESS, None, None, now, now
         )
+        self.request_digests[request_id] = request_digest
 
-    async def delete_request(self, tenant: str, request_id: str) -> None:
-        if await self.get_request(tenant, request_id) is not None:
-            del self.requests[request_id]
+    async def start_request(
+        self, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
+    ) -> RequestState:
+        request = await self.get_request(tenant, request_id)
+        if (
+            request is None
+            or (request.invoice_number, request.order_id) != (invoice_number, order_id)
+            or self.request_digests.get(request_id) not in (None, request_digest)
+        ):
+            return RequestState.UNRECORDED
+        if request.status is not CreditNoteStatus.IN_PROGRESS:
+            return RequestState.FINISHED if self.request_digests.get(request_id) else RequestState.UNRECORDED
+        self.request_digests[request_id] = request_digest
+        self.started.add(request_id)
+        return RequestState.STARTED
+
+    async def withdraw_request(self, tenant: str, request_id: str) -> bool:
+        if await self.get_request(tenant, request_id) is None or request_id in self.started:
+            return False
+        del self.requests[request_id]
+        return True
 
     async def get_request(self, tenant: str, request_id: str) -> CreditNoteRequestRecord | None:
         request = self.requests.get(request_id)

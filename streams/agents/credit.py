@@ -20,6 +20,7 @@ from streams.agents.invoice import queue_email
 from streams.app import app, credit_note_requests, refunds
 from streams.crediting import CreditDeps, make_credit_note, try_refund
 from streams.failures import Defect, parse_or_dead_letter, run_step, send_to_dead_letters
+from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_credit_note
 from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,9 @@ async def make_credit_notes(stream: Any) -> None:
     async for event in stream.events():
         request = await parse_or_dead_letter(event, CreditNoteRequested.model_validate_json, "credit-note request")
         if request is None:
+            continue
+        check = partial(unrecorded_credit_note, deps.credit_notes, request)
+        if not await acts_on_recorded(event, f"credit-note request {request.creditNoteId}", check):
             continue
         outcome = await run_step(
             event, f"making credit note {request.creditNoteId}", partial(make_credit_note, request, deps)
@@ -65,7 +69,9 @@ def retrying_refund(settings: Settings) -> AsyncRetrying:
 async def retry_refund(event: Any, request: RefundRequested, deps: CreditDeps, settings: Settings) -> None:
     note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
     if note is None:
-        await send_to_dead_letters(event, f"no credit note {request.creditNoteId} of tenant {request.tenant}")
+        await send_to_dead_letters(
+            event, f"no credit note {request.creditNoteId} of tenant {request.tenant}", UNRECORDED
+        )
         return
     if note.refund.status is not RefundStatus.PENDING:
         return  # refunded (or refused) meanwhile

@@ -17,6 +17,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 from infra.logs import log_context
 from infra.mail import EmailNotSent
 from infra.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
+from infra.ports import InvoiceStore
 from infra.settings import Settings
 from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
@@ -27,6 +28,7 @@ from streams.app import app, invoice_emails, settings
 from streams.crediting import CreditDeps, email_credit_note
 from streams.emailing import EmailDeps, email_invoice
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
+from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_email_request
 from streams.resources import worker_resources
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,9 @@ async def handle_email_request(
     request = await parse_or_dead_letter(event, InvoiceEmailRequested.model_validate_json, "invoice email request")
     if request is None:
         return
+    check = partial(unrecorded_email_request, deps.invoices, request)
+    if not await acts_on_recorded(event, f"email request of invoice {request.invoiceNumber}", check):
+        return
     if request.creditNoteId is not None:
         if credit_deps is None:
             raise ValueError("a credit-note email request needs the credit-note ports")
@@ -93,7 +98,9 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
     record = await deps.invoices.find_by_number(request.tenant, request.invoiceNumber)
     if record is None or record.order_id != request.orderId or not record.issued:
         await send_to_dead_letters(
-            event, f"no issued invoice {request.invoiceNumber} for order {request.orderId} of tenant {request.tenant}"
+            event,
+            f"no issued invoice {request.invoiceNumber} for order {request.orderId} of tenant {request.tenant}",
+            UNRECORDED,
         )
         return
     if request.reason is EmailReason.RETRY and record.emailed_at is not None:
@@ -111,6 +118,13 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
         EMAILS_FAILED.inc()
         await deps.announce(email_failed(record, refused.reason, retrying=False))
         await deps.invoices.mark_email_failed(record, refused.reason)
+    await finish_email_request(deps.invoices, request)
+
+
+async def finish_email_request(invoices: InvoiceStore, request: InvoiceEmailRequested) -> None:
+    """A resend is done once sent (or refused for good): a later copy of its record sends nothing."""
+    if request.reason is EmailReason.RESEND and request.requestId is not None:
+        await invoices.finish_email_request(request.tenant, request.requestId)
 
 
 async def send_requested_credit_note(
@@ -119,7 +133,9 @@ async def send_requested_credit_note(
     assert request.creditNoteId is not None
     note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
     if note is None or not note.stored:
-        await send_to_dead_letters(event, f"no stored credit note {request.creditNoteId} of tenant {request.tenant}")
+        await send_to_dead_letters(
+            event, f"no stored credit note {request.creditNoteId} of tenant {request.tenant}", UNRECORDED
+        )
         return
     if request.reason is EmailReason.RETRY and note.emailed_at is not None:
         return  # sent meanwhile
@@ -133,3 +149,4 @@ async def send_requested_credit_note(
     except EmailNotSent as refused:
         log.warning("credit note email refused, not retried: %s", refused.reason, extra=context)
         await deps.credit_notes.mark_email_failed(request.tenant, note.note_id, refused.reason)
+    await finish_email_request(deps.invoices, request)

@@ -12,6 +12,7 @@ from streams.failures import Defect, parse_or_dead_letter, run_step
 from streams.observability import record_order_finished
 from streams.pipeline import PipelineDeps, failed_by_defect, invoice_order
 from streams.public_events import announce
+from streams.recorded import acts_on_recorded, unrecorded_order_request
 from streams.resources import WorkerResources, worker_resources
 from streams.tracing import traced_events
 
@@ -31,7 +32,9 @@ async def invoice_orders(stream: Any) -> None:
             continue
         # Every line logged while this order is invoiced names it, whichever module logs it.
         with log_context(tenant=request.tenant, job=request.jobId, order=request.orderId):
-            await invoice_one(event, request, resources, deps)
+            check = partial(unrecorded_order_request, resources.jobs, resources.claims, request)
+            if await acts_on_recorded(event, f"invoice request of order {request.orderId}", check):
+                await invoice_one(event, request, resources, deps)
 
 
 async def invoice_one(

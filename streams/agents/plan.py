@@ -11,6 +11,7 @@ from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
 from streams.app import app, job_requests, order_requests, order_results
 from streams.failures import Defect, parse_or_dead_letter, run_step
+from streams.recorded import acts_on_recorded, unrecorded_job
 from streams.resources import WorkerResources, worker_resources
 from streams.tracing import traced_events
 
@@ -81,6 +82,10 @@ async def plan_jobs(stream: Any) -> None:
         if request is None:
             continue
         with log_context(tenant=request.tenant, job=request.jobId):
+            if not await acts_on_recorded(
+                event, f"job request {request.jobId}", partial(unrecorded_job, resources.jobs, request)
+            ):
+                continue
             order_ids = await run_step(
                 event, f"planning job {request.jobId}", partial(job_order_ids, resources, request)
             )

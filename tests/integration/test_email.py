@@ -210,9 +210,9 @@ async def test_resend_endpoint_emails_the_invoice_again(
 async def test_email_request_for_an_unknown_invoice_is_dead_lettered(
     worker: WorkerProcess, producer: AIOKafkaProducer, settings: Settings, tenant: str
 ) -> None:
-    request = InvoiceEmailRequested(
-        tenant=tenant, orderId="nowhere", invoiceNumber="INV-404", reason=EmailReason.RESEND
-    )
+    # A retry (the worker's own request after a failed first send): a resend is not even looked up
+    # unless the API recorded it (tests/integration/test_recorded_requests.py).
+    request = InvoiceEmailRequested(tenant=tenant, orderId="nowhere", invoiceNumber="INV-404", reason=EmailReason.RETRY)
     value = request.to_bytes()
     await producer.send_and_wait(settings.topic(settings.topic_invoice_emails), value, key=f"{tenant}:nowhere".encode())
     letters = await dead_letters_of(settings, lambda found: value in found)

@@ -29,6 +29,7 @@ from infra.ports import (
     CreditNoteStore,
     JobStore,
     OrderStore,
+    RequestState,
     TenantSettingsStore,
 )
 from infra.records import (
@@ -66,6 +67,8 @@ from tests.memory import (
 )
 
 pytestmark = pytest.mark.integration
+
+STARTED, FINISHED, UNRECORDED = RequestState.STARTED, RequestState.FINISHED, RequestState.UNRECORDED
 
 
 @dataclass
@@ -145,10 +148,84 @@ async def test_a_job_is_read_back_typed_and_only_by_its_tenant(stores: Stores, t
         JobType.MANUAL, JobStatus.IN_PROGRESS, ("a", "b"), None, 0,
     )  # fmt: skip
     assert await stores.jobs.get("other" + tenant[:8], job_id) is None
-    await stores.jobs.delete("other" + tenant[:8], job_id)
+    assert not await stores.jobs.withdraw("other" + tenant[:8], job_id)
     assert await stores.jobs.get(tenant, job_id) is not None
-    await stores.jobs.delete(tenant, job_id)
+    assert await stores.jobs.withdraw(tenant, job_id)
     assert await stores.jobs.get(tenant, job_id) is None
+
+
+async def test_a_job_starts_only_for_its_tenant_type_and_request_and_is_then_never_withdrawn(
+    stores: Stores, tenant: str
+) -> None:
+    jobs, job_id = stores.jobs, new_id()
+    await jobs.create(tenant=tenant, job_id=job_id, job_type=JobType.MANUAL, order_ids=["a"], request_digest="d1")
+    assert await jobs.start("other" + tenant[:8], job_id, JobType.MANUAL, "d1") is UNRECORDED
+    assert await jobs.start(tenant, job_id, JobType.AUTOMATIC, "d1") is UNRECORDED
+    assert await jobs.start(tenant, job_id, JobType.MANUAL, "forged") is UNRECORDED
+    assert await jobs.start(tenant, new_id(), JobType.MANUAL, "d1") is UNRECORDED
+    assert await jobs.start(tenant, job_id, JobType.MANUAL, "d1") is STARTED
+    assert await jobs.start(tenant, job_id, JobType.MANUAL, "d1") is STARTED  # a redelivery
+    assert not await jobs.withdraw(tenant, job_id)  # started: it goes on
+    assert await jobs.get(tenant, job_id) is not None
+    # A job recorded without a digest (a scheduled one) is bound to the first request that starts it.
+    scheduled = new_id()
+    await jobs.create(tenant=tenant, job_id=scheduled, job_type=JobType.AUTOMATIC, order_ids=())
+    assert await jobs.start(tenant, scheduled, JobType.AUTOMATIC, "first") is STARTED
+    assert await jobs.start(tenant, scheduled, JobType.AUTOMATIC, "second") is UNRECORDED
+    assert await jobs.start(tenant, scheduled, JobType.AUTOMATIC, "first") is STARTED
+
+
+async def test_a_withdrawn_job_is_gone_and_a_finished_one_says_so(stores: Stores, tenant: str) -> None:
+    jobs, withdrawn, finished = stores.jobs, new_id(), new_id()
+    await jobs.create(tenant=tenant, job_id=withdrawn, job_type=JobType.MANUAL, order_ids=["a"], request_digest="d")
+    assert await jobs.withdraw(tenant, withdrawn)
+    assert await jobs.start(tenant, withdrawn, JobType.MANUAL, "d") is UNRECORDED
+    assert await jobs.planned_by(tenant, withdrawn, "a") is None
+    await jobs.create(tenant=tenant, job_id=finished, job_type=JobType.MANUAL, order_ids=["a"], request_digest="d")
+    assert await jobs.planned_by(tenant, finished, "a") == (JobType.MANUAL, JobStatus.IN_PROGRESS)
+    await jobs.record_planned(tenant=tenant, job_id=finished, total=1, first_position=0, order_ids=["a"])
+    await jobs.record_results([outcome(tenant, finished, "a", at=0)])
+    assert await jobs.start(tenant, finished, JobType.MANUAL, "d") is FINISHED
+    assert await jobs.start(tenant, finished, JobType.MANUAL, "forged") is UNRECORDED
+    assert await jobs.planned_by(tenant, finished, "a") == (JobType.MANUAL, JobStatus.DONE)
+
+
+async def test_a_job_holds_the_orders_it_was_asked_for_and_an_automatic_one_its_claims(
+    stores: Stores, tenant: str
+) -> None:
+    jobs, manual, automatic = stores.jobs, new_id(), new_id()
+    await jobs.create(tenant=tenant, job_id=manual, job_type=JobType.MANUAL, order_ids=["a", "b"])
+    assert await jobs.planned_by(tenant, manual, "b") == (JobType.MANUAL, JobStatus.IN_PROGRESS)
+    assert await jobs.planned_by(tenant, manual, "c") is None
+    assert await jobs.planned_by("other" + tenant[:8], manual, "a") is None
+    await jobs.create(tenant=tenant, job_id=automatic, job_type=JobType.AUTOMATIC, order_ids=())
+    assert await jobs.planned_by(tenant, automatic, "any") == (JobType.AUTOMATIC, JobStatus.IN_PROGRESS)
+    await stores.claims.claim(tenant=tenant, job_id=automatic, order_ids=["x"])
+    assert await stores.claims.holds(tenant=tenant, job_id=automatic, order_id="x")
+    assert not await stores.claims.holds(tenant=tenant, job_id=manual, order_id="x")
+    assert not await stores.claims.holds(tenant=tenant, job_id=automatic, order_id="y")
+    await stores.claims.release(tenant=tenant, job_id=automatic, order_id="x")
+    assert not await stores.claims.holds(tenant=tenant, job_id=automatic, order_id="x")
+
+
+async def test_an_email_request_starts_once_recorded_until_done_and_is_withdrawn_only_unstarted(
+    stores: Stores, tenant: str
+) -> None:
+    invoices, r1, r2 = stores.invoices, new_id(), new_id()
+    for request_id in (r1, r2):
+        await invoices.record_email_request(
+            tenant=tenant, request_id=request_id, invoice_number="INV-1", order_id="o-1", request_digest="d"
+        )
+    assert await invoices.start_email_request("other" + tenant[:8], r1, "d") is UNRECORDED
+    assert await invoices.start_email_request(tenant, r1, "forged") is UNRECORDED
+    assert await invoices.start_email_request(tenant, new_id(), "d") is UNRECORDED
+    assert await invoices.start_email_request(tenant, r1, "d") is STARTED
+    assert not await invoices.withdraw_email_request(tenant, r1)
+    await invoices.finish_email_request(tenant, r1)
+    assert await invoices.start_email_request(tenant, r1, "d") is FINISHED  # a replay sends nothing
+    assert not await invoices.withdraw_email_request("other" + tenant[:8], r2)
+    assert await invoices.withdraw_email_request(tenant, r2)
+    assert await invoices.start_email_request(tenant, r2, "d") is UNRECORDED
 
 
 async def test_results_are_counted_once_and_finish_the_job(stores: Stores, tenant: str) -> None:
@@ -589,8 +666,34 @@ async def test_a_credit_note_request_is_read_back_by_its_tenant_until_finished(s
     await notes.finish_request(tenant, r1, CreditNoteStatus.FAILED, "nothing left")
     request = await notes.get_request(tenant, r1)
     assert request is not None and (request.status, request.message) == (CreditNoteStatus.FAILED, "nothing left")
-    await notes.delete_request(tenant, r1)
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "d") is UNRECORDED  # finished, no digest
+    assert await notes.withdraw_request(tenant, r1)
     assert await notes.get_request(tenant, r1) is None
+
+
+async def test_a_credit_note_request_starts_only_as_recorded_and_is_then_never_withdrawn(
+    stores: Stores, tenant: str
+) -> None:
+    notes, r1 = stores.credit_notes, f"{tenant}-r1"
+    await notes.create_request(tenant=tenant, request_id=r1, invoice_number="INV-1", order_id="o-1", request_digest="d")
+    assert await notes.start_request("othertenant", r1, "INV-1", "o-1", "d") is UNRECORDED
+    assert await notes.start_request(tenant, r1, "INV-2", "o-1", "d") is UNRECORDED
+    assert await notes.start_request(tenant, r1, "INV-1", "o-2", "d") is UNRECORDED
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "forged") is UNRECORDED
+    assert await notes.start_request(tenant, f"{tenant}-unrecorded", "INV-1", "o-1", "d") is UNRECORDED
+    assert not await notes.withdraw_request("othertenant", r1)
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "d") is STARTED
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "d") is STARTED  # a redelivery
+    assert not await notes.withdraw_request(tenant, r1)
+    await notes.finish_request(tenant, r1, CreditNoteStatus.DONE, "made")
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "d") is FINISHED
+    assert await notes.start_request(tenant, r1, "INV-1", "o-1", "forged") is UNRECORDED
+    assert await notes.get_request(tenant, r1) is not None
+    # Recorded before digests were: bound to the first request that starts it.
+    r2 = f"{tenant}-r2"
+    await notes.create_request(tenant=tenant, request_id=r2, invoice_number="INV-1", order_id="o-1")
+    assert await notes.start_request(tenant, r2, "INV-1", "o-1", "first") is STARTED
+    assert await notes.start_request(tenant, r2, "INV-1", "o-1", "second") is UNRECORDED
 
 
 async def test_a_job_id_is_taken_once_and_scheduled_settings_are_found(stores: Stores, tenant: str) -> None:
