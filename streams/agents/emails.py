@@ -130,7 +130,8 @@ async def finish_email_request(invoices: InvoiceStore, request: InvoiceEmailRequ
 async def send_requested_credit_note(
     event: Any, request: InvoiceEmailRequested, deps: CreditDeps, settings: Settings
 ) -> None:
-    assert request.creditNoteId is not None
+    if request.creditNoteId is None:  # routed here only for a credit note's email
+        raise ValueError("a credit-note email request without a creditNoteId")
     note = await deps.credit_notes.find(request.tenant, request.creditNoteId)
     if note is None or not note.stored:
         await send_to_dead_letters(

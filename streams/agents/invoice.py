@@ -54,13 +54,16 @@ async def publish_result(
     request: OrderInvoiceRequested, result: OrderInvoiced | OrderFailed, resources: WorkerResources
 ) -> None:
     """Each part may run twice (a retry while a dependency is away): a claim released again stays
-    released, invoice.failed carries the same ce_id, and the projection takes a result seen twice."""
-    if isinstance(result, OrderFailed):
-        # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
-        await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
-        await announce(invoice_failed(result))
+    released, invoice.failed carries the same ce_id, and the projection takes a result seen twice.
+    The result goes out before the claim is released: the claim is what lets a redelivered request of
+    an AUTOMATIC job pass the worker's check (streams/recorded.py), so a crash in between redoes the
+    order and publishes its result again instead of leaving the job IN_PROGRESS for ever."""
     sent = await order_results.send(
         key=f"{request.tenant}:{request.jobId}".encode(), value=result.to_bytes(), headers=trace_headers()
     )
     await sent
+    if isinstance(result, OrderFailed):
+        # An AUTOMATIC job's claim on a failed order ends, so a later job can take the order again.
+        await resources.claims.release(tenant=request.tenant, job_id=request.jobId, order_id=request.orderId)
+        await announce(invoice_failed(result))
     record_order_finished(result)

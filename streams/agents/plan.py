@@ -41,7 +41,8 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
     """The orders the tenant's invoice settings select that have no invoice and no other job's claim.
     Claiming is an insert keyed by the order, so overlapping jobs never share one; a redelivered request
     finds the claims it made before and keeps them."""
-    assert request.invoiceSettings is not None
+    if request.invoiceSettings is None:  # the API always sends them with an AUTOMATIC job: a defect
+        raise ValueError(f"AUTOMATIC job {request.jobId} carries no invoice settings")
     selection = order_selection(request.invoiceSettings)
     candidates = resources.orders.select(request.tenant, selection, selection.delivered_before(request.requestedAt))
     batch: list[str] = []

@@ -74,7 +74,7 @@ async def test_an_email_request_logs_the_customer_address_only_redacted(
     await stored_invoice(invoices, storage, address)
     settings = Settings(email_retry_initial_seconds=0.01, email_retry_max_seconds=0.01)
     deps = EmailDeps(invoices, MemoryTenantSettings(), storage, Mailer(settings), settings.email_default_sender)
-    request = InvoiceEmailRequested(tenant="shop", orderId="o-1", invoiceNumber="N1", reason=EmailReason.RESEND)
+    request = InvoiceEmailRequested(tenant="shop", orderId="o-1", invoiceNumber="N1", reason=EmailReason.RETRY)
     with caplog.at_level(logging.DEBUG):
         await handle_email_request(record(request.to_bytes()), deps, settings)
     assert dead_letters == []

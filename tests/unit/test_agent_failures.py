@@ -296,7 +296,8 @@ def wire_plan(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]
     patch.setattr(plan, "job_order_ids", world.asynchronous("select orders", ["o-1"]))
     patch.setattr(plan, "order_results", topic(world, "publish plan"))
     patch.setattr(plan, "order_requests", topic(world, "request orders"))
-    patch.setattr(plan, "worker_resources", resources())
+    patch.setattr(plan, "unrecorded_job", world.asynchronous("check"))
+    patch.setattr(plan, "worker_resources", resources(jobs=None))
     jobs = [JobRequested(tenant="shop", jobId=f"j-{n}", jobType=JobType.MANUAL, orderIds=["o-1"]) for n in (1, 2)]
     return plan.plan_jobs.fun, [job.to_bytes() for job in jobs]
 
@@ -314,7 +315,8 @@ def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
     patch.setattr(invoice, "announce", world.asynchronous("announce failure"))
     patch.setattr(invoice, "order_results", topic(world, "publish result"))
     claims = SimpleNamespace(release=world.asynchronous("release claim"))
-    patch.setattr(invoice, "worker_resources", resources(claims=claims, pipeline_deps=lambda _: None))
+    patch.setattr(invoice, "unrecorded_order_request", world.asynchronous("check"))
+    patch.setattr(invoice, "worker_resources", resources(claims=claims, jobs=None, pipeline_deps=lambda _: None))
     requests = [
         OrderInvoiceRequested(tenant="shop", jobId="j-1", orderId=f"o-{n}", jobType=JobType.MANUAL) for n in (1, 2)
     ]
@@ -323,7 +325,10 @@ def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
 
 def credit_resources(world: World) -> Any:
     credit_notes = SimpleNamespace(finish_request=world.asynchronous("fail request"))
-    return resources(credit_deps=lambda *_: SimpleNamespace(credit_notes=credit_notes), email_deps=lambda: None)
+    return resources(
+        credit_deps=lambda *_: SimpleNamespace(credit_notes=credit_notes),
+        email_deps=lambda: SimpleNamespace(invoices=None),
+    )
 
 
 def wire_credit(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
@@ -331,6 +336,7 @@ def wire_credit(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byte
 
     parse = CreditNoteRequested.model_validate_json
     patch.setattr(CreditNoteRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+    patch.setattr(credit, "unrecorded_credit_note", world.asynchronous("check"))
     patch.setattr(credit, "make_credit_note", world.asynchronous("make credit note"))
     patch.setattr(credit, "worker_resources", credit_resources(world))
     requests = [
@@ -356,6 +362,7 @@ def wire_emails(world: World, patch: pytest.MonkeyPatch, credit_note: str | None
 
     parse = InvoiceEmailRequested.model_validate_json
     patch.setattr(InvoiceEmailRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
+    patch.setattr(emails, "unrecorded_email_request", world.asynchronous("check"))
     patch.setattr(emails, "send_requested_email", world.asynchronous("email invoice"))
     patch.setattr(emails, "send_requested_credit_note", world.asynchronous("email credit note"))
     patch.setattr(emails, "worker_resources", credit_resources(world))
@@ -382,12 +389,15 @@ def wire_project(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
 AGENTS: dict[str, tuple[Any, list[str]]] = {
     # agent: (its wiring, its steps in order; the last is where a record's handling ends)
     "orders": (wire_orders, ["parse", "store"]),
-    "plan": (wire_plan, ["parse", "select orders", "publish plan", "request orders"]),
-    "invoice": (wire_invoice, ["parse", "invoice", "release claim", "announce failure", "publish result"]),
-    "credit": (wire_credit, ["parse", "make credit note"]),
+    "plan": (wire_plan, ["parse", "check", "select orders", "publish plan", "request orders"]),
+    "invoice": (wire_invoice, ["parse", "check", "invoice", "publish result", "release claim", "announce failure"]),
+    "credit": (wire_credit, ["parse", "check", "make credit note"]),
     "refunds": (wire_refunds, ["parse", "refund"]),
-    "emails (invoice)": (lambda world, patch: wire_emails(world, patch, None), ["parse", "email invoice"]),
-    "emails (credit note)": (lambda world, patch: wire_emails(world, patch, "c-1"), ["parse", "email credit note"]),
+    "emails (invoice)": (lambda world, patch: wire_emails(world, patch, None), ["parse", "check", "email invoice"]),
+    "emails (credit note)": (
+        lambda world, patch: wire_emails(world, patch, "c-1"),
+        ["parse", "check", "email credit note"],
+    ),
     "project": (wire_project, ["parse", "fold", "announce completed jobs"]),
 }
 CASES = [
