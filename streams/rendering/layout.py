@@ -13,7 +13,7 @@ table with its header repeated on each page, the totals and payment after the la
 with "Page x of y".
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from invoicing.logo import LOGO_BOX  # the most the logo may take on the first page; uploads are sized for it
 from streams.rendering.content import InvoiceContent
@@ -37,6 +37,12 @@ FOOTER_WIDTH = 380.0  # the seller's footer text, left of "Page x of y"
 
 # The names the content streams use for the page resources; the writer makes resources by these names.
 FONT_RESOURCES = {False: "F1", True: "F2"}  # by bold
+
+
+def font_resource(bold: bool, index: int) -> str:
+    """The resource name of font `index` of a face's fallback chain (`Fonts.chain`): F1, F2 for the faces."""
+    return FONT_RESOURCES[bold] + (f"x{index}" if index else "")
+
 LOGO_RESOURCE = "Logo"
 
 
@@ -85,16 +91,39 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class Fonts:
-    """The document's two faces, and text measured and wrapped with them."""
+    """The document's two faces (with their fallbacks), and text measured and wrapped with them."""
 
     regular: EmbeddedFont
     bold: EmbeddedFont
+    # Per face (by bold), the fallback chain's subsets for the characters the face lacks (fonts.py);
+    # none for most documents, which then take the plain path: one font per text run.
+    fallbacks: dict[bool, tuple[EmbeddedFont, ...]] = field(default_factory=dict)
 
     def face(self, style: Style) -> EmbeddedFont:
         return self.bold if style.bold else self.regular
 
+    def chain(self, bold: bool) -> tuple[EmbeddedFont, ...]:
+        """The face and its fallbacks: index 0 is the face, `fallback_resource` names the others."""
+        return (self.bold if bold else self.regular, *self.fallbacks.get(bold, ()))
+
+    def runs(self, text: str, bold: bool) -> list[tuple[int, str]]:
+        """`text` split into runs, each with the index in `chain(bold)` of the first font that has its
+        characters (characters none has go with the face, which prints them as "?")."""
+        chain = self.chain(bold)
+        runs: list[tuple[int, str]] = []
+        for character in text:
+            index = next((i for i, font in enumerate(chain) if character in font.glyphs), 0)
+            if runs and runs[-1][0] == index:
+                runs[-1] = (index, runs[-1][1] + character)
+            else:
+                runs.append((index, character))
+        return runs
+
     def width(self, text: str, style: Style) -> float:
-        return self.face(style).width(text, style.size)
+        if not self.fallbacks.get(style.bold):
+            return self.face(style).width(text, style.size)
+        chain = self.chain(style.bold)
+        return sum(chain[index].width(run, style.size) for index, run in self.runs(text, style.bold))
 
     def wrap(self, text: str, style: Style, width: float) -> list[str]:
         """`text` in lines no wider than `width`: broken at spaces, and inside words too long for a line."""
@@ -144,16 +173,28 @@ class Canvas:
 
     def __init__(self, fonts: Fonts) -> None:
         self.fonts = fonts
-        # Characters written with the regular and with the bold face: each font's width table lists only these.
-        self.characters: dict[bool, set[str]] = {False: set(), True: set()}
+        # Characters written with each font, by (bold, index in the face's chain): each font's width table
+        # lists only these.
+        self.characters: dict[tuple[bool, int], set[str]] = {(False, 0): set(), (True, 0): set()}
         self._parts: list[str] = []
 
     def text(self, text: str, x: float, y: float, style: Style) -> None:
-        if text:
+        if not text:
+            return
+        bold = style.bold
+        if not self.fonts.fallbacks.get(bold):
             glyphs = self.fonts.face(style).encode(text)
-            self.characters[style.bold].update(text)
-            font = FONT_RESOURCES[style.bold]
+            self.characters[bold, 0].update(text)
+            font = FONT_RESOURCES[bold]
             self._parts.append(f"BT /{font} {style.size:g} Tf {style.grey:g} g {x:.2f} {y:.2f} Td <{glyphs}> Tj ET\n")
+            return
+        # One text object, the font switched between runs: each Tj moves on by its run's widths.
+        chain = self.fonts.chain(bold)
+        shows = []
+        for index, run in self.fonts.runs(text, bold):
+            self.characters.setdefault((bold, index), set()).update(run)
+            shows.append(f"/{font_resource(bold, index)} {style.size:g} Tf <{chain[index].encode(run)}> Tj")
+        self._parts.append(f"BT {style.grey:g} g {x:.2f} {y:.2f} Td {' '.join(shows)} ET\n")
 
     def text_right(self, text: str, right: float, y: float, style: Style) -> None:
         self.text(text, right - self.fonts.width(text, style), y, style)
