@@ -43,8 +43,9 @@ from schemas.orders import parse_order_event
 from streams.rendering.content import InvoiceContent, invoice_content
 from streams.rendering.fonts import FONT_DIR, font_for
 from streams.rendering.images import logo_image
-from streams.rendering.layout import Fonts, lay_out
+from streams.rendering.layout import lay_out
 from streams.rendering.pdf import render_invoice_pdf, warm_up
+from streams.rendering.text import Fonts
 from streams.rendering.writer import write_pdf
 
 PRODUCTS = [
@@ -136,7 +137,11 @@ def sample_invoice(
     logo: bool = True,
     customer: dict[str, str] | None = None,
 ) -> InvoiceDocument:
-    customer = customer or {"name": "Erika Mustermann", "company": "Müller & Söhne Łódź Sp. z o.o.", "vatId": "PL5260250274"}
+    customer = customer or {
+        "name": "Erika Mustermann",
+        "company": "Müller & Söhne Łódź Sp. z o.o.",
+        "vatId": "PL5260250274",
+    }
     order = parse_order_event(order_event(lines, customer=customer, shipping_address=lines > 3, paid=paid)).order
     seller = SellerDetails(
         legal_name="Kaffeerösterei Ørsted & Müller GmbH",

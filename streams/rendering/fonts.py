@@ -42,6 +42,7 @@ NOTO_CJK_DIR = Path("/usr/share/fonts/opentype/noto")  # fonts-noto-cjk
 # quotes), currency signs, and the numero and trademark signs.
 BASE_CODE_POINTS = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), *range(0x20A0, 0x20C1)])
 REPLACEMENT = "?"
+CONTROLS = frozenset([*range(0x20), *range(0x7F, 0xA0)])  # no font draws them: never a reason to look further
 
 PdfObject = dict[str, object]
 
@@ -128,8 +129,13 @@ def _fallback_sources(bold: bool, language: str, code_points: frozenset[int]) ->
     number, region = CJK_FACES.get(cjk, CJK_FACES["ja"])
     return (
         Source(NOTO_DIR / f"NotoSans-{weight}.ttf", 0, f"NotoSans-{weight}", bold, "Debian's fonts-noto-core"),
-        Source(NOTO_CJK_DIR / f"NotoSansCJK-{weight}.ttc", number, f"NotoSansCJK{region}-{weight}", bold,
-               "Debian's fonts-noto-cjk"),
+        Source(
+            NOTO_CJK_DIR / f"NotoSansCJK-{weight}.ttc",
+            number,
+            f"NotoSansCJK{region}-{weight}",
+            bold,
+            "Debian's fonts-noto-cjk",
+        ),
     )
 
 
@@ -156,7 +162,7 @@ def fallback_fonts(bold: bool, characters: Iterable[str], language: str = "") ->
     """The fallback chain's subsets for the `characters` the main face lacks, in the chain's order
     (Noto Sans, then Noto Sans CJK), each holding just the characters it draws; none for Latin text."""
     main = _source(bold)
-    missing = frozenset(ord(c) for c in characters if c >= " ") - BASE_CODE_POINTS - _available(main)
+    missing = frozenset(ord(c) for c in characters) - CONTROLS - _available(main)
     result: list[EmbeddedFont] = []
     if not missing:
         return ()
@@ -237,9 +243,18 @@ def _to_truetype(font: TTFont) -> None:
     for field in ("maxZones",):
         setattr(maxp, field, 1)
     for field in (
-        "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs", "maxStackElements",
-        "maxSizeOfInstructions", "maxComponentElements", "maxPoints", "maxContours", "maxCompositePoints",
-        "maxCompositeContours", "maxComponentDepth",
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+        "maxPoints",
+        "maxContours",
+        "maxCompositePoints",
+        "maxCompositeContours",
+        "maxComponentDepth",
     ):
         setattr(maxp, field, 0)
     font["maxp"] = maxp

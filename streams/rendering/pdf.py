@@ -14,7 +14,8 @@ from streams.rendering.content import invoice_content
 from streams.rendering.facturx import facturx_pdf
 from streams.rendering.fonts import fallback_fonts, font_for
 from streams.rendering.images import Logo, UnsupportedImage, logo_image
-from streams.rendering.layout import Fonts, lay_out
+from streams.rendering.layout import lay_out
+from streams.rendering.text import Fonts
 from streams.rendering.writer import prepare_borb, write_pdf
 
 logger = logging.getLogger(__name__)

@@ -17,7 +17,8 @@ from borb.pdf.primitives import hexstr, name, stream
 
 from streams.rendering.content import InvoiceContent
 from streams.rendering.images import Raster
-from streams.rendering.layout import LOGO_RESOURCE, PAGE_HEIGHT, PAGE_WIDTH, Canvas, Fonts, font_resource
+from streams.rendering.layout import LOGO_RESOURCE, PAGE_HEIGHT, PAGE_WIDTH, Canvas
+from streams.rendering.text import Fonts, font_resource
 
 CREATOR = "invoice-service"
 

@@ -10,17 +10,26 @@ import pytest
 from pypdf import PdfReader
 
 from streams.rendering import fonts as font_module
-from streams.rendering.layout import Fonts
 from streams.rendering.pdf import render_invoice_pdf
+from streams.rendering.text import Fonts
 from tests.unit.test_rendering import document, invoice, pages_of, resources
 
-JAPANESE_ADDRESS = {"street": "渋谷区神南一丁目", "streetNumber": "2-3", "zipCode": "150-0041", "city": "東京都", "country": "JP"}
+JAPANESE_ADDRESS = {
+    "street": "渋谷区神南一丁目",
+    "streetNumber": "2-3",
+    "zipCode": "150-0041",
+    "city": "東京都",
+    "country": "JP",
+}
 
 
 def base_fonts(pdf: bytes) -> set[str]:
     reader = PdfReader(io.BytesIO(pdf))
-    return {re.sub(r"^/[A-Z]{6}\+", "", str(font.get_object()["/BaseFont"])) for page in reader.pages
-            for font in resources(page)["/Font"].values()}
+    return {
+        re.sub(r"^/[A-Z]{6}\+", "", str(font.get_object()["/BaseFont"]))
+        for page in reader.pages
+        for font in resources(page)["/Font"].values()
+    }
 
 
 @pytest.mark.parametrize(
