@@ -163,9 +163,9 @@ def fallback_fonts(bold: bool, characters: Iterable[str], language: str = "") ->
     (Noto Sans, then Noto Sans CJK), each holding just the characters it draws; none for Latin text."""
     main = _source(bold)
     missing = frozenset(ord(c) for c in characters) - CONTROLS - _available(main)
-    result: list[EmbeddedFont] = []
     if not missing:
         return ()
+    result: list[EmbeddedFont] = []
     for source in _fallback_sources(bold, language, missing):
         covered = missing & _available(source)
         if covered:
@@ -220,9 +220,9 @@ def _subset(source: Source, unicodes: frozenset[int]) -> EmbeddedFont:
 
 
 def _to_truetype(font: TTFont) -> None:
-    """A CFF-based OpenType font turned into TrueType in place: its cubic outlines as quadratic glyf ones
-    (fontTools' otf2ttf recipe), so that it embeds as a CIDFontType2 like the others (PDF/A wants one
-    font program type per CIDFont, and the CID-keyed CFF of Noto Sans CJK would not map CIDs to glyph ids)."""
+    """A CFF-based OpenType font turned into TrueType in place, its cubic outlines as quadratic glyf ones
+    (fontTools' otf2ttf recipe): it then embeds as a CIDFontType2 like DejaVu's, glyph ids as CIDs
+    (CIDToGIDMap Identity), rather than needing a second embedding (CIDFontType0 over the CID-keyed CFF)."""
     glyph_order = font.getGlyphOrder()
     glyph_set = font.getGlyphSet()
     glyf = newTable("glyf")
@@ -240,9 +240,8 @@ def _to_truetype(font: TTFont) -> None:
     maxp = newTable("maxp")
     maxp.tableVersion = 0x00010000
     maxp.numGlyphs = len(glyph_order)
-    for field in ("maxZones",):
-        setattr(maxp, field, 1)
-    for field in (
+    maxp.maxZones = 1
+    for field in (  # no hinting; the outline counts are recalculated when the font is saved
         "maxTwilightPoints",
         "maxStorage",
         "maxFunctionDefs",
