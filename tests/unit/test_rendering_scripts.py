@@ -59,6 +59,12 @@ def test_a_japanese_buyer_and_address_mixed_with_latin_on_one_line() -> None:
     assert {"DejaVuSans", "DejaVuSans-Bold", "NotoSansCJKJP-Regular"} <= base_fonts(pdf)
 
 
+def test_a_bold_cjk_seller_name_takes_the_bold_face() -> None:
+    pdf = render_invoice_pdf(invoice(1, legal_name="山田珈琲店"))
+    assert "山田珈琲店" in pages_of(pdf)[0]
+    assert "NotoSansCJKJP-Bold" in base_fonts(pdf)
+
+
 def test_the_fallback_subsets_hold_only_the_characters_drawn() -> None:
     [subset] = font_module.fallback_fonts(False, "山田太郎 abc")
     assert set(subset.glyphs) == {"山", "田", "太", "郎", " ", "?"}
