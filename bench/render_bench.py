@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.render_bench                 # timings and ratios
     .venv/bin/python -m bench.render_bench --profile       # and where the project renderer's time goes
     .venv/bin/python -m bench.render_bench --samples docs/samples   # sample invoices as PDF and PNG
+    .venv/bin/python -m bench.render_bench --fonts         # the font fallback chain beside DejaVu Sans alone
 
 All three render the same 10-line invoice (seller, buyer, addresses, ten lines, totals, logo) in this
 one process, one after the other; each is run once before timing (fonts, caches, imports) and the
@@ -40,8 +41,12 @@ from invoicing.document import DEFAULT_SELLER, BankDetails, InvoiceDocument, Sel
 from invoicing.recalculation import recalculate
 from schemas.orders import parse_order_event
 from streams.rendering.content import InvoiceContent, invoice_content
-from streams.rendering.fonts import FONT_DIR
+from streams.rendering.fonts import FONT_DIR, font_for
+from streams.rendering.images import logo_image
+from streams.rendering.layout import lay_out
 from streams.rendering.pdf import render_invoice_pdf, warm_up
+from streams.rendering.text import Fonts
+from streams.rendering.writer import write_pdf
 
 PRODUCTS = [
     ("Espresso cup, stoneware, 90 ml", "CUP-90", "12.90", 19),
@@ -124,9 +129,19 @@ BANK = BankDetails("Kaffeerösterei Ørsted & Müller GmbH", "DE89 3704 0044 053
 
 
 def sample_invoice(
-    lines: int, *, language: str = "en", locale: str = "en_GB", paid: bool = False, logo: bool = True
+    lines: int,
+    *,
+    language: str = "en",
+    locale: str = "en_GB",
+    paid: bool = False,
+    logo: bool = True,
+    customer: dict[str, str] | None = None,
 ) -> InvoiceDocument:
-    customer = {"name": "Erika Mustermann", "company": "Müller & Söhne Łódź Sp. z o.o.", "vatId": "PL5260250274"}
+    customer = customer or {
+        "name": "Erika Mustermann",
+        "company": "Müller & Söhne Łódź Sp. z o.o.",
+        "vatId": "PL5260250274",
+    }
     order = parse_order_event(order_event(lines, customer=customer, shipping_address=lines > 3, paid=paid)).order
     seller = SellerDetails(
         legal_name="Kaffeerösterei Ørsted & Müller GmbH",
@@ -399,12 +414,52 @@ def samples(folder: Path) -> None:
         print(f"{png} ({png.stat().st_size} bytes)")
 
 
+def _render_with_dejavu_alone(document: InvoiceDocument) -> bytes:
+    """`render_invoice_pdf` as it was before the fallback chain: DejaVu Sans alone, one font per text run."""
+    content = invoice_content(document)
+    characters = set().union(*content.strings())
+    fonts = Fonts(regular=font_for(False, characters), bold=font_for(True, characters))
+    logo = logo_image(document.seller.logo) if document.seller.logo else None
+    return write_pdf(lay_out(content, fonts, logo), fonts, logo, content)
+
+
+def fonts_benchmark(repeat: int) -> None:
+    """The 10-line Latin invoice with the font fallback chain (Noto) beside DejaVu Sans alone: time and size
+    (the bar: at most 1.10 each), and the cost of a Japanese buyer's name."""
+    warm_up()
+    latin = sample_invoice(10)
+    japanese = sample_invoice(10, customer={"name": "山田太郎", "company": "株式会社ヤマダ", "vatId": "PL5260250274"})
+    measured = timings(
+        {
+            "alone": lambda: _render_with_dejavu_alone(latin),
+            "chain": lambda: render_invoice_pdf(latin),
+            "japanese": lambda: render_invoice_pdf(japanese),
+        },
+        repeat,
+    )
+    alone, chain, cjk = measured["alone"], measured["chain"], measured["japanese"]
+    size_alone, size_chain = len(_render_with_dejavu_alone(latin)), len(render_invoice_pdf(latin))
+    size_cjk = len(render_invoice_pdf(japanese))
+    print(f"10-line Latin invoice, median of {repeat} runs:       wall        CPU      bytes")
+    print(f"  DejaVu Sans alone (before)          {alone} {size_alone:10d}")
+    print(f"  fallback chain (now)                {chain} {size_chain:10d}")
+    print(f"  fallback chain, Japanese buyer      {cjk} {size_cjk:10d}")
+    print(
+        f"  ratio chain / alone                 {chain.wall_ms / alone.wall_ms:8.2f}    "
+        f"{chain.cpu_ms / alone.cpu_ms:8.2f}  {size_chain / size_alone:9.3f}   (the bar: at most 1.10)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per renderer (default 20)")
     parser.add_argument("--profile", action="store_true", help="also profile the project renderer (cProfile)")
     parser.add_argument("--samples", type=Path, help="write sample invoices (PDF, PNG pages) to this folder")
+    parser.add_argument("--fonts", action="store_true", help="the font fallback chain beside DejaVu Sans alone")
     args = parser.parse_args()
+    if args.fonts:
+        fonts_benchmark(args.repeat)
+        return
     if args.samples:
         samples(args.samples)
         return

@@ -85,6 +85,14 @@ US_BUYER = {"street": "5th Avenue", "streetNumber": "350", "zipCode": "10118", "
 UK_BUYER = {"street": "Deansgate", "streetNumber": "1", "zipCode": "M3 4LQ", "city": "Manchester", "country": "GB"}
 FR_BUYER = {"street": "Rue de Rivoli", "streetNumber": "10", "zipCode": "75001", "city": "Paris", "country": "FR"}
 UNICODE = "Müller & Söhne, Łódź, Ørsted, Zażółć gęślą jaźń"
+SCRIPTS = "山田太郎 Παπαδόπουλος Иванов Žluťoučký"
+JP_BUYER = {
+    "street": "渋谷区神南一丁目",
+    "streetNumber": "2-3",
+    "zipCode": "150-0041",
+    "city": "東京都",
+    "country": "JP",
+}
 
 
 def cases() -> list[Case]:
@@ -207,6 +215,14 @@ def cases() -> list[Case]:
                     "contactName": "Zażółć gęślą jaźń",
                 },
                 seller={"legal_name": "Ørsted & Müller GmbH", "footer": "Łódź · Zażółć gęślą jaźń · €"},
+            ),
+        ),
+        Case(  # drawn with the Noto fallbacks (Noto Sans CJK as TrueType subsets): still PDF/A-3b
+            "every-script",
+            document(
+                customer={"name": SCRIPTS, "company": "Иванов & Παπαδόπουλος", "email": "yamada@example.com"},
+                billingAddress=JP_BUYER,
+                shippingAddress={**JP_BUYER, "contactName": "김철수 王小明"},
             ),
         ),
     ]

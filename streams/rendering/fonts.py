@@ -1,4 +1,4 @@
-"""DejaVu Sans (Debian's fonts-dejavu-core), subset and embedded as a PDF composite font.
+"""DejaVu Sans (Debian's fonts-dejavu-core) with Noto fallbacks, subset and embedded as PDF composite fonts.
 
 The font is a Type0 font over a CIDFontType2 (TrueType) descendant with Identity-H encoding, so every
 character is written as its two-byte glyph id. A ToUnicode map from glyph ids back to characters lets
@@ -7,7 +7,13 @@ text extraction (pypdf, copy and paste, search) return the original text.
 Subsetting DejaVu Sans takes a few hundred milliseconds, so each process builds the font objects once
 and shares them between its documents: a base subset covers Latin scripts, punctuation and currency
 signs; a document naming characters beyond it (Greek, Cyrillic, ...) gets a subset with those added,
-kept in a small cache. Characters the font lacks altogether print as "?".
+kept in a small cache.
+
+Characters DejaVu Sans lacks are drawn from a fallback chain of Noto faces (Debian's fonts-noto-core and
+fonts-noto-cjk): Noto Sans, then Noto Sans CJK (the JP, KR or SC face by the document's language and the
+kana or hangul it has). A fallback subset holds exactly the characters the document draws with it; the
+CJK faces are CFF-based OpenType in a collection, so their subset is converted to TrueType outlines here
+(a few glyphs, milliseconds) and embedded like DejaVu's. Characters no face has print as "?".
 """
 
 import hashlib
@@ -23,15 +29,20 @@ from pathlib import Path
 
 from borb.pdf.primitives import name, stream
 from fontTools import subset
-from fontTools.ttLib import TTFont
+from fontTools.pens.cu2quPen import Cu2QuPen
+from fontTools.pens.ttGlyphPen import TTGlyphPen
+from fontTools.ttLib import TTFont, newTable
 
 FONT_DIR = Path(os.environ.get("INVOICE_FONT_DIR", "/usr/share/fonts/truetype/dejavu"))
 FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
+NOTO_DIR = Path("/usr/share/fonts/truetype/noto")  # fonts-noto-core
+NOTO_CJK_DIR = Path("/usr/share/fonts/opentype/noto")  # fonts-noto-cjk
 
 # Basic Latin, Latin-1, Latin Extended-A and -B, general punctuation (no-break and thin spaces, dashes,
 # quotes), currency signs, and the numero and trademark signs.
 BASE_CODE_POINTS = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), *range(0x20A0, 0x20C1)])
 REPLACEMENT = "?"
+CONTROLS = frozenset([*range(0x20), *range(0x7F, 0xA0)])  # no font draws them: never a reason to look further
 
 PdfObject = dict[str, object]
 
@@ -83,21 +94,59 @@ class EmbeddedFont:
         }
 
 
-def _source(bold: bool) -> Path:
+@dataclass(frozen=True)
+class Source:
+    """One installed face: a TrueType or OpenType file, or one font of a collection (.ttc)."""
+
+    path: Path
+    number: int  # the font's index in a collection, 0 for a single font
+    stem: str  # its PDF name without the subset tag
+    bold: bool
+    package: str  # what installs it, for the error when it is missing
+
+    def open(self, lazy: bool = False) -> TTFont:
+        if not self.path.exists():
+            raise FileNotFoundError(f"font {self.path} is missing: install {self.package}")
+        return TTFont(self.path, fontNumber=self.number, lazy=lazy)
+
+
+def _source(bold: bool) -> Source:
     path = FONT_DIR / FONT_FILES[bold]
-    if not path.exists():
-        raise FileNotFoundError(f"font {path} is missing: install Debian's fonts-dejavu-core or set INVOICE_FONT_DIR")
-    return path
+    return Source(path, 0, path.stem, bold, "Debian's fonts-dejavu-core or set INVOICE_FONT_DIR")
+
+
+# The faces of NotoSansCJK-*.ttc by index, and the languages they are drawn for: Han characters take
+# different shapes in Japan, Korea and China. Kana make a text Japanese, hangul Korean; Han alone is
+# drawn in the document language's face, Japanese when that is none of these.
+CJK_FACES = {"ja": (0, "JP"), "ko": (1, "KR"), "zh": (2, "SC")}
+KANA = frozenset(range(0x3040, 0x3100)) | frozenset(range(0x31F0, 0x3200)) | frozenset(range(0xFF66, 0xFFA0))
+HANGUL = frozenset(range(0xAC00, 0xD7B0)) | frozenset(range(0x1100, 0x1200)) | frozenset(range(0x3130, 0x3190))
+
+
+def _fallback_sources(bold: bool, language: str, code_points: frozenset[int]) -> tuple[Source, ...]:
+    weight = "Bold" if bold else "Regular"
+    cjk = "ja" if code_points & KANA else "ko" if code_points & HANGUL else language.split("-")[0].lower()
+    number, region = CJK_FACES.get(cjk, CJK_FACES["ja"])
+    return (
+        Source(NOTO_DIR / f"NotoSans-{weight}.ttf", 0, f"NotoSans-{weight}", bold, "Debian's fonts-noto-core"),
+        Source(
+            NOTO_CJK_DIR / f"NotoSansCJK-{weight}.ttc",
+            number,
+            f"NotoSansCJK{region}-{weight}",
+            bold,
+            "Debian's fonts-noto-cjk",
+        ),
+    )
 
 
 @cache
-def _available(bold: bool) -> frozenset[int]:
+def _available(source: Source) -> frozenset[int]:
     """Every code point the full font has a glyph for."""
-    return frozenset(TTFont(_source(bold), lazy=True).getBestCmap())
+    return frozenset(source.open(lazy=True).getBestCmap())
 
 
 def font_for(bold: bool, characters: Iterable[str]) -> EmbeddedFont:
-    """The subset to write `characters` with: the base subset unless some lie beyond it.
+    """The subset of the main face (DejaVu Sans) to write `characters` with: the base subset unless some lie beyond it.
 
     Beyond it, the subset grows by whole blocks of 128 code points (Greek, Cyrillic, ...), so that
     documents in the same script share one subset instead of making one per combination of characters.
@@ -105,19 +154,37 @@ def font_for(bold: bool, characters: Iterable[str]) -> EmbeddedFont:
     extra = frozenset(ord(c) for c in characters) - BASE_CODE_POINTS
     if extra:
         blocks = {code // 128 * 128 for code in extra}
-        extra = frozenset(code for start in blocks for code in range(start, start + 128)) & _available(bold)
-    return _subset(bold, extra - BASE_CODE_POINTS)
+        extra = frozenset(code for start in blocks for code in range(start, start + 128)) & _available(_source(bold))
+    return _subset(_source(bold), BASE_CODE_POINTS | extra)
 
 
-@lru_cache(maxsize=16)
-def _subset(bold: bool, extra: frozenset[int]) -> EmbeddedFont:
+def fallback_fonts(bold: bool, characters: Iterable[str], language: str = "") -> tuple[EmbeddedFont, ...]:
+    """The fallback chain's subsets for the `characters` the main face lacks, in the chain's order
+    (Noto Sans, then Noto Sans CJK), each holding just the characters it draws; none for Latin text."""
+    main = _source(bold)
+    missing = frozenset(ord(c) for c in characters) - CONTROLS - _available(main)
+    if not missing:
+        return ()
+    result: list[EmbeddedFont] = []
+    for source in _fallback_sources(bold, language, missing):
+        covered = missing & _available(source)
+        if covered:
+            result.append(_subset(source, covered | {ord(" "), ord(REPLACEMENT)}))
+            missing -= covered
+    return tuple(result)
+
+
+@lru_cache(maxsize=32)
+def _subset(source: Source, unicodes: frozenset[int]) -> EmbeddedFont:
     # "FFTM NOT subset" and similar notes from fontTools are no news.
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    font = TTFont(_source(bold))
+    font = source.open()
     options = subset.Options(hinting=False, layout_features=[], notdef_outline=True)
     subsetter = subset.Subsetter(options)
-    subsetter.populate(unicodes=BASE_CODE_POINTS | extra)
+    subsetter.populate(unicodes=unicodes)
     subsetter.subset(font)
+    if "CFF " in font:
+        _to_truetype(font)
     buffer = io.BytesIO()
     font.save(buffer)
     font_file = buffer.getvalue()
@@ -132,9 +199,11 @@ def _subset(bold: bool, extra: frozenset[int]) -> EmbeddedFont:
     # A subset font's name carries a tag of six capital letters that names the subset (PDF 9.6.4).
     digest = hashlib.sha1(font_file, usedforsecurity=False).digest()
     tag = "".join(chr(ord("A") + byte % 26) for byte in digest[:6])
-    base_font = f"{tag}+{_source(bold).stem}"
+    base_font = f"{tag}+{source.stem}"
 
     head = font["head"]
+    outlines = font["glyf"]
+    cap_height = outlines["H"].yMax if "H" in outlines else getattr(font["OS/2"], "sCapHeight", head.yMax)
     descriptor: PdfObject = {
         name("Type"): name("FontDescriptor"),
         name("FontName"): name(base_font),
@@ -143,11 +212,58 @@ def _subset(bold: bool, extra: frozenset[int]) -> EmbeddedFont:
         name("ItalicAngle"): 0,
         name("Ascent"): round(font["hhea"].ascent * scale),
         name("Descent"): round(font["hhea"].descent * scale),
-        name("CapHeight"): round(font["glyf"]["H"].yMax * scale),
-        name("StemV"): 140 if bold else 80,
+        name("CapHeight"): round(cap_height * scale),
+        name("StemV"): 140 if source.bold else 80,
         name("FontFile2"): _stream(font_file, Length1=len(font_file)),
     }
     return EmbeddedFont(base_font, descriptor, _stream(_to_unicode_cmap(glyphs)), glyphs, advances)
+
+
+def _to_truetype(font: TTFont) -> None:
+    """A CFF-based OpenType font turned into TrueType in place, its cubic outlines as quadratic glyf ones
+    (fontTools' otf2ttf recipe): it then embeds as a CIDFontType2 like DejaVu's, glyph ids as CIDs
+    (CIDToGIDMap Identity), rather than needing a second embedding (CIDFontType0 over the CID-keyed CFF)."""
+    glyph_order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = glyph_order
+    glyf.glyphs = {}
+    for glyph_name in glyph_order:
+        pen = TTGlyphPen(None)
+        glyph_set[glyph_name].draw(Cu2QuPen(pen, max_err=1.0, reverse_direction=True))
+        glyf[glyph_name] = pen.glyph()
+    for tag in ("CFF ", "VORG"):
+        if tag in font:
+            del font[tag]
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    maxp = newTable("maxp")
+    maxp.tableVersion = 0x00010000
+    maxp.numGlyphs = len(glyph_order)
+    maxp.maxZones = 1
+    for field in (  # no hinting; the outline counts are recalculated when the font is saved
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+        "maxPoints",
+        "maxContours",
+        "maxCompositePoints",
+        "maxCompositeContours",
+        "maxComponentDepth",
+    ):
+        setattr(maxp, field, 0)
+    font["maxp"] = maxp
+    font["head"].glyphDataFormat = 0
+    font["head"].indexToLocFormat = 0
+    post = font["post"]
+    post.formatType = 3.0  # no glyph names: the PDF addresses glyphs by id
+    post.extraNames = []
+    post.mapping = {}
+    font.sfntVersion = "\0\1\0\0"
 
 
 def _stream(data: bytes, **entries: int) -> stream:

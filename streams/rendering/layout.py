@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from invoicing.logo import LOGO_BOX  # the most the logo may take on the first page; uploads are sized for it
 from streams.rendering.content import InvoiceContent
-from streams.rendering.fonts import EmbeddedFont
 from streams.rendering.images import Logo
+from streams.rendering.text import FONT_RESOURCES, Fonts, Style, font_resource
 
 PAGE_WIDTH, PAGE_HEIGHT = 595, 842  # A4 in points
 LEFT, RIGHT = 50.0, 545.0  # text margins
@@ -35,16 +35,8 @@ SUM_LABEL_X = 310.0  # where their labels start; the amounts end at RIGHT
 FACT_LABEL_X, FACT_VALUE_X = 345.0, 432.0  # the invoice facts, right of the addresses
 FOOTER_WIDTH = 380.0  # the seller's footer text, left of "Page x of y"
 
-# The names the content streams use for the page resources; the writer makes resources by these names.
-FONT_RESOURCES = {False: "F1", True: "F2"}  # by bold
+# The name the content streams use for the logo; the writer makes the resource by it.
 LOGO_RESOURCE = "Logo"
-
-
-@dataclass(frozen=True)
-class Style:
-    size: float
-    bold: bool = False
-    grey: float = 0.0  # 0 is black, 1 white
 
 
 BODY = Style(8.5)
@@ -83,59 +75,6 @@ COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Fonts:
-    """The document's two faces, and text measured and wrapped with them."""
-
-    regular: EmbeddedFont
-    bold: EmbeddedFont
-
-    def face(self, style: Style) -> EmbeddedFont:
-        return self.bold if style.bold else self.regular
-
-    def width(self, text: str, style: Style) -> float:
-        return self.face(style).width(text, style.size)
-
-    def wrap(self, text: str, style: Style, width: float) -> list[str]:
-        """`text` in lines no wider than `width`: broken at spaces, and inside words too long for a line."""
-        if self.width(text, style) <= width and "\n" not in text:  # most text: measured once, no splitting
-            return [text]
-        lines: list[str] = []
-        for paragraph in text.splitlines():
-            lines += self._wrap_paragraph(paragraph, style, width)
-        return lines
-
-    def _wrap_paragraph(self, paragraph: str, style: Style, width: float) -> list[str]:
-        lines: list[str] = []
-        line = ""
-        for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if self.width(candidate, style) <= width:
-                line = candidate
-                continue
-            if line:
-                lines.append(line)
-            *pieces, line = self._break_word(word, style, width)  # the word's last piece starts the next line
-            lines += pieces
-        lines.append(line)
-        return lines
-
-    def _break_word(self, word: str, style: Style, width: float) -> list[str]:
-        """`word` in pieces that fit `width` (but for single characters), after a hyphen or slash where it has one."""
-        pieces: list[str] = []
-        while len(word) > 1 and self.width(word, style) > width:
-            cut = len(word) - 1
-            while cut > 1 and self.width(word[:cut], style) > width:
-                cut -= 1
-            hyphen = max(word.rfind("-", 0, cut), word.rfind("/", 0, cut))
-            if hyphen > 0:  # "COFFEE-HUILA-" rather than "COFFEE-HUI"
-                cut = hyphen + 1
-            pieces.append(word[:cut])
-            word = word[cut:]
-        pieces.append(word)
-        return pieces
-
-
 class Canvas:
     """One page's drawing operations as its PDF content stream: text runs, rules, shaded bands and the logo.
 
@@ -144,16 +83,28 @@ class Canvas:
 
     def __init__(self, fonts: Fonts) -> None:
         self.fonts = fonts
-        # Characters written with the regular and with the bold face: each font's width table lists only these.
-        self.characters: dict[bool, set[str]] = {False: set(), True: set()}
+        # Characters written with each font, by (bold, index in the face's chain): each font's width table
+        # lists only these.
+        self.characters: dict[tuple[bool, int], set[str]] = {(False, 0): set(), (True, 0): set()}
         self._parts: list[str] = []
 
     def text(self, text: str, x: float, y: float, style: Style) -> None:
-        if text:
+        if not text:
+            return
+        bold = style.bold
+        if not self.fonts.fallbacks.get(bold):
             glyphs = self.fonts.face(style).encode(text)
-            self.characters[style.bold].update(text)
-            font = FONT_RESOURCES[style.bold]
+            self.characters[bold, 0].update(text)
+            font = FONT_RESOURCES[bold]
             self._parts.append(f"BT /{font} {style.size:g} Tf {style.grey:g} g {x:.2f} {y:.2f} Td <{glyphs}> Tj ET\n")
+            return
+        # One text object, the font switched between runs: each Tj moves on by its run's widths.
+        chain = self.fonts.chain(bold)
+        shows = []
+        for index, run in self.fonts.runs(text, bold):
+            self.characters.setdefault((bold, index), set()).update(run)
+            shows.append(f"/{font_resource(bold, index)} {style.size:g} Tf <{chain[index].encode(run)}> Tj")
+        self._parts.append(f"BT {style.grey:g} g {x:.2f} {y:.2f} Td {' '.join(shows)} ET\n")
 
     def text_right(self, text: str, right: float, y: float, style: Style) -> None:
         self.text(text, right - self.fonts.width(text, style), y, style)

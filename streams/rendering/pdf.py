@@ -12,9 +12,10 @@ from invoicing.document import InvoiceDocument
 from invoicing.einvoice import invoice_xml
 from streams.rendering.content import invoice_content
 from streams.rendering.facturx import facturx_pdf
-from streams.rendering.fonts import font_for
+from streams.rendering.fonts import fallback_fonts, font_for
 from streams.rendering.images import Logo, UnsupportedImage, logo_image
-from streams.rendering.layout import Fonts, lay_out
+from streams.rendering.layout import lay_out
+from streams.rendering.text import Fonts
 from streams.rendering.writer import prepare_borb, write_pdf
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,11 @@ def warm_up() -> None:
 def render_invoice_pdf(document: InvoiceDocument) -> bytes:
     content = invoice_content(document)
     characters = set().union(*content.strings())
-    fonts = Fonts(regular=font_for(False, characters), bold=font_for(True, characters))
+    fonts = Fonts(
+        regular=font_for(False, characters),
+        bold=font_for(True, characters),
+        fallbacks={bold: fallback_fonts(bold, characters, content.language) for bold in (False, True)},
+    )
     logo = _logo(document.seller.logo)
     return write_pdf(lay_out(content, fonts, logo), fonts, logo, content)
 

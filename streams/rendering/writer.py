@@ -17,7 +17,8 @@ from borb.pdf.primitives import hexstr, name, stream
 
 from streams.rendering.content import InvoiceContent
 from streams.rendering.images import Raster
-from streams.rendering.layout import FONT_RESOURCES, LOGO_RESOURCE, PAGE_HEIGHT, PAGE_WIDTH, Canvas, Fonts
+from streams.rendering.layout import LOGO_RESOURCE, PAGE_HEIGHT, PAGE_WIDTH, Canvas
+from streams.rendering.text import Fonts, font_resource
 
 CREATOR = "invoice-service"
 
@@ -52,10 +53,13 @@ def write_pdf(pages: list[Canvas], fonts: Fonts, logo: Raster | None, content: I
 
 def _resources(fonts: Fonts, pages: list[Canvas], logo: Raster | None) -> dict[str, object]:
     """The resources of every page of one document: one dictionary, so borb writes it once."""
-    faces = {False: fonts.regular, True: fonts.bold}
+    used: dict[tuple[bool, int], set[str]] = {}
+    for page in pages:
+        for key, characters in page.characters.items():
+            used.setdefault(key, set()).update(characters)
     font_resources = {
-        name(FONT_RESOURCES[bold]): face.resource(set().union(*(page.characters[bold] for page in pages)))
-        for bold, face in faces.items()
+        name(font_resource(bold, index)): fonts.chain(bold)[index].resource(characters)
+        for (bold, index), characters in used.items()
     }
     resources: dict[str, object] = {name("Font"): font_resources}
     if logo:

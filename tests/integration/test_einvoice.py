@@ -66,6 +66,24 @@ def reverse_charge_order(tenant: str, order_id: str) -> dict[str, Any]:
     return event
 
 
+JP_CUSTOMER = {"name": "山田太郎", "company": "株式会社ヤマダ", "email": "taro@yamada.example"}
+JP_ADDRESS = {
+    "street": "渋谷区神南一丁目",
+    "streetNumber": "2-3",
+    "zipCode": "150-0041",
+    "city": "東京都",
+    "country": "JP",
+}
+
+
+def japanese_order(tenant: str, order_id: str) -> dict[str, Any]:
+    """The standard order to a Japanese buyer, name and address in kanji and katakana (Noto Sans CJK JP)."""
+    event = order_event(tenant, order_id)
+    event["order"]["customer"] = JP_CUSTOMER
+    event["order"]["billingAddress"] = JP_ADDRESS
+    return event
+
+
 def peppol_order(tenant: str, order_id: str) -> dict[str, Any]:
     event = order_event(tenant, order_id)
     event["order"]["customer"] = {
@@ -93,8 +111,8 @@ async def put_settings(api: httpx.AsyncClient, tenant: str, kind: str, body: dic
 async def issued(
     api: httpx.AsyncClient, worker: WorkerProcess, publish_orders: Publish, stored_order: Any, tmp_path_factory: Any
 ) -> IssuedJob:
-    """One tenant with seller and e-invoice settings, one job of a standard, a reverse charge and a Peppol
-    order; their PDFs downloaded through the job's links."""
+    """One tenant with seller and e-invoice settings, one job of a standard, a reverse charge, a Peppol and
+    a Japanese buyer's order; their PDFs downloaded through the job's links."""
     tenant = "t" + uuid.uuid4().hex[:12]
     await put_settings(api, tenant, "seller", SELLER)
     await put_settings(api, tenant, "einvoice", EINVOICE)
@@ -106,6 +124,7 @@ async def issued(
         order_event(tenant, "standard"),
         reverse_charge_order(tenant, "reverse-charge"),
         peppol_order(tenant, "peppol"),
+        japanese_order(tenant, "japanese"),
     )
     folder = tmp_path_factory.mktemp("einvoice-pdfs")
     pdfs = {}
@@ -163,6 +182,19 @@ async def test_the_xml_endpoint_gives_valid_xml_in_every_format(
     assert response.status_code == 200, response.text
     assert toolkit.xml_problems(response.content, fmt) == []
     assert number.encode() in response.content
+
+
+async def test_a_japanese_buyers_name_and_address_come_back_out_of_the_pdf_and_the_xml(
+    api: httpx.AsyncClient, issued: IssuedJob
+) -> None:
+    text = pdf_text(issued.pdfs["japanese"])
+    strings = ["山田太郎", "株式会社ヤマダ", "渋谷区神南一丁目 2-3", "150-0041 東京都"]
+    for string in strings:
+        assert string in text, text
+    xml = toolkit.embedded_xml(issued.pdfs["japanese"])
+    assert xml is not None
+    for string in ("山田太郎", "株式会社ヤマダ", "渋谷区神南一丁目", "東京都"):
+        assert string.encode() in xml
 
 
 async def test_reverse_charge_prints_its_legal_note_and_validates(api: httpx.AsyncClient, issued: IssuedJob) -> None:
