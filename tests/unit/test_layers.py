@@ -4,7 +4,8 @@
 - `schemas/` (wire models) imports only `schemas/`, and from `invoicing/` only names it re-exports
   (listed in its `__all__`);
 - `infra/` (adapters both sides share) imports neither `service/` nor `streams/`;
-- `service/` (the API) never imports `streams/` (the worker), and vice versa.
+- `service/` (the API) never imports `streams/` (the worker), and vice versa;
+- `bootstrap/` (the composition root) may import every layer; no layer imports it.
 """
 
 import ast
@@ -13,13 +14,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parents[2]
-PROJECT = {"bench", "cli", "deploy", "infra", "invoicing", "schemas", "service", "streams", "tests"}
+PROJECT = {"bench", "bootstrap", "cli", "deploy", "infra", "invoicing", "schemas", "service", "streams", "tests"}
 FORBIDDEN = {
     "invoicing": PROJECT - {"invoicing"},
     "schemas": PROJECT - {"schemas", "invoicing"},
-    "infra": {"service", "streams", "cli", "tests", "bench"},
-    "service": {"streams", "cli", "tests", "bench"},
-    "streams": {"service", "cli", "tests", "bench"},
+    "infra": {"service", "streams", "cli", "tests", "bench", "bootstrap"},
+    "service": {"streams", "cli", "tests", "bench", "bootstrap"},
+    "streams": {"service", "cli", "tests", "bench", "bootstrap"},
+    "bootstrap": {"cli", "tests", "bench"},
 }
 
 
