@@ -5,6 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 
 COPY pyproject.toml constraints.txt README.md ./
+COPY bootstrap ./bootstrap
 COPY cli ./cli
 COPY infra ./infra
 COPY invoicing ./invoicing
