@@ -30,19 +30,19 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
 	touch $@
 
-# The message catalogs (locales/<lang>/LC_MESSAGES/invoice.po) compiled to .mo, which are build output (git-ignored).
-CATALOGS_PO := $(wildcard locales/*/LC_MESSAGES/invoice.po)
+# The message catalogs (invoicing/locales/<lang>/LC_MESSAGES/invoice.po) compiled to .mo, which are build output (git-ignored).
+CATALOGS_PO := $(wildcard invoicing/locales/*/LC_MESSAGES/invoice.po)
 CATALOGS_MO := $(CATALOGS_PO:.po=.mo)
 
-locales/%/LC_MESSAGES/invoice.mo: locales/%/LC_MESSAGES/invoice.po $(BIN)/.installed
-	$(BIN)/pybabel compile -D invoice -d locales -l $* --statistics
+invoicing/locales/%/LC_MESSAGES/invoice.mo: invoicing/locales/%/LC_MESSAGES/invoice.po $(BIN)/.installed
+	$(BIN)/pybabel compile -D invoice -d invoicing/locales -l $* --statistics
 
 catalogs: $(CATALOGS_MO)
 
 # Re-extract the template after changing a message in the code, then `pybabel update` the catalogs.
 pot: venv
-	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -k N_ -o locales/invoice.pot .
-	$(BIN)/pybabel update -D invoice -i locales/invoice.pot -d locales --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -k N_ -o invoicing/locales/invoice.pot .
+	$(BIN)/pybabel update -D invoice -i invoicing/locales/invoice.pot -d invoicing/locales --no-fuzzy-matching
 
 venv: $(BIN)/.installed catalogs
 

@@ -1,5 +1,5 @@
-"""The languages invoices are written in: Babel message catalogs under `locales/<lang>/LC_MESSAGES/invoice.po`,
-compiled to `.mo` by `make catalogs` (the install), and which one an invoice gets.
+"""The languages invoices are written in, and which one an invoice gets: Babel message catalogs under
+`invoicing/locales/<lang>/LC_MESSAGES/invoice.po`, compiled to `.mo` by `make catalogs` (the install).
 
 A language is available when its folder holds a catalog; English is the source language (the msgids)
 and always available. `invoice_language` is the one place that picks the language of an invoice.
@@ -12,14 +12,14 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.support import Translations
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"  # package data: installed with the code
 DOMAIN = "invoice"
 SOURCE_LANGUAGE = "en"
 
 
 @cache
 def available_languages() -> frozenset[str]:
-    """Every language with a catalog in `locales/`, plus English (the source language)."""
+    """Every language with a catalog in `invoicing/locales/`, plus English (the source language)."""
     found = {path.parent.parent.name for path in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
     return frozenset({SOURCE_LANGUAGE, *found})
 

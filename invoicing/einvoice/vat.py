@@ -44,7 +44,7 @@ class VatCategory(StrEnum):
 # with the VATEX code (CEF VATEX list) and the legal note printed on the invoice. E has no default:
 # which exemption applies (medical, financial, small business, ...) only the order can say.
 # The legal notes of the categories without VAT, in the invoice's language: the msgids are the English
-# wording of the message catalogs (`locales/`), which name each country's own law.
+# wording of the message catalogs (`invoicing/locales/`), which name each country's own law.
 _DEFAULT_EXEMPTIONS: dict[VatCategory, tuple[str, str]] = {
     VatCategory.REVERSE_CHARGE: (
         "VATEX-EU-AE",

@@ -1,4 +1,4 @@
-"""The invoice's fixed wording, from the message catalogs in `locales/` (see invoicing/language.py).
+"""The invoice's fixed wording, from the message catalogs in `invoicing/locales/` (see invoicing/language.py).
 
 The msgids are the English wording; `pybabel extract` finds them as `_("...")` calls."""
 
