@@ -11,10 +11,13 @@ from string import Formatter
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
+from pydantic import ValidationError
 
 from invoicing.language import LOCALES_DIR, available_languages, invoice_language, invoice_locale
+from schemas.orders import parse_order_event
 from streams.rendering.mail import invoice_mail_text
 from streams.rendering.pdf import render_invoice_pdf
+from tests.factories import encoded, order_event
 from tests.unit.test_rendering import credit_note, document, pages_of, words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,3 +169,13 @@ def test_legal_note_in_the_invoice_language() -> None:
 def test_english_needs_no_catalog() -> None:
     doc = dataclasses.replace(document(), seller=dataclasses.replace(document().seller, language="en"))
     assert invoice_mail_text(doc).subject.startswith("Invoice INV-000042 from ")
+
+
+def test_order_language_is_an_optional_bcp47_tag() -> None:
+    event = order_event("shop", "order-9")
+    assert parse_order_event(encoded(event)).order.language is None
+    event["order"]["language"] = "pt-BR"
+    assert parse_order_event(encoded(event)).order.language == "pt-BR"
+    event["order"]["language"] = "fr; DROP"
+    with pytest.raises(ValidationError):
+        parse_order_event(encoded(event))
