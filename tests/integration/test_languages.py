@@ -1,5 +1,6 @@
 """The invoice in the order's language end to end: a German tenant's French order gets a French PDF and a
-French email, and so does the email sent again."""
+French email, and so does the email sent again; an Italian order's credit note is Italian; a language
+without a catalog falls back."""
 
 import io
 import re
@@ -9,10 +10,13 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from infra.settings import Settings
+from tests.factories import order_event
 from tests.fakes import SmtpSink
 from tests.integration.flows import invoice_events
+from tests.integration.test_credit_notes import credit, stored_pdf_text
 from tests.integration.test_email import Publish, mails_to, order_for
-from tests.support import WorkerProcess
+from tests.support import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -57,3 +61,42 @@ async def test_a_french_order_of_a_german_tenant_is_invoiced_and_emailed_in_fren
     resource = await api.get(f"/invoice/{tenant}/invoices/{number}")
     assert resource.status_code == 200, resource.text
     assert resource.json()["language"] == "fr"
+
+
+async def test_an_italian_order_gets_an_italian_credit_note_and_an_unknown_language_falls_back(
+    api: httpx.AsyncClient,
+    worker: WorkerProcess,
+    publish_orders: Publish,
+    stored_order: Any,
+    mongo_db: Any,
+    settings: Settings,
+    smtp_sink: SmtpSink,
+    tenant: str,
+) -> None:
+    italian = order_event(tenant, "o-it", customer="Mario Rossi")
+    italian["order"]["language"] = "it-IT"
+    unknown = order_event(tenant, "o-xx", customer="Nobody Known")
+    unknown["order"]["language"] = "xx"
+    brazilian = order_event(tenant, "o-br", customer="Ana Souza")
+    brazilian["order"]["language"] = "pt-BR"
+    results = await invoice_events(api, publish_orders, stored_order, tenant, italian, unknown, brazilian)
+    languages = {
+        order_id: (await api.get(f"/invoice/{tenant}/invoices/{result['invoiceNumber']}")).json()["language"]
+        for order_id, result in results.items()
+    }
+    assert languages == {"o-it": "it", "o-xx": "en", "o-br": "pt"}  # xx: the tenant's default, English
+
+    done = await credit(api, tenant, results["o-it"]["invoiceNumber"], {"reason": "Reso", "wholeInvoice": True})
+    assert done["status"] == "DONE", done
+    text = re.sub(r"\s+", " ", await stored_pdf_text(settings, mongo_db, done["creditNoteId"]))
+    assert "Nota di credito" in text and f"Rettifica la fattura {results['o-it']['invoiceNumber']}" in text
+
+    async def emailed() -> list[Any]:
+        return [
+            mail
+            for mail in smtp_sink.mails_to("erika@example.com")
+            if done["creditNoteNumber"] in mail.message["Subject"]
+        ]
+
+    [mail] = await wait_for(emailed, timeout=30, what="the credit note's email")
+    assert mail.message["Subject"].startswith(f"Nota di credito {done['creditNoteNumber']} da ")
