@@ -13,6 +13,8 @@ COPY schemas ./schemas
 COPY service ./service
 COPY streams ./streams
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core fonts-noto-core fonts-noto-cjk && rm -rf /var/lib/apt/lists/* \
+    && pip install --no-cache-dir -c constraints.txt babel \
+    && pybabel compile -D invoice -d invoicing/locales \
     && pip install --no-cache-dir -c constraints.txt . \
     && useradd --system --uid 10001 invoice \
     && mkdir -p /data && chown invoice /data

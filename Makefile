@@ -8,7 +8,7 @@ LOCAL := .local
 SERVICES := bash deploy/local/services.sh
 COMPOSE_SCHEMA := $(LOCAL)/cache/compose-spec.json
 
-.PHONY: help venv services services-stop services-status validators kustomize run test faults unit lint audit schemas clean
+.PHONY: help venv catalogs pot services services-stop services-status validators kustomize run test faults unit lint audit schemas clean
 
 help:
 	@echo "make run            set everything up and run the API (127.0.0.1:8000) and the worker until Ctrl-C"
@@ -30,7 +30,21 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test,bench]"
 	touch $@
 
-venv: $(BIN)/.installed
+# The message catalogs (invoicing/locales/<lang>/LC_MESSAGES/invoice.po) compiled to .mo, which are build output (git-ignored).
+CATALOGS_PO := $(wildcard invoicing/locales/*/LC_MESSAGES/invoice.po)
+CATALOGS_MO := $(CATALOGS_PO:.po=.mo)
+
+invoicing/locales/%/LC_MESSAGES/invoice.mo: invoicing/locales/%/LC_MESSAGES/invoice.po $(BIN)/.installed
+	$(BIN)/pybabel compile -D invoice -d invoicing/locales -l $* --statistics
+
+catalogs: $(CATALOGS_MO)
+
+# Re-extract the template after changing a message in the code, then `pybabel update` the catalogs.
+pot: venv
+	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header -k N_ -o invoicing/locales/invoice.pot .
+	$(BIN)/pybabel update -D invoice -i invoicing/locales/invoice.pot -d invoicing/locales --no-fuzzy-matching
+
+venv: $(BIN)/.installed catalogs
 
 services: venv
 	$(SERVICES) start

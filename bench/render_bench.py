@@ -38,6 +38,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from invoicing.document import DEFAULT_SELLER, BankDetails, InvoiceDocument, SellerDetails, build_invoice_document
+from invoicing.language import available_languages
 from invoicing.recalculation import recalculate
 from schemas.orders import parse_order_event
 from streams.rendering.content import InvoiceContent, invoice_content
@@ -404,12 +405,18 @@ def samples(folder: Path) -> None:
         "invoice-en-long": sample_invoice(60),
         "invoice-de-short": sample_invoice(3, language="de", locale="de_DE"),
         "invoice-de-long": sample_invoice(45, language="de", locale="de_DE"),
+        # One short invoice in each other language with a catalog (locales/), numbers in its own locale.
+        **{
+            f"invoice-{language}-short": sample_invoice(3, language=language, locale=language)
+            for language in sorted(available_languages() - {"en", "de"})
+        },
     }
     with tempfile.TemporaryDirectory() as scratch:
         for name, document in invoices.items():
             pdf = Path(scratch) / f"{name}.pdf"
             pdf.write_bytes(render_invoice_pdf(document))
-            subprocess.run([pdftoppm, "-r", "60", "-png", str(pdf), str(folder / name)], check=True)
+            first_page = ["-f", "1", "-l", "1"] if name.endswith("-short") else []
+            subprocess.run([pdftoppm, "-r", "60", "-png", *first_page, str(pdf), str(folder / name)], check=True)
     for png in sorted(folder.glob("invoice-*.png")):
         print(f"{png} ({png.stat().st_size} bytes)")
 

@@ -141,6 +141,14 @@ class InvoiceRecord:
         return STORED_DOCUMENT.validate_python(self.document)
 
     @property
+    def language(self) -> str:
+        """The language the invoice was issued in: its document's (the order's or the tenant's language
+        then; every stored document has one), which its resends and credit notes are written in too."""
+        seller = self.document.get("seller") or {}
+        language = seller.get("language")
+        return language if isinstance(language, str) else "en"
+
+    @property
     def customer_email(self) -> str | None:
         """The address on the invoice (the order's customer email when it was made)."""
         buyer = self.document.get("buyer") or {}

@@ -43,7 +43,7 @@ class SellerDetails:
     bank: BankDetails | None = None
     payment_terms_days: int = 14
     footer: str | None = None
-    language: str = "en"  # labels: "en" or "de"
+    language: str = "en"  # the catalog of its words (invoicing.language), stored with the document
     locale: str = "en_GB"  # numbers, money and dates (Babel locale)
     logo: bytes | None = field(default=None, repr=False)
 

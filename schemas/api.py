@@ -175,6 +175,7 @@ _INVOICE_EXAMPLE: dict[str, JsonValue] = {
     },
     "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
     "emailStatus": "SENT",
+    "language": "de",
     "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
 }
 
@@ -234,6 +235,11 @@ class InvoiceSummary(BaseModel):
     credited: AmountsCreditedView | None = Field(default=None, description="Invoices: credited so far.")
     payment: PaymentView | None = None
     emailStatus: EmailStatus | None = None
+    language: str | None = Field(
+        default=None,
+        description="Extension: the language the invoice was issued in (BCP 47); its resends and credit notes use it.",
+        examples=["fr"],
+    )
     links: DocumentLinks
 
 

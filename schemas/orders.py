@@ -127,6 +127,13 @@ class Order(WireModel):
     buyerReference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="The buyer's reference for the invoice (BT-10), e.g. a Leitweg-ID."
     )
+    # An extension of the contract (README "Extensions to the contract"): the buyer's language.
+    language: Annotated[str, Field(pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$", max_length=35)] | None = Field(
+        default=None,
+        description="The language of the invoice and its email (BCP 47, e.g. fr or pt-BR); without a catalog "
+        "of it, the nearest one (pt-BR -> pt), else the tenant's default language.",
+        examples=["fr"],
+    )
 
     @field_validator("entries")
     @classmethod

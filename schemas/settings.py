@@ -15,10 +15,12 @@ from babel import Locale, UnknownLocaleError
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from invoicing.language import available_languages, supported_language
 from invoicing.numbering import NUMBER_PLACEHOLDER
 from schemas.orders import OrderStatus
 
-__all__ = ["NUMBER_PLACEHOLDER"]  # re-exported: the placeholder is the domain's, the API documents it
+# re-exported: the placeholder and the languages with a catalog are the domain's, the API documents them
+__all__ = ["NUMBER_PLACEHOLDER", "available_languages", "supported_language"]
 
 MAX_THRESHOLD_HOURS = Decimal(24 * 366 * 10)  # ten years
 MAX_SEQUENCE_VALUE = 10**18 - 1
@@ -242,10 +244,24 @@ class SellerSettings(TenantSettings):
     bank: BankAccount | None = Field(default=None, description="Printed on invoices that are not paid yet.")
     paymentTermsDays: int = Field(default=14, ge=0, le=365, description="Unpaid invoices are due this many days later.")
     footer: Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)] | None = None
-    language: Literal["en", "de"] = Field(default="en", description="Language of the document's labels.")
+    language: str = Field(
+        default="en",
+        description="The tenant's default language of invoices, credit notes and their emails (BCP 47): one with "
+        "a message catalog (en, de, fr, it, es, nl, pl, pt, sv, da, fi, cs, ...). An order's `language` comes first.",
+        examples=["de"],
+    )
     locale: str = Field(
         default="en_GB", description="Locale of numbers, money and dates, e.g. de_DE or en-US.", examples=["de_DE"]
     )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        language = supported_language(value)
+        if language is None:
+            available = ", ".join(sorted(available_languages()))
+            raise ValueError(f"{value!r} is not a language with a catalog; use one of {available}")
+        return language
 
     @field_validator("locale")
     @classmethod

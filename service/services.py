@@ -350,6 +350,7 @@ async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> In
             refunded=credited.gross if paid else Decimal(0),
         ),
         emailStatus=record.email_status,
+        language=record.language,
         # Signed now, at read time: a stored link would expire. No XML e-invoice is stored yet.
         links=DocumentLinks(
             pdf=await storage.download_link(invoice_key(record.tenant, record.number), record.tenant, record.number)

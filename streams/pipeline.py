@@ -38,6 +38,7 @@ from invoicing.credit import fully_credited
 from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
 from invoicing.einvoice import EInvoiceRefused
 from invoicing.identity import FIRST_INVOICE
+from invoicing.language import invoice_language, invoice_locale
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
@@ -183,6 +184,10 @@ async def existing_or_new_invoice(
         except PriceMismatch as mismatch:
             raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}", "price") from None
     sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, tenant)
+    # The invoice is written in the order's language, else the tenant's; the stored document keeps it.
+    language = invoice_language(order.language, seller.language)
+    locale = invoice_locale(order.language, language, seller.language, seller.locale)
+    seller = replace(seller, language=language, locale=locale)
     last_seq = await deps.numbers.last_seq(tenant)
     _, first_number = next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
     issued_at = deps.now()

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from invoicing.language import N_, gettext
+
 # The 27 member states in 2026, as ISO 3166-1 alpha-2 (Greece is GR here, EL only in VIES).
 # Territories outside the EU VAT area (Canary Islands, Åland, Büsingen, ...) share their country's code
 # and cannot be told apart by country alone: an order for them names its category (G) explicitly.
@@ -41,32 +43,19 @@ class VatCategory(StrEnum):
 # Categories that must state why no VAT is charged (BR-E-10, BR-AE-10, BR-IC-10, BR-G-10, BR-O-10),
 # with the VATEX code (CEF VATEX list) and the legal note printed on the invoice. E has no default:
 # which exemption applies (medical, financial, small business, ...) only the order can say.
-_DEFAULT_EXEMPTIONS: dict[VatCategory, tuple[str, dict[str, str]]] = {
+# The legal notes of the categories without VAT, in the invoice's language: the msgids are the English
+# wording of the message catalogs (`invoicing/locales/`), which name each country's own law.
+_DEFAULT_EXEMPTIONS: dict[VatCategory, tuple[str, str]] = {
     VatCategory.REVERSE_CHARGE: (
         "VATEX-EU-AE",
-        {
-            "en": "Reverse charge: VAT is due from the recipient (Art. 196 Directive 2006/112/EC)",
-            "de": "Steuerschuldnerschaft des Leistungsempfängers (§ 13b UStG, Art. 196 MwStSystRL)",
-        },
+        N_("Reverse charge: VAT is due from the recipient (Art. 196 Directive 2006/112/EC)"),
     ),
     VatCategory.INTRA_COMMUNITY: (
         "VATEX-EU-IC",
-        {
-            "en": "Tax-exempt intra-Community supply (Art. 138 Directive 2006/112/EC)",
-            "de": "Steuerfreie innergemeinschaftliche Lieferung (§ 4 Nr. 1b UStG)",
-        },
+        N_("Tax-exempt intra-Community supply (Art. 138 Directive 2006/112/EC)"),
     ),
-    VatCategory.EXPORT: (
-        "VATEX-EU-G",
-        {
-            "en": "Tax-exempt export outside the EU (Art. 146 Directive 2006/112/EC)",
-            "de": "Steuerfreie Ausfuhrlieferung (§ 4 Nr. 1a UStG)",
-        },
-    ),
-    VatCategory.NOT_SUBJECT: (
-        "VATEX-EU-O",
-        {"en": "Not subject to VAT", "de": "Nicht steuerbarer Umsatz"},
-    ),
+    VatCategory.EXPORT: ("VATEX-EU-G", N_("Tax-exempt export outside the EU (Art. 146 Directive 2006/112/EC)")),
+    VatCategory.NOT_SUBJECT: ("VATEX-EU-O", N_("Not subject to VAT")),
 }
 
 NEEDS_EXEMPTION_REASON = frozenset(
@@ -153,8 +142,8 @@ def vat_treatment(
             raise MissingExemptionReason(
                 f"VAT category {category.value} needs an exemption reason (BT-120 text or BT-121 VATEX code)"
             )
-        code, notes = _DEFAULT_EXEMPTIONS[category]
-        reason = notes.get(language, notes["en"])
+        code, note = _DEFAULT_EXEMPTIONS[category]
+        reason = gettext(language, note)
     return VatTreatment(category, rate, reason, code)
 
 

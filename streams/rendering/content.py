@@ -1,8 +1,9 @@
 """What the invoice says: every string it shows, in the seller's language and locale, as plain data.
 
-Labels come in the seller's language (`labels.py`); numbers, money and dates are formatted by Babel for
-the seller's locale; countries are named in the document's language. Where the strings go on the page
-is `layout.py`'s business, how they get into a PDF `writer.py`'s.
+Labels come in the document's language (`labels.py`, from the catalogs); numbers, money and dates are
+formatted by Babel for the document's locale (invoicing.language.invoice_locale); countries are named
+in the document's language. Where the strings go on the page is `layout.py`'s business, how they get into
+a PDF `writer.py`'s.
 """
 
 from collections.abc import Callable, Iterator
@@ -109,7 +110,7 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
     formats = Formatter(
         Locale.parse(seller.locale),
         totals.currency,
-        Locale.parse(seller.language if seller.language in ("en", "de") else "en"),
+        Locale.parse(seller.language),
     )
     heading = document_heading(document, labels)
     title = f"{heading} {document.invoice_number}"

@@ -1,6 +1,11 @@
-"""The invoice's fixed wording in English and German, chosen by SellerDetails.language."""
+"""The invoice's fixed wording, from the message catalogs in `invoicing/locales/` (see invoicing/language.py).
 
+The msgids are the English wording; `pybabel extract` finds them as `_("...")` calls."""
+
+from functools import cache
 from typing import TypedDict
+
+from invoicing.language import gettext
 
 
 class Labels(TypedDict):
@@ -47,123 +52,70 @@ class Labels(TypedDict):
     credited: str
 
 
-ENGLISH = Labels(
-    invoice="Invoice",
-    invoice_number="Invoice number",
-    invoice_date="Invoice date",
-    delivery_date="Delivery date",
-    order_number="Order number",
-    order_date="Order date",
-    billing_address="Billing address",
-    shipping_address="Shipping address",
-    vat_id="VAT ID",
-    tax_number="Tax number",
-    legal_registration="Company register",
-    email="Email",
-    phone="Phone",
-    position="Pos.",
-    description="Description",
-    sku="SKU",
-    quantity="Qty",
-    unit_price="Unit price",
-    discount="Discount",
-    net="Net",
-    tax_rate="VAT",
-    shipping="Shipping",
-    subtotal="Subtotal (net)",
-    tax_on="VAT {rate} on {base}",
-    total="Total ({currency})",
-    paid="Paid by {method} on {date}. Thank you!",
-    due="Please pay {total} by {date}, quoting the invoice number {number}.",
-    account_holder="Account holder",
-    iban="IBAN",
-    bic="BIC",
-    bank_name="Bank",
-    reference="Reference",
-    continued="{invoice} {number} (continued)",
-    page="Page {page} of {pages}",
-    credit_note="Credit note",
-    credit_note_number="Credit note number",
-    credit_note_date="Credit note date",
-    corrects="Corrects invoice",
-    refunded="The amount of {total} is refunded by {method}.",
-    credited="The amount of {total} is credited against invoice {invoice}.",
-)
-
-GERMAN = Labels(
-    invoice="Rechnung",
-    invoice_number="Rechnungsnummer",
-    invoice_date="Rechnungsdatum",
-    delivery_date="Lieferdatum",
-    order_number="Bestellnummer",
-    order_date="Bestelldatum",
-    billing_address="Rechnungsadresse",
-    shipping_address="Lieferadresse",
-    vat_id="USt-IdNr.",
-    tax_number="Steuernummer",
-    legal_registration="Handelsregister",
-    email="E-Mail",
-    phone="Telefon",
-    position="Pos.",
-    description="Beschreibung",
-    sku="Art.-Nr.",
-    quantity="Menge",
-    unit_price="Einzelpreis",
-    discount="Rabatt",
-    net="Netto",
-    tax_rate="USt.",
-    shipping="Versand",
-    subtotal="Zwischensumme (netto)",
-    tax_on="USt. {rate} auf {base}",
-    total="Gesamtbetrag ({currency})",
-    paid="Bezahlt per {method} am {date}. Vielen Dank!",
-    due="Bitte überweisen Sie {total} bis zum {date} unter Angabe der Rechnungsnummer {number}.",
-    account_holder="Kontoinhaber",
-    iban="IBAN",
-    bic="BIC",
-    bank_name="Bank",
-    reference="Verwendungszweck",
-    continued="{invoice} {number} (Fortsetzung)",
-    page="Seite {page} von {pages}",
-    credit_note="Rechnungskorrektur",
-    credit_note_number="Korrekturnummer",
-    credit_note_date="Korrekturdatum",
-    corrects="Korrigiert Rechnung",
-    refunded="Der Betrag von {total} wird per {method} erstattet.",
-    credited="Der Betrag von {total} wird mit der Rechnung {invoice} verrechnet.",
-)
-
-LABELS: dict[str, Labels] = {"en": ENGLISH, "de": GERMAN}
-
-
+@cache
 def labels_for(language: str) -> Labels:
-    """Labels for the seller's language; English for any language without its own."""
-    return LABELS.get(language, ENGLISH)
+    """Labels in an available catalog language (invoicing.language.invoice_language picks it)."""
 
+    def _(message: str) -> str:
+        return gettext(language, message)
 
-# Payment methods as orders name them, in words; any other method is shown as given, "_" as spaces.
-PAYMENT_METHODS: dict[str, dict[str, str]] = {
-    "en": {
-        "paypal": "PayPal",
-        "credit_card": "credit card",
-        "debit_card": "debit card",
-        "invoice": "invoice",
-        "bank_transfer": "bank transfer",
-        "sepa_direct_debit": "SEPA direct debit",
-        "cash": "cash",
-    },
-    "de": {
-        "paypal": "PayPal",
-        "credit_card": "Kreditkarte",
-        "debit_card": "Debitkarte",
-        "invoice": "Rechnung",
-        "bank_transfer": "Überweisung",
-        "sepa_direct_debit": "SEPA-Lastschrift",
-        "cash": "Barzahlung",
-    },
-}
+    return Labels(
+        invoice=_("Invoice"),
+        invoice_number=_("Invoice number"),
+        invoice_date=_("Invoice date"),
+        delivery_date=_("Delivery date"),
+        order_number=_("Order number"),
+        order_date=_("Order date"),
+        billing_address=_("Billing address"),
+        shipping_address=_("Shipping address"),
+        vat_id=_("VAT ID"),
+        tax_number=_("Tax number"),
+        legal_registration=_("Company register"),
+        email=_("Email"),
+        phone=_("Phone"),
+        position=_("Pos."),
+        description=_("Description"),
+        sku=_("SKU"),
+        quantity=_("Qty"),
+        unit_price=_("Unit price"),
+        discount=_("Discount"),
+        net=_("Net"),
+        tax_rate=_("VAT"),
+        shipping=_("Shipping"),
+        subtotal=_("Subtotal (net)"),
+        tax_on=_("VAT {rate} on {base}"),
+        total=_("Total ({currency})"),
+        paid=_("Paid by {method} on {date}. Thank you!"),
+        due=_("Please pay {total} by {date}, quoting the invoice number {number}."),
+        account_holder=_("Account holder"),
+        iban=_("IBAN"),
+        bic=_("BIC"),
+        bank_name=_("Bank"),
+        reference=_("Reference"),
+        continued=_("{invoice} {number} (continued)"),
+        page=_("Page {page} of {pages}"),
+        credit_note=_("Credit note"),
+        credit_note_number=_("Credit note number"),
+        credit_note_date=_("Credit note date"),
+        corrects=_("Corrects invoice"),
+        refunded=_("The amount of {total} is refunded by {method}."),
+        credited=_("The amount of {total} is credited against invoice {invoice}."),
+    )
 
 
 def payment_method_name(method: str, language: str) -> str:
-    names = PAYMENT_METHODS.get(language, PAYMENT_METHODS["en"])
+    """A payment method as orders name it, in words; any other method is shown as given, "_" as spaces."""
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
+    names = {
+        "paypal": "PayPal",
+        "credit_card": _("credit card"),
+        "debit_card": _("debit card"),
+        "invoice": _("invoice"),
+        "bank_transfer": _("bank transfer"),
+        "sepa_direct_debit": _("SEPA direct debit"),
+        "cash": _("cash"),
+    }
     return names.get(method.lower(), method.replace("_", " "))

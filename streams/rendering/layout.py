@@ -294,10 +294,14 @@ def _facts(canvas: Canvas, content: InvoiceContent, top: float) -> float:
     y = top + LEADING - 2
     for label, value in content.facts:
         y -= LEADING
-        canvas.text(label, FACT_LABEL_X, y, DETAIL)
-        for number, part in enumerate(canvas.fonts.wrap(value, BODY, RIGHT - FACT_VALUE_X)):
-            y -= LEADING if number else 0
-            canvas.text(part, FACT_VALUE_X, y, BODY)
+        # Labels wrap too: some languages' are longer than the column ("Numer faktury korygującej").
+        labels = canvas.fonts.wrap(label, DETAIL, FACT_VALUE_X - FACT_LABEL_X - 4)
+        values = canvas.fonts.wrap(value, BODY, RIGHT - FACT_VALUE_X)
+        for number, part in enumerate(labels):
+            canvas.text(part, FACT_LABEL_X, y - number * LEADING, DETAIL)
+        for number, part in enumerate(values):
+            canvas.text(part, FACT_VALUE_X, y - number * LEADING, BODY)
+        y -= LEADING * (max(len(labels), len(values)) - 1)
     return y
 
 

@@ -1,4 +1,4 @@
-"""The invoice email's words, in the document's language (English or German, like the PDF).
+"""The invoice email's words, in the document's language, from the message catalogs (like the PDF).
 
 The payment sentence is the PDF's own ("Paid by credit card on ..." or "Please pay ... by ..."), so
 the email never says something else than the invoice it carries.
@@ -6,67 +6,13 @@ the email never says something else than the invoice it carries.
 
 import re
 from dataclasses import dataclass
-from typing import TypedDict
 
 from babel import Locale
 from babel.dates import format_date
 
 from invoicing.document import InvoiceDocument
+from invoicing.language import gettext
 from streams.rendering.content import invoice_content
-
-
-class MailTexts(TypedDict):
-    subject: str
-    body: str
-
-
-MAIL_TEXTS: dict[str, MailTexts] = {
-    "en": MailTexts(
-        subject="Invoice {number} from {seller}",
-        body=(
-            "Hello {buyer},\n\n"
-            "please find attached invoice {number} for your order {order} of {order_date}.\n\n"
-            "{payment}\n\n"
-            "Kind regards\n"
-            "{seller}\n"
-        ),
-    ),
-    "de": MailTexts(
-        subject="Rechnung {number} von {seller}",
-        body=(
-            "Guten Tag {buyer},\n\n"
-            "anbei erhalten Sie die Rechnung {number} zu Ihrer Bestellung {order} vom {order_date}.\n\n"
-            "{payment}\n\n"
-            "Mit freundlichen Grüßen\n"
-            "{seller}\n"
-        ),
-    ),
-}
-
-CREDIT_NOTE_MAIL_TEXTS: dict[str, MailTexts] = {
-    "en": MailTexts(
-        subject="Credit note {number} from {seller}",
-        body=(
-            "Hello {buyer},\n\n"
-            "please find attached credit note {number}, which corrects invoice {invoice} for your order {order} "
-            "of {order_date}.\n\n"
-            "{payment}\n\n"
-            "Kind regards\n"
-            "{seller}\n"
-        ),
-    ),
-    "de": MailTexts(
-        subject="Rechnungskorrektur {number} von {seller}",
-        body=(
-            "Guten Tag {buyer},\n\n"
-            "anbei erhalten Sie die Rechnungskorrektur {number} zur Rechnung {invoice} Ihrer Bestellung {order} "
-            "vom {order_date}.\n\n"
-            "{payment}\n\n"
-            "Mit freundlichen Grüßen\n"
-            "{seller}\n"
-        ),
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -82,9 +28,31 @@ def one_line(text: str) -> str:
 
 
 def invoice_mail_text(document: InvoiceDocument) -> MailText:
-    language = document.seller.language if document.seller.language in MAIL_TEXTS else "en"
+    language = document.seller.language
     preceding = document.preceding_invoice
-    texts = (MAIL_TEXTS if preceding is None else CREDIT_NOTE_MAIL_TEXTS)[language]
+
+    def _(message: str) -> str:
+        return gettext(language, message)
+
+    if preceding is None:
+        subject = _("Invoice {number} from {seller}")
+        body = _(
+            "Hello {buyer},\n\n"
+            "please find attached invoice {number} for your order {order} of {order_date}.\n\n"
+            "{payment}\n\n"
+            "Kind regards\n"
+            "{seller}\n"
+        )
+    else:
+        subject = _("Credit note {number} from {seller}")
+        body = _(
+            "Hello {buyer},\n\n"
+            "please find attached credit note {number}, which corrects invoice {invoice} for your order {order} "
+            "of {order_date}.\n\n"
+            "{payment}\n\n"
+            "Kind regards\n"
+            "{seller}\n"
+        )
     content = invoice_content(document)
     values = {
         "number": document.invoice_number,
@@ -98,7 +66,7 @@ def invoice_mail_text(document: InvoiceDocument) -> MailText:
     # Invoice numbers may hold '/' or spaces; the file name keeps letters, digits, '.', '_' and '-'.
     safe_number = re.sub(r"[^A-Za-z0-9._-]+", "_", document.invoice_number).strip("_") or "invoice"
     return MailText(
-        subject=one_line(texts["subject"].format(**values)),
-        body=texts["body"].format(**values),
+        subject=one_line(subject.format(**values)),
+        body=body.format(**values),
         attachment_name=f"{content.heading.replace(' ', '-')}-{safe_number}.pdf",
     )

@@ -111,7 +111,7 @@ def test_seller_settings_become_the_invoice_seller() -> None:
         ({"vatId": None}, "vatId or taxNumber"),
         ({"bank": {"accountHolder": "X", "iban": "DE89370400440532013001"}}, "not a valid IBAN"),
         ({"locale": "xx_YY"}, "not a known locale"),
-        ({"language": "fr"}, "'en' or 'de'"),
+        ({"language": "xx"}, "not a language with a catalog"),
         ({"address": {**SELLER["address"], "country": "Germany"}}, "should match pattern"),  # type: ignore[dict-item]
         ({"paymentTermsDays": 400}, "less than or equal to 365"),
         ({"legalName": "  "}, "at least 1 character"),
