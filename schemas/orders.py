@@ -127,6 +127,12 @@ class Order(WireModel):
     buyerReference: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
         default=None, description="The buyer's reference for the invoice (BT-10), e.g. a Leitweg-ID."
     )
+    pricesIncludeTax: bool = Field(
+        default=False,
+        description="True when unitPrice, discount, shipping.amount and subTotalPrice include VAT (gross "
+        "prices, as B2C shops quote them; Emporix's `inclusive`). The tax is then the VAT within the gross "
+        "sum of each VAT category and rate (EN 16931), and the invoice states the nets derived from it.",
+    )
 
     @field_validator("entries")
     @classmethod
