@@ -45,6 +45,10 @@ class Labels(TypedDict):
     corrects: str
     refunded: str
     credited: str
+    # a gross order's (pricesIncludeTax) line prices and totals
+    unit_price_gross: str
+    gross: str
+    gross_at: str
 
 
 ENGLISH = Labels(
@@ -88,6 +92,9 @@ ENGLISH = Labels(
     corrects="Corrects invoice",
     refunded="The amount of {total} is refunded by {method}.",
     credited="The amount of {total} is credited against invoice {invoice}.",
+    unit_price_gross="Gross price",
+    gross="Gross",
+    gross_at="Gross at {rate}",
 )
 
 GERMAN = Labels(
@@ -131,6 +138,9 @@ GERMAN = Labels(
     corrects="Korrigiert Rechnung",
     refunded="Der Betrag von {total} wird per {method} erstattet.",
     credited="Der Betrag von {total} wird mit der Rechnung {invoice} verrechnet.",
+    unit_price_gross="Bruttopreis",
+    gross="Brutto",
+    gross_at="Brutto {rate}",
 )
 
 LABELS: dict[str, Labels] = {"en": ENGLISH, "de": GERMAN}

@@ -1,17 +1,25 @@
 """Orders stating gross prices (pricesIncludeTax): the tax from the gross sum of each VAT category and rate,
 the nets derived so that every EN 16931 sum rule holds exactly. Expected values computed by hand."""
 
+import io
 import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
+from pypdf import PdfReader
 
+from invoicing.document import DEFAULT_SELLER, build_invoice_document
+from invoicing.einvoice import EInvoiceFormat, einvoice_xml
 from invoicing.money import round_money
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
 from schemas.orders import parse_order_event
+from streams.rendering.pdf import render_invoice_pdf
+from tests.einvoice_cases import PEPPOL_SETTINGS, SETTINGS, cases
 from tests.factories import encoded, order_event
 
 D = Decimal
@@ -73,9 +81,11 @@ def test_german_rates_with_a_discount_and_shipping_taxed_at_its_rate() -> None:
 
 
 def test_the_check_compares_gross_totals() -> None:
+    stated = gross_order(FRENCH, None, "54.16", "54.16")
+    check_order_figures(stated, recalculate(stated))  # the gross figures as the shop stated them pass
     order = gross_order(FRENCH, None, "46.84", "54.16")  # the net subtotal where the gross is stated
     with pytest.raises(
-        PriceMismatch, match="subTotalPrice of the order is 46.84 EUR but the recalculation gives 54.16"
+        PriceMismatch, match=r"subTotalPrice of the order is 46\.84 EUR but the recalculation gives 54\.16"
     ):
         check_order_figures(order, recalculate(order))
     off = gross_order(FRENCH, None, "54.16", "54.15")
@@ -120,3 +130,45 @@ def test_every_sum_rule_holds_for_random_gross_lines(
     ship = {"amount": shipping[0], "taxRate": D(shipping[1])} if shipping else None
     totals = recalculate(gross_order(entries, ship, "0", str(gross)))
     assert_every_sum_rule(totals, gross)
+
+
+def test_the_pdf_of_a_gross_order_shows_gross_unit_prices_and_net_tax_gross_per_rate() -> None:
+    order = gross_order(FRENCH, {"amount": D("4.90"), "taxRate": 20}, "54.16", "59.06")
+    totals = recalculate(order)
+    document = build_invoice_document(
+        order=order,
+        tenant="shop",
+        totals=totals,
+        invoice_number="INV-1",
+        issued_at=datetime(2026, 11, 25, 9, tzinfo=UTC),
+        seller=DEFAULT_SELLER,
+    )
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(render_invoice_pdf(document))).pages)
+    text = " ".join(text.split())
+    assert "Gross price" in text and "Unit price" not in text
+    # the gross unit prices and line amounts as the order stated them, shipping gross
+    for shown in ("€9.99", "€29.97", "€3.35", "€6.70", "€12.50", "€4.90"):
+        assert shown in text
+    assert "€8.33" not in text  # not the net unit price (9.99 / 1.2)
+    # 20 %: gross 34.96 + 4.90 = 39.86, VAT 6.64, net 33.22; 10 %: 11.36 + 1.14 = 12.50; 5.5 %: 6.35 + 0.35 = 6.70
+    for net, tax, gross, rate in (
+        ("33.22", "6.64", "39.86", "20%"),
+        ("11.36", "1.14", "12.50", "10%"),
+        ("6.35", "0.35", "6.70", "5.5%"),
+    ):
+        assert f"VAT {rate} on €{net} €{tax}" in text
+        assert f"Gross at {rate} €{gross}" in text
+    assert "€59.06" in text
+
+
+@pytest.mark.parametrize("fmt", list(EInvoiceFormat), ids=str)
+def test_every_xml_format_states_the_tax_from_the_gross(fmt: EInvoiceFormat) -> None:
+    # 19 %: 37.98 + 4.95 = 42.93 -> VAT 6.85 on 36.08, where 36.08 x 19 % would be 6.86 (BR-CO-17 allows it)
+    case = next(case for case in cases() if case.name == "gross-discount-shipping")
+    settings_ = PEPPOL_SETTINGS if fmt is EInvoiceFormat.PEPPOL else SETTINGS
+    facts = case.peppol_facts() if fmt is EInvoiceFormat.PEPPOL else case.facts
+    xml = etree.fromstring(einvoice_xml(case.document, settings_, fmt, facts))
+    amounts = {
+        element.text for element in xml.iter() if etree.QName(element).localname in {"TaxAmount", "CalculatedAmount"}
+    }
+    assert {"6.85", "0.99"} <= amounts and "6.86" not in amounts
