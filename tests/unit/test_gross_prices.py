@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 from pypdf import PdfReader
 
+from invoicing.credit import CreditAsk, CreditedQuantity, credit_totals
 from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.einvoice import EInvoiceFormat, einvoice_xml
 from invoicing.money import round_money
@@ -172,3 +173,14 @@ def test_every_xml_format_states_the_tax_from_the_gross(fmt: EInvoiceFormat) -> 
         element.text for element in xml.iter() if etree.QName(element).localname in {"TaxAmount", "CalculatedAmount"}
     }
     assert {"6.85", "0.99"} <= amounts and "6.86" not in amounts
+
+
+def test_credit_notes_of_a_gross_invoice_add_up_to_it_and_carry_no_stale_gross() -> None:
+    invoice = recalculate(gross_order(FRENCH, None, "54.16", "54.16"))
+    one_cup = credit_totals(invoice, [], CreditAsk(lines=(CreditedQuantity("1", D(1)),)))
+    # a third of line 1's net 24.97 is 8.32, VAT 20 % 1.66
+    assert (one_cup.subtotal, one_cup.tax_total, one_cup.total) == (D("8.32"), D("1.66"), D("9.98"))
+    assert one_cup.lines[0].gross is None and not one_cup.prices_include_tax
+    rest = credit_totals(invoice, [one_cup], CreditAsk(whole=True))
+    assert one_cup.total + rest.total == invoice.total
+    assert [row.tax for row in rest.taxes] == [D("0.35"), D("1.14"), D("4.17")]  # 5.83 - 1.66 at 20 %
