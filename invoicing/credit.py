@@ -143,7 +143,8 @@ def _credited_line(
     else:
         net = round_money(line.net * quantity / line.quantity, currency)
         discount = round_money(line.discount * quantity / line.quantity, currency)
-    return replace(line, quantity=quantity, net=net, discount=discount)
+    # A credit note states net figures, also for a gross invoice: the invoice line's gross amounts are not its.
+    return replace(line, quantity=quantity, net=net, discount=discount, gross=None, gross_unit_price=None)
 
 
 def _completes(left: LeftToCredit, asked: Mapping[str, Decimal], shipping: bool) -> bool:

@@ -134,6 +134,12 @@ class Order(WireModel):
         "of it, the nearest one (pt-BR -> pt), else the tenant's default language.",
         examples=["fr"],
     )
+    pricesIncludeTax: bool = Field(
+        default=False,
+        description="True when unitPrice, discount, shipping.amount and subTotalPrice include VAT (gross "
+        "prices, as B2C shops quote them; Emporix's `inclusive`). The tax is then the VAT within the gross "
+        "sum of each VAT category and rate (EN 16931), and the invoice states the nets derived from it.",
+    )
 
     @field_validator("entries")
     @classmethod

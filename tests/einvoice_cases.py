@@ -84,6 +84,14 @@ class Case:
 US_BUYER = {"street": "5th Avenue", "streetNumber": "350", "zipCode": "10118", "city": "New York", "country": "US"}
 UK_BUYER = {"street": "Deansgate", "streetNumber": "1", "zipCode": "M3 4LQ", "city": "Manchester", "country": "GB"}
 FR_BUYER = {"street": "Rue de Rivoli", "streetNumber": "10", "zipCode": "75001", "city": "Paris", "country": "FR"}
+
+
+def gross_line(id: str, amount: int, price: str, rate: str, discount: str = "0") -> dict[str, Any]:
+    """A line of a gross order (pricesIncludeTax): the unit price and the discount include VAT."""
+    entry = {"id": id, "product": {"name": f"Article {id}", "sku": f"SKU-{id}"}, "amount": amount}
+    return {**entry, "unitPrice": float(price), "taxRate": float(rate), "discount": float(discount)}
+
+
 UNICODE = "Müller & Söhne, Łódź, Ørsted, Zażółć gęślą jaźń"
 SCRIPTS = "山田太郎 Παπαδόπουλος Иванов Žluťoučký"
 JP_BUYER = {
@@ -101,7 +109,42 @@ def cases() -> list[Case]:
         *entries(2),
         {"id": "9", "product": {"name": "Free sample", "sku": "GIFT"}, "amount": 1, "unitPrice": 0, "taxRate": 19},
     ]
+    french_gross = [
+        gross_line("1", 3, "9.99", "20"),
+        gross_line("2", 1, "4.99", "20"),
+        gross_line("3", 2, "3.35", "5.5"),
+        gross_line("4", 1, "12.50", "10"),
+        gross_line("5", 7, "0.55", "5.5"),
+    ]
+    german_gross = [
+        gross_line(str(i), 1 + i % 4, f"{i * 3}.{i * 7 % 100:02d}", "19" if i % 3 else "7") for i in range(1, 12)
+    ]
     return [
+        # B2C orders stating gross prices (pricesIncludeTax): tax from the gross sum of each rate. The
+        # French rates from the German seller (distance selling under OSS charges the buyer country's VAT);
+        # a French seller would meet Mustang's French CTC rules (BR-FR: SIREN, PMT/PMD/AAB notes).
+        Case(
+            "gross-french-rates",
+            document(
+                entries=french_gross,
+                shipping=None,
+                pricesIncludeTax=True,
+                billingAddress=FR_BUYER,
+            ),
+        ),
+        Case(
+            "gross-discount-shipping",
+            document(
+                entries=[gross_line("1", 2, "19.99", "19", "2"), gross_line("2", 3, "5.35", "7", "0.99")],
+                shipping={"amount": 4.95, "taxRate": 19},
+                pricesIncludeTax=True,
+                seller={"bank": BANK},
+            ),
+        ),
+        Case(
+            "gross-german-19-7",
+            document(entries=german_gross, shipping={"amount": 3.99, "taxRate": 19}, pricesIncludeTax=True),
+        ),
         Case("one-rate", document(entries=entries(10), shipping=None)),
         # the factories' order: 19 % and 7 %, shipping at 19 %
         Case("several-rates-shipping", document(seller={"bank": BANK})),

@@ -304,9 +304,10 @@ def vat_breakdown(lines: tuple[Line, ...], charges: tuple[Charge, ...]) -> tuple
 
 
 def stating_document_tax(breakdown: tuple[VatBreakdown, ...], totals: Totals) -> tuple[VatBreakdown, ...]:
-    """A credit note's tax per rate as its document has it. The credit note that takes the last of an
-    invoice takes the tax left at each rate (invoicing/credit.py), so that all of them add up to the
-    invoice; that may be a cent off its base x rate, which BR-CO-17 allows (one unit either way). The
+    """A credit note's or a gross invoice's tax per rate as its document has it. The credit note that takes
+    the last of an invoice takes the tax left at each rate (invoicing/credit.py), so that all of them add up
+    to the invoice; a gross invoice's tax is the VAT within each rate's gross sum (invoicing/recalculation.py).
+    Either may be a cent off its base x rate, which BR-CO-17 allows (one unit either way). The
     difference goes onto the first row of the rate."""
     wanted: dict[Decimal, Decimal] = {}
     for tax_row in totals.taxes:
@@ -390,7 +391,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         reason = "Versandkosten" if language == "de" else "Shipping"
         charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
     breakdown = vat_breakdown(lines, charges)
-    if document.kind is DocumentKind.CREDIT_NOTE:
+    if document.kind is DocumentKind.CREDIT_NOTE or totals.prices_include_tax:
         breakdown = stating_document_tax(breakdown, totals)
 
     line_total = sum((line.net_amount for line in lines), ZERO)

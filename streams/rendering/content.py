@@ -128,7 +128,7 @@ def invoice_content(document: InvoiceDocument) -> InvoiceContent:
         shipping_label=labels["shipping_address"],
         shipping_lines=formats.address(document.buyer.shipping_address) if document.buyer.shipping_address else (),
         facts=facts(document, labels, formats),
-        table_header=table_header(labels),
+        table_header=table_header(labels, gross=totals.prices_include_tax),
         rows=line_rows(totals, labels, formats),
         sums=sums(totals, labels, formats),
         total=(labels["total"].format(currency=totals.currency), formats.money(totals.total)),
@@ -190,22 +190,24 @@ def facts(document: InvoiceDocument, labels: Labels, formats: Formatter) -> tupl
     )
 
 
-def table_header(labels: Labels) -> tuple[str, ...]:
-    """The column headings of `line_rows`."""
+def table_header(labels: Labels, *, gross: bool = False) -> tuple[str, ...]:
+    """The column headings of `line_rows`; a gross order's prices and amounts include VAT (B2C)."""
     return (
         labels["position"],
         labels["description"],
         labels["sku"],
         labels["quantity"],
-        labels["unit_price"],
+        labels["unit_price_gross"] if gross else labels["unit_price"],
         labels["discount"],
-        labels["net"],
+        labels["gross"] if gross else labels["net"],
         labels["tax_rate"],
     )
 
 
 def line_rows(totals: Totals, labels: Labels, formats: Formatter) -> tuple[tuple[str, ...], ...]:
     """One row per line item in the columns of `table_header`, and shipping as a line of its own."""
+    if totals.prices_include_tax:
+        return gross_line_rows(totals, labels, formats)
     rows = [
         (
             str(line.position),
@@ -225,13 +227,43 @@ def line_rows(totals: Totals, labels: Labels, formats: Formatter) -> tuple[tuple
     return tuple(rows)
 
 
+def gross_line_rows(totals: Totals, labels: Labels, formats: Formatter) -> tuple[tuple[str, ...], ...]:
+    """A gross order's rows: the prices, discounts and amounts as the order stated them, VAT included."""
+    rows = []
+    for line in totals.lines:
+        unit_price = line.unit_price if line.gross_unit_price is None else line.gross_unit_price
+        amount = line.net if line.gross is None else line.gross
+        discount = line.quantity * unit_price - amount  # the order's gross discount (before rounding the line)
+        rows.append(
+            (
+                str(line.position),
+                line.description,
+                line.sku or "",
+                formats.number(line.quantity),
+                formats.price(unit_price),
+                formats.money(discount) if line.discount else "",
+                formats.money(amount),
+                formats.rate(line.tax_rate),
+            )
+        )
+    if totals.shipping_tax_rate is not None:
+        shipping = totals.shipping_net if totals.shipping_gross is None else totals.shipping_gross
+        rows.append(
+            ("", labels["shipping"], "", "", "", "", formats.money(shipping), formats.rate(totals.shipping_tax_rate))
+        )
+    return tuple(rows)
+
+
 def sums(totals: Totals, labels: Labels, formats: Formatter) -> tuple[Pair, ...]:
-    """The subtotal (net, shipping included), then the tax of each rate with its net base."""
+    """The subtotal (net, shipping included), then the tax of each rate with its net base; for a gross
+    order also each rate's gross (net, tax and gross per rate)."""
     subtotal = (labels["subtotal"], formats.money(totals.subtotal + totals.shipping_net))
-    taxes = (
-        (labels["tax_on"].format(rate=formats.rate(row.rate), base=formats.money(row.base)), formats.money(row.tax))
-        for row in totals.taxes
-    )
+    taxes: list[Pair] = []
+    for row in totals.taxes:
+        rate = formats.rate(row.rate)
+        taxes.append((labels["tax_on"].format(rate=rate, base=formats.money(row.base)), formats.money(row.tax)))
+        if totals.prices_include_tax:
+            taxes.append((labels["gross_at"].format(rate=rate), formats.money(row.base + row.tax)))
     return (subtotal, *taxes)
 
 

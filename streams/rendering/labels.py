@@ -50,6 +50,10 @@ class Labels(TypedDict):
     corrects: str
     refunded: str
     credited: str
+    # a gross order's (pricesIncludeTax) line prices and totals
+    unit_price_gross: str
+    gross: str
+    gross_at: str
 
 
 @cache
@@ -100,6 +104,9 @@ def labels_for(language: str) -> Labels:
         corrects=_("Corrects invoice"),
         refunded=_("The amount of {total} is refunded by {method}."),
         credited=_("The amount of {total} is credited against invoice {invoice}."),
+        unit_price_gross=_("Gross price"),
+        gross=_("Gross"),
+        gross_at=_("Gross at {rate}"),
     )
 
 

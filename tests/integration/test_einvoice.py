@@ -95,6 +95,31 @@ def peppol_order(tenant: str, order_id: str) -> dict[str, Any]:
     return event
 
 
+def gross_order(tenant: str, order_id: str) -> dict[str, Any]:
+    """A B2C order to a French consumer stating gross prices (pricesIncludeTax) at 20, 10 and 5.5 %:
+    lines 29.97 + 4.99 (20 %), 6.70 (5.5 %), 12.50 (10 %) = 54.16 gross, shipping 4.90 at 20 %, total 59.06."""
+    event = order_event(tenant, order_id, sub_total="54.16", total="59.06")
+    order = event["order"]
+    order["pricesIncludeTax"] = True
+    order["entries"] = [
+        {
+            "id": str(i),
+            "product": {"name": name, "sku": f"FR-{i}"},
+            "amount": amount,
+            "unitPrice": price,
+            "taxRate": rate,
+        }
+        for i, (name, amount, price, rate) in enumerate(
+            [("Tasse", 3, 9.99, 20), ("Soucoupe", 1, 4.99, 20), ("Confiture", 2, 3.35, 5.5), ("Repas", 1, 12.50, 10)],
+            start=1,
+        )
+    ]
+    order["shipping"] = {"amount": 4.90, "taxRate": 20}
+    order["customer"] = {"name": "Camille Martin", "email": "camille@paris.example"}
+    order["billingAddress"] = {**FR_ADDRESS, "city": "Paris", "zipCode": "75001"}
+    return event
+
+
 @dataclass(frozen=True)
 class IssuedJob:
     tenant: str
@@ -112,7 +137,7 @@ async def issued(
     api: httpx.AsyncClient, worker: WorkerProcess, publish_orders: Publish, stored_order: Any, tmp_path_factory: Any
 ) -> IssuedJob:
     """One tenant with seller and e-invoice settings, one job of a standard, a reverse charge, a Peppol and
-    a Japanese buyer's order; their PDFs downloaded through the job's links."""
+    a Japanese buyer's and a gross-priced order; their PDFs downloaded through the job's links."""
     tenant = "t" + uuid.uuid4().hex[:12]
     await put_settings(api, tenant, "seller", SELLER)
     await put_settings(api, tenant, "einvoice", EINVOICE)
@@ -125,6 +150,7 @@ async def issued(
         reverse_charge_order(tenant, "reverse-charge"),
         peppol_order(tenant, "peppol"),
         japanese_order(tenant, "japanese"),
+        gross_order(tenant, "gross"),
     )
     folder = tmp_path_factory.mktemp("einvoice-pdfs")
     pdfs = {}
@@ -211,6 +237,22 @@ async def test_reverse_charge_prints_its_legal_note_and_validates(api: httpx.Asy
     ubl = await api.get(f"/invoice/{issued.tenant}/invoices/{number}/xml", params={"format": "xrechnung-ubl"})
     assert ubl.status_code == 200, ubl.text
     assert toolkit.xml_problems(ubl.content, EInvoiceFormat.XRECHNUNG_UBL) == []
+
+
+# A consumer has no Peppol participant ID (Peppol is B2B); the gross Peppol XML is in tests/validators' cases.
+@pytest.mark.parametrize("fmt", [fmt for fmt in EInvoiceFormat if fmt is not EInvoiceFormat.PEPPOL], ids=str)
+async def test_a_gross_order_shows_its_gross_prices_and_validates_in_every_format(
+    api: httpx.AsyncClient, issued: IssuedJob, fmt: EInvoiceFormat
+) -> None:
+    # The order's gross totals passed the total check (SUCCESS); the job's PDF/A and Mustang test covers its PDF.
+    text = " ".join(pdf_text(issued.pdfs["gross"]).split())
+    assert "Gross price" in text and "€9.99" in text and "€29.97" in text, text
+    # 20 %: 34.96 + 4.90 = 39.86 gross, VAT 6.64, net 33.22
+    assert "VAT 20% on €33.22 €6.64" in text and "Gross at 20% €39.86" in text, text
+    number = issued.results["gross"]["invoiceNumber"]
+    response = await api.get(f"/invoice/{issued.tenant}/invoices/{number}/xml", params={"format": fmt.value})
+    assert response.status_code == 200, response.text
+    assert toolkit.xml_problems(response.content, fmt) == []
 
 
 async def test_peppol_without_a_seller_electronic_address_is_refused_naming_bt_34(
