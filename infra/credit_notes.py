@@ -17,7 +17,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from infra.db import Document
+from infra.db import Document, email_fields
 from infra.ports import RequestState
 from infra.records import (
     STORED_DOCUMENT,
@@ -31,9 +31,11 @@ from infra.records import (
     as_stored,
 )
 from infra.sequences import CREDIT_NOTE_SEQUENCE, SequenceMarks
+from invoicing.credit_state import check_final
 from invoicing.document import InvoiceDocument
+from invoicing.email_state import EmailState
 from invoicing.money import ZERO
-from schemas.api import CreditNoteStatus
+from invoicing.statuses import CreditNoteStatus
 from schemas.events import utc_now
 
 CREDIT_NOTE_TYPE = "credit-note"
@@ -113,6 +115,8 @@ class CreditNoteRepository:
     async def finish_request(
         self, tenant: str, request_id: str, status: CreditNoteStatus, message: str, number: str | None = None
     ) -> None:
+        """Finish the request with a final status (invoicing/credit_state.py refuses any other)."""
+        check_final(status)
         await self.requests.update_one(
             {"_id": request_id, "tenant": tenant},
             {"$set": {"status": status.value, "message": message, "creditNoteNumber": number, "updatedAt": utc_now()}},
@@ -214,21 +218,20 @@ class CreditNoteRepository:
     async def mark_refund(self, tenant: str, note_id: str, refund: RefundState) -> None:
         await self.notes.update_one({"_id": note_id, "tenant": tenant}, {"$set": {"refund": _refund_fields(refund)}})
 
+    # The note's email state is the domain's (invoicing/email_state.py): a send's fields do not depend on
+    # what was stored before, so each is one write by `_id`, no read.
+
     async def mark_emailed(self, tenant: str, note_id: str, recipient: str, at: datetime) -> None:
-        await self.notes.update_one(
-            {"_id": note_id, "tenant": tenant},
-            {"$set": {"emailedAt": at, "emailedTo": recipient, "emailPending": False, "emailError": None}},
-        )
+        await self._write_email(tenant, note_id, EmailState().sent(at), recipient)
 
     async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None:
-        await self.notes.update_one(
-            {"_id": note_id, "tenant": tenant}, {"$set": {"emailPending": True, "emailError": reason}}
-        )
+        await self._write_email(tenant, note_id, EmailState().deferred(reason))
 
     async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
-        await self.notes.update_one(
-            {"_id": note_id, "tenant": tenant}, {"$set": {"emailPending": False, "emailError": reason}}
-        )
+        await self._write_email(tenant, note_id, EmailState().refused(reason))
+
+    async def _write_email(self, tenant: str, note_id: str, email: EmailState, sent_to: str | None = None) -> None:
+        await self.notes.update_one({"_id": note_id, "tenant": tenant}, {"$set": email_fields(email, sent_to)})
 
     async def project_onto_invoice(self, tenant: str, invoice_number: str) -> None:
         """Write what the invoice's credit notes credited onto the invoice (field `credit`), from all of them:

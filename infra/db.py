@@ -29,6 +29,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 from infra.metrics import StoreCommandCounter
 from infra.records import PageKey
 from infra.settings import Settings
+from invoicing.email_state import EmailState
 
 Document = dict[str, Any]
 T = TypeVar("T")
@@ -160,6 +161,15 @@ class MissingIndexes:
                 tuple((k, int(v)) for k, v in info["key"]): name for name, info in found.items()
             }
         return self.existing[collection]
+
+
+def email_fields(email: EmailState, sent_to: str | None = None) -> Document:
+    """What a send changed of a document's email state (invoicing/email_state.py decides it), as invoices
+    and credit notes store it: a send also records when and to whom; a failure leaves the last send."""
+    fields: Document = {"emailPending": email.pending, "emailError": email.error}
+    if sent_to is not None:
+        fields |= {"emailedAt": email.emailed_at, "emailedTo": sent_to}
+    return fields
 
 
 def ignore_duplicates(error: BulkWriteError) -> None:

@@ -24,7 +24,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from infra.db import Document, gather_bounded, newest_first_page
+from infra.db import Document, email_fields, gather_bounded, newest_first_page
 from infra.ports import RequestState
 from infra.records import (
     NOTHING_CREDITED,
@@ -41,8 +41,9 @@ from infra.records import (
 )
 from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
+from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
-from schemas.api import EmailStatus
+from invoicing.statuses import EmailStatus
 from schemas.events import utc_now
 
 EMAIL_REQUEST_IN_PROGRESS = "IN_PROGRESS"
@@ -156,31 +157,19 @@ class InvoiceRepository:
     # The invoice email's state lives on the invoice: when it was sent, or that it is pending and why.
 
     async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None:
-        await self.invoices.update_one(
-            {"_id": invoice.record_id},
-            {
-                "$set": {
-                    "emailedAt": at,
-                    "emailedTo": recipient,
-                    "emailPending": False,
-                    "emailError": None,
-                    "emailStatus": EmailStatus.SENT.value,
-                }
-            },
-        )
+        await self._write_email(invoice, invoice.email.sent(at), recipient)
 
     async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None:
-        await self.invoices.update_one(
-            {"_id": invoice.record_id},
-            {"$set": {"emailPending": True, "emailError": reason, "emailStatus": EmailStatus.PENDING.value}},
-        )
+        await self._write_email(invoice, invoice.email.deferred(reason))
 
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None:
         """The mail server refused this email for good (say, an unknown recipient): no more retries."""
-        await self.invoices.update_one(
-            {"_id": invoice.record_id},
-            {"$set": {"emailPending": False, "emailError": reason, "emailStatus": EmailStatus.FAILED.value}},
-        )
+        await self._write_email(invoice, invoice.email.refused(reason))
+
+    async def _write_email(self, invoice: InvoiceRecord, email: EmailState, sent_to: str | None = None) -> None:
+        """Store the state the domain gave, and its status for the emailStatus filter (one write)."""
+        fields = email_fields(email, sent_to) | {"emailStatus": email.status.value}
+        await self.invoices.update_one({"_id": invoice.record_id}, {"$set": fields})
 
     # Email resends a client asked for: recorded by the API before it publishes the request, started
     # (checked) by the email agent before it sends, finished once sent; a request the API withdrew after

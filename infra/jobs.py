@@ -10,11 +10,13 @@ The projection agent is the only writer of results and counters (one actor; one 
 partition). Each page write is a read-modify-write checked by the page's version, so a second writer
 (a rebalance hands a partition over while the old owner finishes its batch) makes a write retry, never
 lose a result.
+
+The rules themselves (a final result is never replaced, the counters, DONE once every order is final, where
+an order without a place goes) are the domain's: invoicing/jobs.py decides, this module loads and stores.
 """
 
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import datetime
 
 from pymongo import ASCENDING, ReturnDocument
@@ -26,12 +28,12 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_af
 from infra.db import Document, newest_first_page
 from infra.ports import RequestState
 from infra.records import Job, JobExists, JobFilter, JobOrderResult, OrderOutcome, PageKey
-from schemas.api import JobStatus, JobTrigger, JobType, OrderResultStatus
+from invoicing.jobs import JobResultPage, PageChange, ResultCounts, pending, places_for
+from invoicing.statuses import JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.events import utc_now
 
-PENDING = OrderResultStatus.PENDING.value
-# The job's counter of each final status, next to finishedOrders (their sum); each page counts its own.
-STATUS_COUNTERS = {OrderResultStatus.SUCCESS.value: "succeededOrders", OrderResultStatus.FAILURE.value: "failedOrders"}
+# The job's counters of final results, next to finishedOrders (their sum); each page counts its own.
+COUNTERS = ("succeededOrders", "failedOrders")
 
 # Results per page document. GET reads a job's pages at a cost per result, whatever the page size; the
 # projection reads and writes a whole page per batch, so smaller pages make its writes cheaper.
@@ -53,62 +55,36 @@ def page_and_slot(position: int) -> tuple[int, str]:
     return position // PAGE_SIZE, str(position % PAGE_SIZE)
 
 
-@dataclass
-class PageChange:
-    """What merging entries into a page changes: the slots to set, the results that became final (by
-    status), whether an entry met a final result already there (a redelivery), and the entries whose
-    slot holds another order (placed by a plan made again from a changed order list)."""
-
-    entries: dict[str, Document] = field(default_factory=dict)
-    finals: Counter[str] = field(default_factory=Counter)
-    repeated: bool = False
-    misplaced: list[Document] = field(default_factory=list)
-
-    def __iadd__(self, other: "PageChange") -> "PageChange":
-        """The counts of changes of several pages together (`entries` stays this page's own)."""
-        self.finals += other.finals
-        self.repeated = self.repeated or other.repeated
-        self.misplaced += other.misplaced
-        return self
+def counter_fields(counts: ResultCounts) -> dict[str, int]:
+    """The stored counters of final results (a page's, or without finishedOrders, the job's)."""
+    return {"succeededOrders": counts.succeeded, "failedOrders": counts.failed}
 
 
-def merge_entries(slots: Mapping[str, Document], placed: Iterable[tuple[str, Document]]) -> PageChange:
-    """Merge `placed` (slot, entry) into a page's `slots`: an entry fills an empty slot, a final result
-    also replaces a PENDING one, and nothing replaces a final result, so a redelivered result or plan
-    changes nothing. Pure: the caller writes the change."""
-    change = PageChange()
-    for slot, entry in placed:
-        current = change.entries.get(slot, slots.get(slot))
-        final = entry["status"] != PENDING
-        if current is not None and current["orderId"] != entry["orderId"]:
-            change.misplaced.append(entry)
-        elif current is None or (final and current["status"] == PENDING):
-            change.entries[slot] = entry
-            if final:
-                change.finals[entry["status"]] += 1
-        elif final and current["status"] != PENDING:
-            change.repeated = True
-    return change
+def job_counter_fields(counts: ResultCounts) -> dict[str, int]:
+    return {"finishedOrders": counts.finished, **counter_fields(counts)}
 
 
-def result_entry(outcome: OrderOutcome) -> Document:
-    entry: Document = {"orderId": outcome.order_id, "status": outcome.status.value, "message": outcome.message}
-    if outcome.invoice_number is not None:
-        entry["invoiceNumber"] = outcome.invoice_number
+def result_entry(result: JobOrderResult) -> Document:
+    """A result as its page keeps it (no None fields: a PENDING entry is its order ID and status)."""
+    entry: Document = {"orderId": result.order_id, "status": result.status.value}
+    if result.message is not None:
+        entry["message"] = result.message
+    if result.invoice_number is not None:
+        entry["invoiceNumber"] = result.invoice_number
     return entry
 
 
-def pending_entry(order_id: str) -> Document:
-    return {"orderId": order_id, "status": PENDING}
+def stored_result(entry: Document) -> JobOrderResult:
+    return JobOrderResult(
+        order_id=entry["orderId"],
+        status=OrderResultStatus(entry["status"]),
+        message=entry.get("message"),
+        invoice_number=entry.get("invoiceNumber"),
+    )
 
 
-def legacy_entry(doc: Document) -> Document:
-    """The page entry of a result stored as a document of its own (before pages)."""
-    entry = pending_entry(doc["orderId"]) | {"status": doc["status"]}
-    for name in ("message", "invoiceNumber"):
-        if doc.get(name) is not None:
-            entry[name] = doc[name]
-    return entry
+def outcome_result(outcome: OrderOutcome) -> JobOrderResult:
+    return JobOrderResult(outcome.order_id, outcome.status, outcome.message, outcome.invoice_number)
 
 
 class JobRepository:
@@ -236,20 +212,14 @@ class JobRepository:
         async for page in self.pages.find({"jobId": job_id}).sort("page", ASCENDING):
             results = page["results"]
             for slot in sorted(results, key=int):
-                entry = results[slot]
-                yield JobOrderResult(
-                    order_id=entry["orderId"],
-                    status=OrderResultStatus(entry["status"]),
-                    message=entry.get("message"),
-                    invoice_number=entry.get("invoiceNumber"),
-                )
+                yield stored_result(results[slot])
 
     async def record_planned(
         self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
     ) -> None:
         """Add PENDING results for one planned part; places a result reached first keep it, and a
         redelivered part changes nothing."""
-        placed = [(first_position + offset, pending_entry(order_id)) for offset, order_id in enumerate(order_ids)]
+        placed = [(first_position + offset, pending(order_id)) for offset, order_id in enumerate(order_ids)]
         await self._merge(tenant, job_id, placed)
         job = await self.jobs.find_one_and_update(
             {"_id": job_id},
@@ -266,39 +236,34 @@ class JobRepository:
         A page counts its own final results in the same write, so when a result was final already (a
         redelivery) the job's counters are summed from its pages instead: that also repairs counters a
         crash between a page write and the counter update left behind."""
-        placed_by_job: dict[tuple[str, str], list[tuple[int | None, Document]]] = defaultdict(list)
+        placed_by_job: dict[tuple[str, str], list[tuple[int | None, JobOrderResult]]] = defaultdict(list)
         for outcome in outcomes:
-            placed_by_job[(outcome.tenant, outcome.job_id)].append((outcome.position, result_entry(outcome)))
+            placed_by_job[(outcome.tenant, outcome.job_id)].append((outcome.position, outcome_result(outcome)))
         now = utc_now()
         for (tenant, job_id), placed in placed_by_job.items():
             change = await self._merge(tenant, job_id, placed)
             if change.repeated:
-                counters = await self._counted_in_pages(job_id)
-                update: Document = {"$set": {"finishedOrders": sum(counters.values()), **counters, "updatedAt": now}}
+                counts = await self._counted_in_pages(job_id)
+                update: Document = {
+                    "$set": {"finishedOrders": counts.finished, **counter_fields(counts), "updatedAt": now}
+                }
             else:
-                increments = {STATUS_COUNTERS[status]: count for status, count in change.finals.items()}
-                update = {"$inc": {"finishedOrders": change.finals.total(), **increments}, "$set": {"updatedAt": now}}
+                update = {"$inc": job_counter_fields(change.finals), "$set": {"updatedAt": now}}
             job = await self.jobs.find_one_and_update({"_id": job_id}, update, return_document=ReturnDocument.AFTER)
             await self._finish_if_complete(job)
 
-    async def _merge(self, tenant: str, job_id: str, placed: Sequence[tuple[int | None, Document]]) -> PageChange:
-        """Merge entries at their places, one page write per page. An entry without a place (from a
-        request written before places were carried), or whose place holds another order (a plan made
-        again from a changed order list, say after a claimed order was released), goes where its order
-        already is, or else after the job's last place: every order shows once, and nothing is lost."""
+    async def _merge(self, tenant: str, job_id: str, placed: Sequence[tuple[int | None, JobOrderResult]]) -> PageChange:
+        """Record results at their places, one page write per page. A result without a place, or whose
+        place holds another order, goes where the domain puts it (invoicing/jobs.py places_for): this
+        reads the job's positions only then."""
         change = PageChange()
-        unplaced = [entry for position, entry in placed if position is None]
-        for page, entries in by_page((position, entry) for position, entry in placed if position is not None).items():
+        unplaced = [result for position, result in placed if position is None]
+        for page, entries in by_page((position, result) for position, result in placed if position is not None).items():
             change += await self._merge_into_page(tenant, job_id, page, entries)
         unplaced += change.misplaced
         if not unplaced:
             return change
-        positions = await self._positions(job_id)
-        after_last = max(positions.values(), default=-1) + 1
-        for entry in unplaced:
-            if entry["orderId"] not in positions:
-                positions[entry["orderId"]], after_last = after_last, after_last + 1
-        replaced = [(positions[entry["orderId"]], entry) for entry in unplaced]
+        replaced = places_for(await self._positions(job_id), unplaced)
         change.misplaced = []
         for page, entries in by_page(replaced).items():
             placed_again = await self._merge_into_page(tenant, job_id, page, entries)
@@ -308,9 +273,9 @@ class JobRepository:
         return change
 
     async def _merge_into_page(
-        self, tenant: str, job_id: str, page: int, entries: list[tuple[str, Document]]
+        self, tenant: str, job_id: str, page: int, entries: list[tuple[str, JobOrderResult]]
     ) -> PageChange:
-        """Merge entries into a page (made when missing): read it, merge, and write the change only if
+        """Record results into a page (made when missing): read it, record, and write the change only if
         the page is still the version read; otherwise, after a random pause (growing with each try, so
         the writer that lost does not keep meeting the other's next write), read again."""
         page_id = f"{job_id}:{page}"
@@ -328,32 +293,33 @@ class JobRepository:
         raise AssertionError("unreachable: tenacity either returns, retries or raises")  # pragma: no cover
 
     async def _merge_once(
-        self, tenant: str, job_id: str, page: int, page_id: str, entries: list[tuple[str, Document]]
+        self, tenant: str, job_id: str, page: int, page_id: str, entries: list[tuple[str, JobOrderResult]]
     ) -> PageChange:
         stored = await self.pages.find_one({"_id": page_id})
         version = stored["version"] if stored else 0
-        change = merge_entries(stored["results"] if stored else {}, entries)
+        # Only the slots this batch touches are read into the domain's page: the rest are not its concern.
+        results = stored["results"] if stored else {}
+        touched = {slot: stored_result(results[slot]) for slot, _ in entries if slot in results}
+        change = JobResultPage(touched).record(entries)
         if change.entries:
-            counted = {STATUS_COUNTERS[status]: count for status, count in change.finals.items()}
             # Filtered by the version read, as an upsert: it meets the page's `_id` (DuplicateKeyError)
             # when another version is there, and makes the page when there is none.
             await self.pages.update_one(
                 {"_id": page_id, "version": version},
                 {
-                    "$set": {f"results.{slot}": entry for slot, entry in change.entries.items()},
-                    "$inc": {"version": 1, **counted},
+                    "$set": {f"results.{slot}": result_entry(result) for slot, result in change.entries.items()},
+                    "$inc": {"version": 1, **counter_fields(change.finals)},
                     "$setOnInsert": {"tenant": tenant, "jobId": job_id, "page": page},
                 },
                 upsert=True,
             )
         return change
 
-    async def _counted_in_pages(self, job_id: str) -> dict[str, int]:
-        counters = dict.fromkeys(STATUS_COUNTERS.values(), 0)
-        async for page in self.pages.find({"jobId": job_id}, dict.fromkeys(STATUS_COUNTERS.values(), 1)):
-            for name in counters:
-                counters[name] += page.get(name, 0)
-        return counters
+    async def _counted_in_pages(self, job_id: str) -> ResultCounts:
+        counts = ResultCounts()
+        async for page in self.pages.find({"jobId": job_id}, dict.fromkeys(COUNTERS, 1)):
+            counts += ResultCounts(page.get("succeededOrders", 0), page.get("failedOrders", 0))
+        return counts
 
     async def _positions(self, job_id: str) -> dict[str, int]:
         """Where each order of the job is, from its pages."""
@@ -376,7 +342,7 @@ class JobRepository:
             by_job[(doc["tenant"], doc["jobId"])].append(doc)
         for (tenant, job_id), docs in by_job.items():
             # A result that overtook its plan has position -1: placed as one without a place (after the last).
-            placed = [(doc["position"] if doc["position"] >= 0 else None, legacy_entry(doc)) for doc in docs]
+            placed = [(doc["position"] if doc["position"] >= 0 else None, stored_result(doc)) for doc in docs]
             await self._merge(tenant, job_id, placed)
         await legacy.drop()
         await self.db.migrations.update_one(
@@ -384,12 +350,11 @@ class JobRepository:
         )
         return sum(len(docs) for docs in by_job.values())
 
-    async def _finish_if_complete(self, job: Document | None) -> None:
-        if job is None or job["status"] != JobStatus.IN_PROGRESS.value or job["totalOrders"] is None:
-            return
-        if job["finishedOrders"] >= job["totalOrders"]:
+    async def _finish_if_complete(self, doc: Document | None) -> None:
+        """Write DONE when the domain says the job, as its counters now stand, is complete."""
+        if doc is not None and _job(doc).is_complete:
             await self.jobs.update_one(
-                {"_id": job["_id"]}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
+                {"_id": doc["_id"]}, {"$set": {"status": JobStatus.DONE.value, "finishedAt": utc_now()}}
             )
 
 
@@ -411,9 +376,9 @@ def _job(doc: Document) -> Job:
     )
 
 
-def by_page(placed: Iterable[tuple[int, Document]]) -> dict[int, list[tuple[str, Document]]]:
-    """Entries at job positions, grouped by page, each with its slot there."""
-    pages: dict[int, list[tuple[str, Document]]] = defaultdict(list)
+def by_page(placed: Iterable[tuple[int, JobOrderResult]]) -> dict[int, list[tuple[str, JobOrderResult]]]:
+    """Results at job positions, grouped by page, each with its slot there."""
+    pages: dict[int, list[tuple[str, JobOrderResult]]] = defaultdict(list)
     for position, entry in placed:
         page, slot = page_and_slot(position)
         pages[page].append((slot, entry))

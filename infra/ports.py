@@ -36,7 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType
+from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 

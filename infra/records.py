@@ -4,43 +4,34 @@ The MongoDB adapters (`infra/jobs.py`, ...) and the in-memory fakes of the tests
 never raw documents, so a caller cannot come to depend on how a store keeps its data.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
+from invoicing.credit_state import CreditNoteRequestRecord as CreditNoteRequestRecord
+from invoicing.credit_state import RefundState as RefundState
 from invoicing.document import InvoiceDocument
+from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
-from schemas.api import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from invoicing.jobs import Job as Job
+from invoicing.jobs import JobOrderResult as JobOrderResult
+from invoicing.statuses import EmailStatus, JobStatus, JobType, OrderResultStatus
+from invoicing.statuses import RefundStatus as RefundStatus
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
 
 # --- jobs ------------------------------------------------------------------------------------------
+# Job and JobOrderResult are the domain's (invoicing/jobs.py), as are the stored states
+# (invoicing/statuses.py): imported above, where the stores' records are.
 
 
 def as_stored(at: datetime) -> datetime:
     """`at` as the store keeps it: BSON dates hold milliseconds, so what a write returns equals what a
     later read gives (and an event announced again from the stored time carries the same time)."""
     return at.replace(microsecond=at.microsecond // 1000 * 1000)
-
-
-@dataclass(frozen=True)
-class Job:
-    tenant: str
-    job_id: str
-    job_type: JobType
-    status: JobStatus
-    requested_order_ids: Sequence[str]
-    total_orders: int | None  # None until the job is planned
-    finished_orders: int
-    created_at: datetime
-    updated_at: datetime
-    succeeded_orders: int = 0
-    failed_orders: int = 0
-    trigger: JobTrigger = JobTrigger.API
 
 
 @dataclass(frozen=True)
@@ -70,16 +61,6 @@ class ScheduledTenant:
     @property
     def settings(self) -> InvoiceSettings:
         return InvoiceSettings.model_validate(self.stored)
-
-
-@dataclass(frozen=True)
-class JobOrderResult:
-    """One order's result in a job, as GET shows it."""
-
-    order_id: str
-    status: OrderResultStatus
-    message: str | None = None
-    invoice_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -125,16 +106,17 @@ class InvoiceRecord:
         return invoice_identity(self.tenant, self.order_id, self.generation)
 
     @property
+    def email(self) -> EmailState:
+        return EmailState(self.emailed_at, self.email_pending, self.email_error)
+
+    @property
     def email_status(self) -> EmailStatus:
-        """The outcome of the latest send (a failed resend of an invoice emailed before is FAILED), as
-        the adapter also stores it for the emailStatus filter."""
-        if self.email_pending:
-            return EmailStatus.PENDING
-        if self.email_error is not None:
-            return EmailStatus.FAILED
-        if self.emailed_at is not None:
-            return EmailStatus.SENT
-        return EmailStatus.NOT_SENT
+        """The outcome of the latest send (invoicing/email_state.py), as the adapter also stores it for
+        the emailStatus filter."""
+        return self.email.status
+
+    def with_email(self, email: EmailState) -> "InvoiceRecord":
+        return replace(self, emailed_at=email.emailed_at, email_pending=email.pending, email_error=email.error)
 
     def invoice_document(self) -> InvoiceDocument:
         """The document the invoice was made from, as it was then."""
@@ -283,21 +265,8 @@ class TenantSettingsSnapshot:
 
 
 # --- credit notes ----------------------------------------------------------------------------------
-
-
-class RefundStatus(StrEnum):
-    NOT_NEEDED = "NOT_NEEDED"  # nothing was captured for the order: the credit reduces what is due
-    PENDING = "PENDING"  # the gateway has not confirmed it yet; the refund agent retries it
-    REFUNDED = "REFUNDED"
-    FAILED = "FAILED"  # the gateway refused it for good (its reason is kept); an operator must act
-
-
-@dataclass(frozen=True)
-class RefundState:
-    status: RefundStatus
-    amount: Decimal
-    refund_id: str | None = None
-    error: str | None = None
+# A request's state and a refund's (CreditNoteRequestRecord, RefundState) are the domain's
+# (invoicing/credit_state.py): imported above.
 
 
 @dataclass(frozen=True)
@@ -323,6 +292,13 @@ class CreditNoteRecord:
     def stored(self) -> bool:
         return self.storage_key is not None
 
+    @property
+    def email(self) -> EmailState:
+        return EmailState(self.emailed_at, self.email_pending, self.email_error)
+
+    def with_email(self, email: EmailState) -> "CreditNoteRecord":
+        return replace(self, emailed_at=email.emailed_at, email_pending=email.pending, email_error=email.error)
+
     def credit_document(self) -> InvoiceDocument:
         return STORED_DOCUMENT.validate_python(self.document)
 
@@ -331,21 +307,6 @@ class CreditNoteRecord:
         buyer = self.document.get("buyer") or {}
         email = buyer.get("email")
         return email if isinstance(email, str) else None
-
-
-@dataclass(frozen=True)
-class CreditNoteRequestRecord:
-    """A credit note asked for through the API, and what became of it (the resource a client polls)."""
-
-    tenant: str
-    request_id: str
-    invoice_number: str
-    order_id: str
-    status: CreditNoteStatus
-    message: str | None
-    credit_note_number: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class CreditRaced(Exception):

@@ -11,6 +11,11 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from invoicing.statuses import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+
+# The stored states are the domain's (invoicing/statuses.py); the wire models show them as they are.
+__all__ = ["CreditNoteStatus", "EmailStatus", "JobStatus", "JobTrigger", "JobType", "OrderResultStatus"]
+
 MAX_ORDER_ID_LENGTH = 64
 # The job's request event carries its order IDs and must fit Kafka's default message size (1 MB): 10,000
 # ASCII IDs of 64 characters take ~670 KB, but IDs of 2- or 3-byte characters would not fit.
@@ -23,49 +28,9 @@ def has_unstorable_character(text: str) -> bool:
     return any(ord(c) < 0x20 or 0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
-class JobType(StrEnum):
-    AUTOMATIC = "AUTOMATIC"
-    MANUAL = "MANUAL"
-
-
-class JobStatus(StrEnum):
-    DONE = "DONE"
-    IN_PROGRESS = "IN_PROGRESS"
-
-
-class OrderResultStatus(StrEnum):
-    SUCCESS = "SUCCESS"
-    FAILURE = "FAILURE"
-    PENDING = "PENDING"
-
-
-class JobTrigger(StrEnum):
-    """Extension: who started a job: an API call, or the schedule of AUTOMATIC jobs."""
-
-    API = "api"
-    SCHEDULE = "schedule"
-
-
-class EmailStatus(StrEnum):
-    """Extension: the state of an invoice's email to the customer."""
-
-    SENT = "SENT"
-    PENDING = "PENDING"  # a send failed for now; the email agent retries it
-    FAILED = "FAILED"  # the mail server refused it for good
-    NOT_SENT = "NOT_SENT"  # not sent (yet): no address, or the invoice is new
-
-
 class DocumentType(StrEnum):
     INVOICE = "invoice"
     CREDIT_NOTE = "credit-note"
-
-
-class CreditNoteStatus(StrEnum):
-    """Extension: where a credit-note request stands."""
-
-    IN_PROGRESS = "IN_PROGRESS"
-    DONE = "DONE"  # the credit note is numbered, rendered and stored
-    FAILED = "FAILED"  # refused (say, more than is left to credit); the message says why
 
 
 class JobRequest(BaseModel):

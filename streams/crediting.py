@@ -143,7 +143,7 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
         except EInvoiceRefused as refused:
             raise CreditRefused(f"Credit note for invoice {invoice.number} not made: {refused}") from None
         # The money goes back the way it came: a captured payment is refunded, anything else is owed less.
-        refund = RefundState(RefundStatus.PENDING if capture else RefundStatus.NOT_NEEDED, totals.total)
+        refund = RefundState.for_credit(totals.total, captured=capture is not None)
         try:
             return await deps.credit_notes.allocate(
                 tenant=tenant,
@@ -204,7 +204,7 @@ async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
     invoice = await deps.invoices.find_by_number(note.tenant, note.invoice_number)
     capture = None if invoice is None else await deps.captures.find(note.tenant, note.order_id, invoice.generation)
     if capture is None:
-        refund = replace(note.refund, status=RefundStatus.FAILED, error="no recorded capture to refund")
+        refund = note.refund.refused("no recorded capture to refund")
     else:
         request = RefundRequest(
             capture_id=capture.capture_id,
@@ -215,11 +215,11 @@ async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
         try:
             answer = await deps.refunds.refund(request)
         except GatewayUnavailable as unavailable:
-            refund = replace(note.refund, status=RefundStatus.PENDING, error=str(unavailable))
+            refund = note.refund.unconfirmed(str(unavailable))
         except (CaptureDeclined, GatewayError) as refused:
-            refund = replace(note.refund, status=RefundStatus.FAILED, error=str(refused))
+            refund = note.refund.refused(str(refused))
         else:
-            refund = replace(note.refund, status=RefundStatus.REFUNDED, refund_id=answer.refund_id, error=None)
+            refund = note.refund.refunded(answer.refund_id)
     await deps.credit_notes.mark_refund(note.tenant, note.note_id, refund)
     return refund
 

@@ -3,7 +3,7 @@ same contract tests as its MongoDB adapter (tests/integration/test_store_contrac
 on these says something about the real thing."""
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -38,13 +38,16 @@ from infra.records import (
     as_stored,
 )
 from infra.storage import AlreadyStored
+from invoicing.credit_state import check_final
 from invoicing.document import InvoiceDocument
 from invoicing.einvoice import invoice_xml
+from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
+from invoicing.jobs import JobResultPage, pending, places_for
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection, delivery_instant
-from schemas.api import CreditNoteStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.events import utc_now
 from schemas.orders import Order
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
@@ -68,21 +71,11 @@ def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:
 # --- jobs ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _StoredResult:
-    tenant: str
-    job_id: str
-    order_id: str
-    position: int
-    status: OrderResultStatus
-    message: str | None = None
-    invoice_number: str | None = None
-
-
 class MemoryJobs:
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
-        self.results: dict[str, _StoredResult] = {}
+        # Each job's results in one page of the domain, its slots the positions (invoicing/jobs.py).
+        self.results: dict[str, JobResultPage] = {}
         self.digests: dict[str, str] = {}  # job ID -> the digest of the request recorded with it
         self.started: set[str] = set()
 
@@ -144,57 +137,36 @@ class MemoryJobs:
         return job if job is not None and job.tenant == tenant else None
 
     async def order_results(self, job_id: str) -> AsyncIterator[JobOrderResult]:
-        found = sorted((r for r in self.results.values() if r.job_id == job_id), key=lambda r: r.position)
-        for r in found:
-            yield JobOrderResult(r.order_id, r.status, r.message, r.invoice_number)
+        page = self.results.get(job_id, JobResultPage())
+        for slot in sorted(page.slots, key=int):
+            yield page.slots[slot]
 
     async def record_planned(
         self, *, tenant: str, job_id: str, total: int, first_position: int, order_ids: Sequence[str]
     ) -> None:
-        for offset, order_id in enumerate(order_ids):
-            key = f"{job_id}:{order_id}"
-            if key not in self.results:
-                self.results[key] = _StoredResult(
-                    tenant, job_id, order_id, first_position + offset, OrderResultStatus.PENDING
-                )
-        self._update(job_id, total_orders=total)
+        self._record(
+            job_id, [(first_position + offset, pending(order_id)) for offset, order_id in enumerate(order_ids)]
+        )
+        job = self.jobs.get(job_id)
+        if job is not None:
+            self.jobs[job_id] = job.planned(total, utc_now())
 
     async def record_results(self, outcomes: Sequence[OrderOutcome]) -> None:
         for outcome in outcomes:
-            key = f"{outcome.job_id}:{outcome.order_id}"
-            position = outcome.position
-            if position is None:  # after the job's last place, as the MongoDB adapter files it
-                position = 1 + max(
-                    (r.position for r in self.results.values() if r.job_id == outcome.job_id), default=-1
-                )
-            stored = self.results.setdefault(
-                key,
-                _StoredResult(outcome.tenant, outcome.job_id, outcome.order_id, position, OrderResultStatus.PENDING),
-            )
-            if stored.status is OrderResultStatus.PENDING:  # a final result is never replaced
-                stored.status, stored.message, stored.invoice_number = (
-                    outcome.status,
-                    outcome.message,
-                    outcome.invoice_number,
-                )
+            result = JobOrderResult(outcome.order_id, outcome.status, outcome.message, outcome.invoice_number)
+            self._record(outcome.job_id, [(outcome.position, result)])
         for job_id in {outcome.job_id for outcome in outcomes}:
-            statuses = [r.status for r in self.results.values() if r.job_id == job_id]
-            succeeded = statuses.count(OrderResultStatus.SUCCESS)
-            failed = statuses.count(OrderResultStatus.FAILURE)
-            self._update(job_id, finished_orders=succeeded + failed, succeeded_orders=succeeded, failed_orders=failed)
+            job = self.jobs.get(job_id)
+            if job is not None:
+                self.jobs[job_id] = job.counted(self.results[job_id].counts, utc_now())
 
-    def _update(self, job_id: str, **changes: Any) -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
-            return
-        job = replace(job, updated_at=utc_now(), **changes)
-        if (
-            job.status is JobStatus.IN_PROGRESS
-            and job.total_orders is not None
-            and job.finished_orders >= job.total_orders
-        ):
-            job = replace(job, status=JobStatus.DONE)
-        self.jobs[job_id] = job
+    def _record(self, job_id: str, placed: Sequence[tuple[int | None, JobOrderResult]]) -> None:
+        page = self.results.setdefault(job_id, JobResultPage())
+        change = page.record((str(position), result) for position, result in placed if position is not None)
+        unplaced = [result for position, result in placed if position is None] + change.misplaced
+        if unplaced:
+            positions = {result.order_id: int(slot) for slot, result in page.slots.items()}
+            page.record((str(position), result) for position, result in places_for(positions, unplaced))
 
 
 # --- orders and claims -----------------------------------------------------------------------------
@@ -391,13 +363,19 @@ class MemoryInvoices:
         return newest_first_page(found, after, limit)
 
     async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None:
-        self._change(invoice, emailed_at=at, email_pending=False, email_error=None)
+        self._email(invoice, lambda email: email.sent(at))
 
     async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None:
-        self._change(invoice, email_pending=True, email_error=reason)
+        self._email(invoice, lambda email: email.deferred(reason))
 
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None:
-        self._change(invoice, email_pending=False, email_error=reason)
+        self._email(invoice, lambda email: email.refused(reason))
+
+    def _email(self, invoice: InvoiceRecord, send: Callable[[EmailState], EmailState]) -> None:
+        """Move the stored invoice's email state as the domain says (invoicing/email_state.py)."""
+        stored = self.records.get(invoice.record_id)
+        if stored is not None:
+            self.records[invoice.record_id] = stored.with_email(send(stored.email))
 
     async def record_email_request(
         self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
@@ -552,9 +530,9 @@ class MemoryCreditNotes:
     ) -> None:
         request = await self.get_request(tenant, request_id)
         if request is not None:
-            self.requests[request_id] = replace(
-                request, status=status, message=message, credit_note_number=number, updated_at=utc_now()
-            )
+            self.requests[request_id] = request.finished(status, message, number, utc_now())
+        else:
+            check_final(status)
 
     async def find(self, tenant: str, note_id: str) -> CreditNoteRecord | None:
         note = self.notes.get(note_id)
@@ -627,13 +605,18 @@ class MemoryCreditNotes:
         self._change(tenant, note_id, refund=refund)
 
     async def mark_emailed(self, tenant: str, note_id: str, recipient: str, at: datetime) -> None:
-        self._change(tenant, note_id, emailed_at=at, email_pending=False, email_error=None)
+        self._email(tenant, note_id, lambda email: email.sent(at))
 
     async def mark_email_pending(self, tenant: str, note_id: str, reason: str) -> None:
-        self._change(tenant, note_id, email_pending=True, email_error=reason)
+        self._email(tenant, note_id, lambda email: email.deferred(reason))
 
     async def mark_email_failed(self, tenant: str, note_id: str, reason: str) -> None:
-        self._change(tenant, note_id, email_pending=False, email_error=reason)
+        self._email(tenant, note_id, lambda email: email.refused(reason))
+
+    def _email(self, tenant: str, note_id: str, send: Callable[[EmailState], EmailState]) -> None:
+        note = self.notes.get(note_id)
+        if note is not None and note.tenant == tenant:
+            self.notes[note_id] = note.with_email(send(note.email))
 
     async def project_onto_invoice(self, tenant: str, invoice_number: str) -> None:
         self.summaries[f"{tenant}:{invoice_number}"] = credit_summary(await self.of_invoice(tenant, invoice_number))
