@@ -2,8 +2,10 @@
 
 Store round trips are counted by a PyMongo command listener on the one client each process opens, so
 every command the service sends is counted, whichever adapter sent it. No tenant or document values
-as labels: the command name only.
+as labels (the kind of a document, invoice or credit_note, is no value of one): the command name only.
 """
+
+from typing import Literal, get_args
 
 from prometheus_client import Counter, Gauge, Histogram
 from pymongo import monitoring
@@ -63,14 +65,29 @@ PIPELINE_STEP_SECONDS = Histogram(
 )
 RENDER_QUEUE_DEPTH = Gauge("invoice_render_queue_depth", "PDFs waiting for a free render process")
 RENDER_BUSY_PROCESSES = Gauge("invoice_render_busy_processes", "Render processes rendering a PDF now")
+# The emails of every document the worker sends (streams/emailing.py), by `document`: invoice, credit_note.
+EmailedKind = Literal["invoice", "credit_note"]
 EMAILS_PENDING = Counter(
-    "invoice_emails_pending", "Invoice emails whose first send failed and were queued for retries (invoice-emails)"
+    "invoice_emails_pending",
+    "Emails whose first send failed and were queued for retries (invoice-emails), by document",
+    ["document"],
 )
-EMAILS_RETRIED = Counter("invoice_emails_retried", "Send attempts of the email agent after a failed attempt")
-EMAILS_FAILED = Counter("invoice_emails_failed", "Invoice emails the mail server refused for good (not retried)")
+EMAILS_RETRIED = Counter(
+    "invoice_emails_retried", "Send attempts of the email agent after a failed attempt, by document", ["document"]
+)
+EMAILS_FAILED = Counter(
+    "invoice_emails_failed", "Emails the mail server refused for good (not retried), by document", ["document"]
+)
 EMAILS_SENT = Counter(
-    "invoice_emails_sent", "Invoice emails the mail server took, by attempt (first, queued)", ["attempt"]
+    "invoice_emails_sent",
+    "Emails the mail server took, by attempt (first, queued) and document",
+    ["attempt", "document"],
 )
+for _document in get_args(EmailedKind):  # every series from 0, so rate() and increase() see the first one
+    for _counter in (EMAILS_PENDING, EMAILS_RETRIED, EMAILS_FAILED):
+        _counter.labels(_document)
+    for _attempt in ("first", "queued"):
+        EMAILS_SENT.labels(_attempt, _document)
 DEAD_LETTERS = Counter(
     "invoice_dead_letters",
     "Records sent to the dead-letter topic, by source topic and reason class (invalid, defect, unprocessable)",

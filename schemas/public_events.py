@@ -80,6 +80,27 @@ class InvoiceEmailFailed(PublicEvent):
     retrying: bool
 
 
+class CreditNoteEmailed(PublicEvent):
+    """The mail server took the credit note's email (the first send, a retry or a resend)."""
+
+    type: Literal["credit_note.emailed"] = "credit_note.emailed"
+    orderId: OrderId
+    creditNoteNumber: str
+    invoiceNumber: str = Field(description="The invoice the credit note corrects")
+    emailedAt: AwareDatetime
+
+
+class CreditNoteEmailFailed(PublicEvent):
+    """A send of the credit note's email failed: `retrying` says whether the service keeps trying."""
+
+    type: Literal["credit_note.email_failed"] = "credit_note.email_failed"
+    orderId: OrderId
+    creditNoteNumber: str
+    invoiceNumber: str = Field(description="The invoice the credit note corrects")
+    reason: str
+    retrying: bool
+
+
 class JobCompleted(PublicEvent):
     """Every order of the job has its result."""
 
@@ -96,6 +117,16 @@ ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
     InvoiceFailed,
     InvoiceEmailed,
     InvoiceEmailFailed,
+    CreditNoteEmailed,
+    CreditNoteEmailFailed,
     JobCompleted,
 )
-PublicEventT = InvoiceIssued | InvoiceFailed | InvoiceEmailed | InvoiceEmailFailed | JobCompleted
+PublicEventT = (
+    InvoiceIssued
+    | InvoiceFailed
+    | InvoiceEmailed
+    | InvoiceEmailFailed
+    | CreditNoteEmailed
+    | CreditNoteEmailFailed
+    | JobCompleted
+)

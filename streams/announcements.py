@@ -2,11 +2,21 @@
 pipeline can make them; streams/public_events.py sends them."""
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
-from infra.records import InvoiceRecord
+from infra.records import CreditNoteRecord, InvoiceRecord
 from infra.storage import invoice_key
 from schemas.events import OrderFailed
-from schemas.public_events import InvoiceEmailFailed, InvoiceFailed, InvoiceIssued, PublicEventT, TaxAtRate
+from schemas.public_events import (
+    CreditNoteEmailed,
+    CreditNoteEmailFailed,
+    InvoiceEmailed,
+    InvoiceEmailFailed,
+    InvoiceFailed,
+    InvoiceIssued,
+    PublicEventT,
+    TaxAtRate,
+)
 
 Announce = Callable[[PublicEventT], Awaitable[None]]
 
@@ -43,7 +53,34 @@ def invoice_failed(result: OrderFailed) -> InvoiceFailed:
     )
 
 
-def email_failed(record: InvoiceRecord, reason: str, *, retrying: bool) -> InvoiceEmailFailed:
+def invoice_emailed(record: InvoiceRecord, emailed_at: datetime) -> InvoiceEmailed:
+    return InvoiceEmailed(
+        tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, emailedAt=emailed_at
+    )
+
+
+def invoice_email_failed(record: InvoiceRecord, reason: str, *, retrying: bool) -> InvoiceEmailFailed:
     return InvoiceEmailFailed(
         tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=reason, retrying=retrying
+    )
+
+
+def credit_note_emailed(note: CreditNoteRecord, emailed_at: datetime) -> CreditNoteEmailed:
+    return CreditNoteEmailed(
+        tenant=note.tenant,
+        orderId=note.order_id,
+        creditNoteNumber=note.number,
+        invoiceNumber=note.invoice_number,
+        emailedAt=emailed_at,
+    )
+
+
+def credit_note_email_failed(note: CreditNoteRecord, reason: str, *, retrying: bool) -> CreditNoteEmailFailed:
+    return CreditNoteEmailFailed(
+        tenant=note.tenant,
+        orderId=note.order_id,
+        creditNoteNumber=note.number,
+        invoiceNumber=note.invoice_number,
+        reason=reason,
+        retrying=retrying,
     )

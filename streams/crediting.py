@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from infra.mail import EmailNotSent
 from infra.mapping import sequence_schema
 from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
@@ -32,11 +31,11 @@ from invoicing.document import DocumentKind, InvoiceDocument, PrecedingInvoice
 from invoicing.einvoice import EInvoiceRefused
 from invoicing.numbering import SequenceExhausted, SequenceSchema
 from invoicing.payments import RefundRequest, refund_idempotency_key
-from invoicing.recipients import NoRecipient
 from schemas.api import CreditNoteStatus
-from schemas.events import CreditNoteRequested, EmailReason, InvoiceEmailRequested, RefundRequested, utc_now
+from schemas.events import CreditNoteRequested, RefundRequested, utc_now
 from schemas.settings import CreditNoteSequenceSettings
-from streams.emailing import EmailDeps, send_document
+from streams.email_documents import CreditNoteEmail
+from streams.emailing import EmailDeps, QueueEmail, email_once
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class CreditDeps:
     # Hands a refund the gateway did not confirm to the refund agent (topic invoice-refunds), which retries it.
     queue_refund: Callable[[RefundRequested], Awaitable[None]]
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
-    queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
+    queue_email: QueueEmail
     now: Callable[[], datetime] = utc_now
     # The same check as for invoices (the PDF is a Factur-X e-invoice, type code 381), made before the
     # credit note takes a number, so a number is never used for a PDF that cannot be made.
@@ -82,7 +81,7 @@ async def make_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> No
     pdf = await store_credit_note(note, deps) if not note.stored else None
     await deps.credit_notes.project_onto_invoice(tenant, note.invoice_number)
     refund = await refund_once(note, deps)
-    email = await email_once(note, deps, pdf)
+    email = await email_once(CreditNoteEmail(note, deps.credit_notes), deps.email, deps.queue_email, pdf)
     await deps.credit_notes.finish_request(
         tenant,
         request.creditNoteId,
@@ -222,45 +221,3 @@ async def try_refund(note: CreditNoteRecord, deps: CreditDeps) -> RefundState:
             refund = note.refund.refunded(answer.refund_id)
     await deps.credit_notes.mark_refund(note.tenant, note.note_id, refund)
     return refund
-
-
-async def email_once(note: CreditNoteRecord, deps: CreditDeps, pdf: bytes | None) -> str:
-    """Email the credit note once. A failed send never undoes it: it is handed to the email agent, which
-    retries with backoff (as for invoices); a final refusal is recorded on the credit note."""
-    address = (note.customer_email or "").strip()
-    if note.emailed_at is not None:
-        return f" and emailed to {address}"
-    if note.email_pending:
-        return f"; the email to {address} is pending and will be retried ({note.email_error})"
-    try:
-        recipient = await email_credit_note(note, deps, pdf)
-    except NoRecipient as nobody:
-        return f"; no email was sent: {nobody}"
-    except EmailNotSent as failure:
-        if failure.permanent:
-            await deps.credit_notes.mark_email_failed(note.tenant, note.note_id, failure.reason)
-            return f"; the email to {address} was refused and will not be retried ({failure.reason})"
-        await deps.queue_email(
-            InvoiceEmailRequested(
-                tenant=note.tenant,
-                orderId=note.order_id,
-                invoiceNumber=note.invoice_number,
-                reason=EmailReason.RETRY,
-                creditNoteId=note.note_id,
-            )
-        )
-        # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
-        await deps.credit_notes.mark_email_pending(note.tenant, note.note_id, failure.reason)
-        return f"; the email to {address} is pending and will be retried ({failure.reason})"
-    return f" and emailed to {recipient}"
-
-
-async def email_credit_note(note: CreditNoteRecord, deps: CreditDeps, pdf: bytes | None = None) -> str:
-    """Send the credit note's PDF (`pdf`, or the stored file) to the customer and record when; returns the
-    recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
-    if pdf is None:
-        pdf = await deps.storage.get(note.storage_key or credit_note_key(note.tenant, note.number))
-    recipient = await send_document(note.tenant, note.credit_document(), note.customer_email, pdf, deps.email)
-    await deps.credit_notes.mark_emailed(note.tenant, note.note_id, recipient, deps.now())
-    log.info("credit note emailed", extra={"tenant": note.tenant, "order": note.order_id, "number": note.number})
-    return recipient

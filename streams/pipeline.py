@@ -12,14 +12,11 @@ redelivery or a racing job finds it instead of making another.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from infra.mail import EmailNotSent
 from infra.mapping import einvoice_settings, seller_details, sequence_schema
-from infra.metrics import EMAILS_FAILED, EMAILS_PENDING, EMAILS_SENT
-from infra.payments import CaptureDeclined, GatewayError, GatewayUnavailable
 from infra.ports import (
     CaptureStore,
     CheckEInvoice,
@@ -32,7 +29,7 @@ from infra.ports import (
     Render,
     TenantSettingsStore,
 )
-from infra.records import CaptureRecord, InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
+from infra.records import InvoiceRecord, NumberInUse, NumberTaken, UnreadableOrder
 from infra.storage import AlreadyStored, invoice_key
 from invoicing.credit import fully_credited
 from invoicing.document import DEFAULT_SELLER, EInvoiceSettings, InvoiceDocument, SellerDetails, build_invoice_document
@@ -40,24 +37,18 @@ from invoicing.einvoice import EInvoiceRefused
 from invoicing.identity import FIRST_INVOICE
 from invoicing.language import invoice_language, invoice_locale
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
-from invoicing.payments import CapturedPayment, CaptureNotPossible, CaptureRequest, capture_request
+from invoicing.payments import CapturedPayment
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
-from invoicing.recipients import NoRecipient
 from schemas.api import JobType
-from schemas.events import (
-    EmailReason,
-    InvoiceEmailRequested,
-    OrderFailed,
-    OrderInvoiced,
-    OrderInvoiceRequested,
-    utc_now,
-)
+from schemas.events import OrderFailed, OrderInvoiced, OrderInvoiceRequested, utc_now
 from schemas.orders import Order, OrderStatus
 from schemas.public_events import ReasonClass
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SellerSettings, SequenceSettings
-from streams.announcements import Announce, email_failed, invoice_issued, keep_to_yourself
-from streams.emailing import EmailDeps, email_invoice, emailed_event
+from streams.announcements import Announce, invoice_issued, keep_to_yourself
+from streams.capturing import CaptureFailed, capture_payment, expected_capture
+from streams.email_documents import InvoiceEmail
+from streams.emailing import EmailDeps, QueueEmail, email_once
 from streams.observability import step_timer
 
 log = logging.getLogger(__name__)
@@ -102,7 +93,7 @@ class PipelineDeps:
     payments: PaymentCapturer
     email: EmailDeps
     # Hands an email whose first send failed to the email agent (topic invoice-emails), which retries it.
-    queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]
+    queue_email: QueueEmail
     now: Callable[[], datetime] = utc_now
     # Shared by every invoice actor of the worker (one per worker, not per actor).
     number_locks: TenantNumbering = field(default_factory=TenantNumbering)
@@ -135,7 +126,8 @@ async def invoice_order(request: OrderInvoiceRequested, deps: PipelineDeps) -> O
     # Announced again by a redelivery, under the same ce_id: once for a consumer that deduplicates.
     await deps.announce(invoice_issued(record, request.jobId))
     with step_timer("email"):
-        email = await email_once(record, deps, pdf)
+        sender = invoice_sender(record, deps.email.default_sender)
+        email = await email_once(InvoiceEmail(record, deps.invoices), deps.email, deps.queue_email, pdf, sender)
     return OrderInvoiced(
         tenant=request.tenant,
         jobId=request.jobId,
@@ -163,102 +155,163 @@ async def existing_or_new_invoice(
     one numbered from the tenant's sequence once the order passed validation and recalculation: its first,
     or its next when a MANUAL job asks for an order whose invoice is credited in full. Numbers the
     sequence formats like an earlier invoice's are skipped and appended to `skipped`."""
-    tenant, order_id = request.tenant, request.orderId
-    generation = FIRST_INVOICE
     with step_timer("validate"):
-        existing = await deps.invoices.find(tenant, order_id)
-        if existing is not None:
-            if not await invoices_again(request, existing, deps):
-                return existing
-            generation = existing.generation + 1
-            # Made by an earlier attempt (this job's, or a racing job's) that stopped before making it current.
-            made = await deps.invoices.find_generation(tenant, order_id, generation)
-            if made is not None:
-                await deps.invoices.make_current(made)
-                return made
-        order = await load_invoiceable_order(deps.orders, tenant, order_id)
+        on_record, generation = await invoice_on_record(request, deps)
+        if on_record is not None:
+            return on_record
+        order = await load_invoiceable_order(deps.orders, request.tenant, request.orderId)
     with step_timer("recalculate"):
-        totals = recalculate(order)
+        totals = checked_totals(order)
+    draft = await invoice_draft(request, order, totals, generation, deps)
+    await check_einvoice_before_capture(draft, deps)
+    # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
+    # and before the number is allocated (a declined payment uses up no number).
+    with step_timer("capture"):
         try:
-            check_order_figures(order, totals)
-        except PriceMismatch as mismatch:
-            raise OrderRejected(f"Order {order_id} not invoiced: {mismatch}", "price") from None
-    sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, tenant)
+            captured = await capture_payment(draft.tenant, order, totals, deps, generation)
+        except CaptureFailed as failure:
+            raise OrderRejected(str(failure), "payment") from None
+    async with step_timer("number"), deps.number_locks.lock(draft.tenant):
+        record = await allocate_number(draft, captured, deps, skipped)
+    if record is None:
+        record = await allocated_by_another_job(draft, deps)
+    # Current before it is issued, as a first invoice is: a crash before this is finished by the redelivery.
+    await deps.invoices.make_current(record)
+    return record
+
+
+async def invoice_on_record(request: OrderInvoiceRequested, deps: PipelineDeps) -> tuple[InvoiceRecord | None, int]:
+    """The invoice the request is answered with, if the order has one already, and the generation of the
+    invoice to make otherwise: the first, or the next one of an order this request invoices again."""
+    tenant, order_id = request.tenant, request.orderId
+    existing = await deps.invoices.find(tenant, order_id)
+    if existing is None:
+        return None, FIRST_INVOICE
+    if not await invoices_again(request, existing, deps):
+        return existing, existing.generation
+    generation = existing.generation + 1
+    # Made by an earlier attempt (this job's, or a racing job's) that stopped before making it current.
+    made = await deps.invoices.find_generation(tenant, order_id, generation)
+    if made is not None:
+        await deps.invoices.make_current(made)
+    return made, generation
+
+
+def checked_totals(order: Order) -> Totals:
+    """The order's totals as recalculated, once they agree with the figures the order states."""
+    totals = recalculate(order)
+    try:
+        check_order_figures(order, totals)
+    except PriceMismatch as mismatch:
+        raise OrderRejected(f"Order {order.id} not invoiced: {mismatch}", "price") from None
+    return totals
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """Everything a new invoice is made of but its number and its capture: the checked order, its totals,
+    and the tenant's settings as they were read for it."""
+
+    request: OrderInvoiceRequested
+    order: Order
+    totals: Totals
+    generation: int
+    sequence: SequenceSchema
+    seller: SellerDetails
+    logo_sha256: str | None
+    einvoice: EInvoiceSettings
+    last_seq: int | None  # the tenant's highest sequence value in the store when the draft was made
+    issued_at: datetime
+
+    @property
+    def tenant(self) -> str:
+        return self.request.tenant
+
+    def document(self, number: str, captured: CapturedPayment | None) -> InvoiceDocument:
+        return build_invoice_document(
+            order=self.order,
+            tenant=self.tenant,
+            totals=self.totals,
+            invoice_number=number,
+            issued_at=self.issued_at,
+            seller=self.seller,
+            captured=captured,
+            einvoice=self.einvoice,
+        )
+
+
+async def invoice_draft(
+    request: OrderInvoiceRequested, order: Order, totals: Totals, generation: int, deps: PipelineDeps
+) -> InvoiceDraft:
+    sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, request.tenant)
     # The invoice is written in the order's language, else the tenant's; the stored document keeps it.
     language = invoice_language(order.language, seller.language)
     locale = invoice_locale(order.language, language, seller.language, seller.locale)
     seller = replace(seller, language=language, locale=locale)
-    last_seq = await deps.numbers.last_seq(tenant)
-    _, first_number = next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
-    issued_at = deps.now()
+    last_seq = await deps.numbers.last_seq(request.tenant)
+    next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
+    return InvoiceDraft(
+        request, order, totals, generation, sequence, seller, logo_sha256, einvoice, last_seq, deps.now()
+    )
 
-    def invoice_document(number: str, captured: CapturedPayment | None) -> InvoiceDocument:
-        return build_invoice_document(
-            order=order,
-            tenant=tenant,
-            totals=totals,
-            invoice_number=number,
-            issued_at=issued_at,
-            seller=seller,
-            captured=captured,
-            einvoice=einvoice,
-        )
 
-    # Every issued PDF carries the e-invoice XML: an order or settings it cannot be made from fail the
-    # order here, before the money is taken and the number used (checked as the document will be once
-    # the payment is captured: a paid card invoice needs more than a due one).
+async def check_einvoice_before_capture(draft: InvoiceDraft, deps: PipelineDeps) -> None:
+    """Every issued PDF carries the e-invoice XML: an order or settings it cannot be made from fail the
+    order here, before the money is taken and the number used (checked as the document will be once the
+    payment is captured: a paid card invoice needs more than a due one)."""
+    _, first_number = next_number(draft.sequence, draft.last_seq)
+    captured = expected_capture(draft.tenant, draft.order, draft.totals, draft.issued_at, draft.generation)
     try:
-        await deps.check_einvoice(
-            invoice_document(first_number, expected_capture(tenant, order, totals, issued_at, generation))
-        )
+        await deps.check_einvoice(draft.document(first_number, captured))
     except EInvoiceRefused as refused:
-        raise OrderRejected(f"Order {order_id} not invoiced: {refused}") from None
-    # The money is taken once every check has passed (no capture for an order that cannot be invoiced)
-    # and before the number is allocated (a declined payment uses up no number).
-    with step_timer("capture"):
-        captured = await capture_payment(tenant, order, totals, deps, generation)
+        raise OrderRejected(f"Order {draft.order.id} not invoiced: {refused}") from None
 
-    # One order of this worker at a time takes the tenant's next number, so this worker's actors never
-    # race each other for it; another worker's insert of the same number shows as NumberTaken, and only
-    # the number is tried again, not the reads before it.
-    record: InvoiceRecord | None = None
-    async with step_timer("number"), deps.number_locks.lock(tenant):
-        last_seq = deps.number_locks.known_last(tenant, last_seq)
-        while True:
-            seq, number = next_number(sequence, last_seq)
-            try:
-                record = await deps.numbers.allocate(
-                    tenant=tenant,
-                    order_id=order_id,
-                    job_id=request.jobId,
-                    seq=seq,
-                    number=number,
-                    document=invoice_document(number, captured),
-                    logo_sha256=logo_sha256,
-                    generation=generation,
-                )
-            except NumberInUse as in_use:
-                skipped.append(in_use.number)
-                log.warning(
-                    "invoice number %s already in use; skipping it",
-                    in_use.number,
-                    extra={"tenant": tenant, "job": request.jobId, "order": order_id},
-                )
-                last_seq = seq
-                continue
-            except NumberTaken:
-                last_seq = seq
-                continue
-            if record is not None:
-                deps.number_locks.allocated(tenant, seq)
-            break
+
+async def allocate_number(
+    draft: InvoiceDraft, captured: CapturedPayment | None, deps: PipelineDeps, skipped: list[str]
+) -> InvoiceRecord | None:
+    """The new invoice under the tenant's next number, or None when another job allocated this order's
+    invoice at the same moment. Called under the tenant's lock: one order of this worker at a time takes
+    the next number, so this worker's actors never race each other for it; another worker's insert of the
+    same number shows as NumberTaken, and only the number is tried again, not the reads before it."""
+    tenant, request = draft.tenant, draft.request
+    last_seq = deps.number_locks.known_last(tenant, draft.last_seq)
+    while True:
+        seq, number = next_number(draft.sequence, last_seq)
+        try:
+            record = await deps.numbers.allocate(
+                tenant=tenant,
+                order_id=request.orderId,
+                job_id=request.jobId,
+                seq=seq,
+                number=number,
+                document=draft.document(number, captured),
+                logo_sha256=draft.logo_sha256,
+                generation=draft.generation,
+            )
+        except NumberInUse as in_use:
+            skipped.append(in_use.number)
+            log.warning(
+                "invoice number %s already in use; skipping it",
+                in_use.number,
+                extra={"tenant": tenant, "job": request.jobId, "order": request.orderId},
+            )
+            last_seq = seq
+            continue
+        except NumberTaken:
+            last_seq = seq
+            continue
+        if record is not None:
+            deps.number_locks.allocated(tenant, seq)
+        return record
+
+
+async def allocated_by_another_job(draft: InvoiceDraft, deps: PipelineDeps) -> InvoiceRecord:
+    """The invoice another job allocated for this order at the same moment as this one: use that one."""
+    order_id = draft.request.orderId
+    record = await deps.invoices.find_generation(draft.tenant, order_id, draft.generation)
     if record is None:
-        # Another job allocated this order's invoice at the same moment: use that one.
-        record = await deps.invoices.find_generation(tenant, order_id, generation)
-        if record is None:
-            raise RuntimeError(f"invoice {generation} of order {order_id} neither allocated nor found")
-    # Current before it is issued, as a first invoice is: a crash before this is finished by the redelivery.
-    await deps.invoices.make_current(record)
+        raise RuntimeError(f"invoice {draft.generation} of order {order_id} neither allocated nor found")
     return record
 
 
@@ -309,71 +362,6 @@ async def tenant_invoice_settings(
     )
 
 
-def expected_capture(
-    tenant: str, order: Order, totals: Totals, at: datetime, generation: int
-) -> CapturedPayment | None:
-    """The capture the order will get, as the invoice document will record it (None when it needs none,
-    or cannot have one: capture_payment then rejects the order)."""
-    try:
-        request: CaptureRequest | None = capture_request(tenant, order, totals, generation)
-    except CaptureNotPossible:
-        return None
-    return None if request is None else CapturedPayment(method=request.method, captured_at=at)
-
-
-async def capture_payment(
-    tenant: str, order: Order, totals: Totals, deps: PipelineDeps, generation: int
-) -> CapturedPayment | None:
-    """Capture the order's authorised payment through the gateway, or None when the order needs no capture.
-
-    A confirmed capture is recorded before anything else happens, so a redelivered order (a crash, a
-    NumberTaken retry) finds it and never asks the gateway again; the gateway's idempotency key covers
-    the gap between its answer and the record. Both are per invoice (`generation`): an order invoiced
-    again after a full credit is captured anew, never answered with its earlier invoice's capture. A
-    decline or an unreachable gateway records nothing and fails the order without a number: a later job
-    may try again."""
-    try:
-        request = capture_request(tenant, order, totals, generation)
-    except CaptureNotPossible as reason:
-        raise OrderRejected(f"Order {order.id} not invoiced: {reason}", "payment") from None
-    if request is None:
-        return None
-    recorded = await deps.captures.find(tenant, order.id, generation)
-    if recorded is None:
-        try:
-            capture = await deps.payments.capture(request)
-        except CaptureDeclined as declined:
-            raise OrderRejected(
-                f"Order {order.id} not invoiced: the payment was declined: {declined.reason}", "payment"
-            ) from None
-        except GatewayUnavailable as unavailable:
-            # The gateway may have captured without its answer arriving: a later job asks again with the
-            # same idempotency key, which the gateway answers with that capture instead of charging again.
-            raise OrderRejected(
-                f"Order {order.id} not invoiced: payment capture not confirmed, {unavailable}; "
-                "a later job can invoice the order (with the same idempotency key, so it is never charged twice)",
-                "payment",
-            ) from None
-        except GatewayError as error:
-            raise OrderRejected(f"Order {order.id} not invoiced: payment capture failed, {error}", "payment") from None
-        recorded = await deps.captures.record(
-            tenant=tenant,
-            order_id=order.id,
-            generation=generation,
-            idempotency_key=request.idempotency_key,
-            record=CaptureRecord(
-                transaction_id=request.transaction_id,
-                amount=request.amount,
-                currency=request.currency,
-                method=request.method,
-                capture_id=capture.capture_id,
-                captured_at=deps.now(),
-            ),
-        )
-        log.info("payment captured", extra={"tenant": tenant, "order": order.id, "capture": capture.capture_id})
-    return CapturedPayment(method=recorded.method, captured_at=recorded.captured_at)
-
-
 async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
     """Render the stored document and store the PDF; returns the PDF. Stored objects are write-once: when
     a crash came between storing and marking the invoice issued, the redelivery finds the PDF stored under
@@ -400,46 +388,12 @@ async def issue(record: InvoiceRecord, deps: PipelineDeps) -> bytes:
     return pdf
 
 
-async def email_once(record: InvoiceRecord, deps: PipelineDeps, pdf: bytes | None) -> str:
-    """Email the invoice once, and say in the order's message what became of it. A failed send never
-    undoes the invoice: it is handed to the email agent (a Kafka topic, so it outlives a worker restart),
-    which retries with backoff. A redelivered order reports what happened the first time."""
-    address = (record.customer_email or "").strip()
-    if record.emailed_at is not None:
-        # Announced again (same ce_id): the first attempt may have died between recording and announcing.
-        await deps.email.announce(emailed_event(record, record.emailed_at))
-        return f" and emailed to {address}"
-    if record.email_pending:
-        return f"; the email to {address} is pending and will be retried ({record.email_error})"
-    try:
-        # The seller on the invoice was read from the tenant's settings moments ago: no need to read them
-        # again. The placeholder seller of a tenant without settings sends from the default address.
-        seller = record.invoice_document().seller
-        sender = seller.email if seller != DEFAULT_SELLER and seller.email else deps.email.default_sender
-        recipient = await email_invoice(record, deps.email, pdf, sender)
-    except NoRecipient as nobody:
-        return f"; no email was sent: {nobody}"
-    except EmailNotSent as failure:
-        if failure.permanent:
-            EMAILS_FAILED.inc()
-            await deps.invoices.mark_email_failed(record, failure.reason)
-            await deps.email.announce(email_failed(record, failure.reason, retrying=False))
-            return f"; the email to {address} was refused and will not be retried ({failure.reason})"
-        await deps.queue_email(
-            InvoiceEmailRequested(
-                tenant=record.tenant, orderId=record.order_id, invoiceNumber=record.number, reason=EmailReason.RETRY
-            )
-        )
-        # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
-        await deps.invoices.mark_email_pending(record, failure.reason)
-        EMAILS_PENDING.inc()
-        await deps.email.announce(email_failed(record, failure.reason, retrying=True))
-        log.warning(
-            "invoice email pending: %s", failure.reason, extra={"tenant": record.tenant, "order": record.order_id}
-        )
-        return f"; the email to {address} is pending and will be retried ({failure.reason})"
-    EMAILS_SENT.labels("first").inc()
-    return f" and emailed to {recipient}"
+def invoice_sender(record: InvoiceRecord, default_sender: str) -> str:
+    """The From address of an invoice's first email: the seller on the invoice was read from the tenant's
+    settings moments ago, so they need not be read again. The placeholder seller of a tenant without
+    settings sends from the default address."""
+    seller = record.invoice_document().seller
+    return seller.email if seller != DEFAULT_SELLER and seller.email else default_sender
 
 
 def failed(request: OrderInvoiceRequested, reason: str, reason_class: ReasonClass = "validation") -> OrderFailed:

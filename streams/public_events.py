@@ -17,6 +17,8 @@ from infra.tracing import trace_headers
 from schemas.api import JobStatus, OrderResultStatus
 from schemas.events import JOB_RESULT, utc_now
 from schemas.public_events import (
+    CreditNoteEmailed,
+    CreditNoteEmailFailed,
     InvoiceEmailed,
     InvoiceEmailFailed,
     InvoiceFailed,
@@ -45,6 +47,10 @@ def change_of(event: PublicEventT) -> str:
             return f"{event.invoiceNumber}:{event.emailedAt.isoformat()}"
         case InvoiceEmailFailed():
             return f"{event.invoiceNumber}:{event.retrying}:{event.reason}"
+        case CreditNoteEmailed():
+            return f"{event.creditNoteNumber}:{event.emailedAt.isoformat()}"
+        case CreditNoteEmailFailed():
+            return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
         case JobCompleted():
             return ""  # a job completes once
 

@@ -1,9 +1,10 @@
-"""Agent "emails": sends the invoice emails whose first send failed, and those a client asked for again.
+"""Agent "emails": sends the emails of invoices and credit notes whose first send failed, and those a client
+asked for again (streams/emailing.py: one flow for both).
 
 Each request is retried with exponential backoff until the mail server takes it. Its offset is
 committed only once the agent is done with it, so a worker that stops or crashes meanwhile leaves it on
 the topic for the next worker: the retry outlives restarts. A final refusal (a 5xx answer to this
-sender, recipient or content) is recorded on the invoice and ends the retries, so one bad address never
+sender, recipient or content) is recorded on the document and ends the retries, so one bad address never
 holds up the emails behind it. A defect (neither the mail server nor a dependency being away) follows
 the agents' policy (streams/failures.py): the request is dead-lettered with the reason, never dropped.
 """
@@ -16,17 +17,16 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from infra.logs import log_context
 from infra.mail import EmailNotSent
-from infra.metrics import EMAILS_FAILED, EMAILS_RETRIED, EMAILS_SENT
+from infra.metrics import EMAILS_RETRIED, EmailedKind
 from infra.ports import InvoiceStore
 from infra.settings import Settings
-from invoicing.recipients import NoRecipient
 from schemas.events import EmailReason, InvoiceEmailRequested
 from streams.agents.credit import queue_refund
 from streams.agents.invoice import queue_email
-from streams.announcements import email_failed
 from streams.app import app, invoice_emails, settings
-from streams.crediting import CreditDeps, email_credit_note
-from streams.emailing import EmailDeps, email_invoice
+from streams.crediting import CreditDeps
+from streams.email_documents import CreditNoteEmail, InvoiceEmail
+from streams.emailing import EmailDeps, send_requested
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_email_request
 from streams.resources import worker_resources
@@ -38,19 +38,20 @@ def worth_retrying(error: BaseException) -> bool:
     return (isinstance(error, EmailNotSent) and not error.permanent) or is_transient(error)
 
 
-def log_retry(state: RetryCallState) -> None:
+def log_retry(kind: EmailedKind, state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome is not None else None
     wait = state.next_action.sleep if state.next_action is not None else 0.0
-    log.warning("invoice email not sent (attempt %d), next attempt in %.1f s: %s", state.attempt_number, wait, error)
-    EMAILS_RETRIED.inc()
+    words = kind.replace("_", " ")
+    log.warning("%s email not sent (attempt %d), next attempt in %.1f s: %s", words, state.attempt_number, wait, error)
+    EMAILS_RETRIED.labels(kind).inc()
 
 
-def retrying_email(settings: Settings) -> AsyncRetrying:
+def retrying_email(settings: Settings, kind: EmailedKind) -> AsyncRetrying:
     """Without a limit: the mail server comes back, or an operator fixes the settings and restarts."""
     return AsyncRetrying(
         retry=retry_if_exception(worth_retrying),
         wait=wait_exponential(multiplier=settings.email_retry_initial_seconds, max=settings.email_retry_max_seconds),
-        before_sleep=log_retry,
+        before_sleep=partial(log_retry, kind),
         reraise=True,
     )
 
@@ -103,28 +104,9 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
             UNRECORDED,
         )
         return
-    if request.reason is EmailReason.RETRY and record.emailed_at is not None:
-        return  # sent meanwhile (by a redelivered order's first attempt, or an earlier copy of this request)
-    context = {"job": record.job_id}  # tenant, order and number are in the log context already
-    try:
-        async for attempt in retrying_email(settings):
-            with attempt:
-                await email_invoice(record, deps, resend=request.reason is EmailReason.RESEND)
-        EMAILS_SENT.labels("queued").inc()
-    except NoRecipient as nobody:
-        log.warning("invoice not emailed: %s", nobody.for_log, extra=context)  # no address in clear
-    except EmailNotSent as refused:
-        log.warning("invoice email refused, not retried: %s", refused.reason, extra=context)
-        EMAILS_FAILED.inc()
-        await deps.announce(email_failed(record, refused.reason, retrying=False))
-        await deps.invoices.mark_email_failed(record, refused.reason)
+    document = InvoiceEmail(record, deps.invoices)
+    await send_requested(document, deps, retrying_email(settings, document.kind), request.reason is EmailReason.RESEND)
     await finish_email_request(deps.invoices, request)
-
-
-async def finish_email_request(invoices: InvoiceStore, request: InvoiceEmailRequested) -> None:
-    """A resend is done once sent (or refused for good): a later copy of its record sends nothing."""
-    if request.reason is EmailReason.RESEND and request.requestId is not None:
-        await invoices.finish_email_request(request.tenant, request.requestId)
 
 
 async def send_requested_credit_note(
@@ -138,16 +120,13 @@ async def send_requested_credit_note(
             event, f"no stored credit note {request.creditNoteId} of tenant {request.tenant}", UNRECORDED
         )
         return
-    if request.reason is EmailReason.RETRY and note.emailed_at is not None:
-        return  # sent meanwhile
-    context = {"tenant": request.tenant, "order": request.orderId, "number": note.number}
-    try:
-        async for attempt in retrying_email(settings):
-            with attempt:
-                await email_credit_note(note, deps)
-    except NoRecipient as nobody:
-        log.warning("credit note not emailed: %s", nobody.for_log, extra=context)  # no address in clear
-    except EmailNotSent as refused:
-        log.warning("credit note email refused, not retried: %s", refused.reason, extra=context)
-        await deps.credit_notes.mark_email_failed(request.tenant, note.note_id, refused.reason)
+    document = CreditNoteEmail(note, deps.credit_notes)
+    resend = request.reason is EmailReason.RESEND
+    await send_requested(document, deps.email, retrying_email(settings, document.kind), resend)
     await finish_email_request(deps.invoices, request)
+
+
+async def finish_email_request(invoices: InvoiceStore, request: InvoiceEmailRequested) -> None:
+    """A resend is done once sent (or refused for good): a later copy of its record sends nothing."""
+    if request.reason is EmailReason.RESEND and request.requestId is not None:
+        await invoices.finish_email_request(request.tenant, request.requestId)

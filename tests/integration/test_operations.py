@@ -197,7 +197,7 @@ async def test_the_worker_counts_orders_steps_and_dead_letters(job_run: JobRun, 
     steps = {"validate": 4, "recalculate": 3, "capture": 2, "number": 2, "render": 2, "store": 2, "email": 2}
     for step, count in steps.items():
         assert moved(before, after, "invoice_pipeline_step_duration_seconds_count", step=step) == count, step
-    assert moved(before, after, "invoice_emails_sent_total", attempt="first") == 2
+    assert moved(before, after, "invoice_emails_sent_total", attempt="first", document="invoice") == 2
     assert value(after, "invoice_render_busy_processes") == 0
     assert value(after, "invoice_render_queue_depth") == 0
     settings = operations.settings

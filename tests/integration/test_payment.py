@@ -24,8 +24,9 @@ from invoicing.payments import idempotency_key
 from invoicing.recalculation import recalculate
 from schemas.events import OrderInvoiceRequested
 from schemas.orders import parse_order_event
+from streams.capturing import capture_payment
 from streams.emailing import EmailDeps
-from streams.pipeline import PipelineDeps, capture_payment
+from streams.pipeline import PipelineDeps
 from tests.factories import encoded, order_event
 from tests.fakes import FakePaymentGateway
 from tests.integration.conftest import GATEWAY_API_KEY

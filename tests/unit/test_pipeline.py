@@ -16,7 +16,8 @@ from schemas.orders import parse_order_event
 from schemas.public_events import InvoiceEmailed
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SequenceSettings
-from streams.emailing import EmailDeps, email_invoice
+from streams.email_documents import InvoiceEmail
+from streams.emailing import EmailDeps, email_document
 from streams.pipeline import PipelineDeps, invoice_order
 from streams.public_events import cloud_event_id
 from tests.factories import encoded, order_event
@@ -169,7 +170,7 @@ async def test_an_explicit_resend_is_a_new_message(world: World) -> None:
     await world.invoice("o-1")
     record = await world.invoices.find(TENANT, "o-1")
     assert record is not None
-    await email_invoice(record, world.deps().email, resend=True)
+    await email_document(InvoiceEmail(record, world.invoices), world.deps().email, resend=True)
     first, resent = world.mailer.sent
     assert resent.message_id is None  # infra.mail gives it a new one
     assert first.message_id is not None
