@@ -1,35 +1,31 @@
-"""What the agents share inside one worker process, opened on first use in the worker's event loop:
-the adapters behind the ports, and the dependencies of the pipeline and of emailing made from them."""
+"""What the agents share inside one worker process, opened on first use in the worker's event loop (by
+the provider bootstrap/worker.py builds): the adapters behind the ports, and the dependencies of the
+pipeline and of emailing made from them."""
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from pymongo import AsyncMongoClient
 
-from infra import db as mongo
 from infra.captures import PaymentCaptures
 from infra.claims import OrderClaims
 from infra.credit_notes import CreditNoteRepository
 from infra.db import Document
 from infra.invoices import InvoiceRepository
 from infra.jobs import JobRepository
-from infra.links import LinkSigner
 from infra.mail import Mailer
 from infra.orders import OrderRepository
 from infra.payments import PaymentGateway
-from infra.settings import Settings, get_settings
-from infra.storage import InvoiceStorage, open_storage
+from infra.settings import Settings
+from infra.storage import InvoiceStorage
 from infra.tenant_settings import TenantSettingsRepository
 from schemas.events import InvoiceEmailRequested, RefundRequested
+from streams.announcements import Announce
 from streams.crediting import CreditDeps
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
-from streams.public_events import announce
 from streams.rendering.pool import RenderPool
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +43,7 @@ class WorkerResources:
     payment_gateway: PaymentGateway
     mailer: Mailer
     credit_notes: CreditNoteRepository
+    announce: Announce  # the public events, on invoice-events
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
 
     def email_deps(self) -> EmailDeps:
@@ -56,7 +53,7 @@ class WorkerResources:
             storage=self.storage,
             mailer=self.mailer,
             default_sender=self.settings.email_default_sender,
-            announce=announce,
+            announce=self.announce,
         )
 
     def pipeline_deps(self, queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]) -> PipelineDeps:
@@ -74,7 +71,7 @@ class WorkerResources:
             email=self.email_deps(),
             queue_email=queue_email,
             number_locks=self.numbering,
-            announce=announce,
+            announce=self.announce,
         )
 
     def credit_deps(
@@ -97,35 +94,23 @@ class WorkerResources:
         )
 
 
-_resources: WorkerResources | None = None
-_lock = asyncio.Lock()
+# What an agent calls for the worker's resources (a `LazyResources`, or a test's stand-in).
+ResourcesProvider = Callable[[], Awaitable[WorkerResources]]
 
 
-async def worker_resources() -> WorkerResources:
-    global _resources
-    async with _lock:
-        if _resources is None:
-            settings = get_settings()
-            client = mongo.connect(settings)
-            db = client[settings.mongo_database]
-            await mongo.ensure_indexes(db)
-            jobs = JobRepository(db)
-            moved = await jobs.migrate_results_to_pages()
-            if moved:
-                log.info("moved %d job results of earlier jobs into result pages", moved)
-            _resources = WorkerResources(
-                settings=settings,
-                mongo_client=client,
-                jobs=jobs,
-                orders=OrderRepository(db),
-                invoices=InvoiceRepository(db),
-                claims=OrderClaims(db),
-                tenant_settings=TenantSettingsRepository(db),
-                storage=open_storage(settings, LinkSigner(settings)),
-                render_pool=RenderPool(processes=settings.render_processes),
-                captures=PaymentCaptures(db),
-                payment_gateway=PaymentGateway(settings),
-                mailer=Mailer(settings),
-                credit_notes=CreditNoteRepository(db),
-            )
-        return _resources
+class LazyResources:
+    """The worker's resources, opened once, on first use, in the worker's event loop (the agents' loop:
+    Motor and aiokafka bind to the loop they were made in), by `open_resources`."""
+
+    def __init__(self, open_resources: Callable[[], Awaitable[WorkerResources]]) -> None:
+        self._open = open_resources
+        self._resources: WorkerResources | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def __call__(self) -> WorkerResources:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._resources is None:
+                self._resources = await self._open()
+            return self._resources
