@@ -63,6 +63,7 @@ async def open_worker_resources(settings: Settings, announce: Announce) -> Worke
     moved = await jobs.migrate_results_to_pages()
     if moved:
         log.info("moved %d job results of earlier jobs into result pages", moved)
+    render_pool = RenderPool(processes=settings.render_processes)
     return WorkerResources(
         settings=settings,
         mongo_client=client,
@@ -72,7 +73,8 @@ async def open_worker_resources(settings: Settings, announce: Announce) -> Worke
         claims=OrderClaims(db),
         tenant_settings=TenantSettingsRepository(db),
         storage=open_storage(settings, LinkSigner(settings)),
-        render_pool=RenderPool(processes=settings.render_processes),
+        render=render_pool.render,
+        check_einvoice=render_pool.check_einvoice,
         captures=PaymentCaptures(db),
         payment_gateway=PaymentGateway(settings),
         mailer=Mailer(settings),

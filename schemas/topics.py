@@ -42,10 +42,13 @@ class TopicSpec(Generic[R]):
     writer: str
     description: str = ""
 
-    def key_of(self, record: R) -> bytes:
+    def key_text(self, record: R) -> str:
         if self.key is None:
             raise TypeError(f"topic {self.default} has no key function: its sender passes the key on")
-        return self.key(record).encode()
+        return self.key(record)
+
+    def key_of(self, record: R) -> bytes:
+        return self.key_text(record).encode()
 
 
 def public_event_key(event: PublicEventT) -> str:

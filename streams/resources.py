@@ -5,46 +5,63 @@ pipeline and of emailing made from them."""
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient
-
-from infra.captures import PaymentCaptures
-from infra.claims import OrderClaims
-from infra.credit_notes import CreditNoteRepository
-from infra.db import Document
-from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository
-from infra.mail import Mailer
-from infra.orders import OrderRepository
-from infra.payments import PaymentGateway
+from infra.ports import (
+    CaptureStore,
+    CheckEInvoice,
+    ClaimStore,
+    CreditNoteStore,
+    InvoiceNumbers,
+    InvoiceStore,
+    JobStore,
+    MailSender,
+    OrderStore,
+    PaymentCapturer,
+    PaymentRefunder,
+    Render,
+    TenantSettingsStore,
+)
 from infra.settings import Settings
 from infra.storage import InvoiceStorage
-from infra.tenant_settings import TenantSettingsRepository
-from schemas.events import InvoiceEmailRequested, RefundRequested
+from schemas.events import InvoiceEmailRequested, RefundRequested, utc_now
 from streams.announcements import Announce
 from streams.crediting import CreditDeps
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
-from streams.rendering.pool import RenderPool
+
+
+class Invoices(InvoiceStore, InvoiceNumbers, Protocol):
+    """The invoice store with its numbering: one adapter (infra/invoices.py) or fake is both."""
+
+
+class Payments(PaymentCapturer, PaymentRefunder, Protocol):
+    """The payment gateway: captures an invoice's payment, refunds a credit note's."""
 
 
 @dataclass
 class WorkerResources:
+    """Typed by the ports, so bootstrap/worker.py hands the real adapters and a test the fakes."""
+
     settings: Settings
-    mongo_client: AsyncMongoClient[Document]
-    jobs: JobRepository
-    orders: OrderRepository
-    invoices: InvoiceRepository
-    claims: OrderClaims
-    tenant_settings: TenantSettingsRepository
+    jobs: JobStore
+    orders: OrderStore
+    invoices: Invoices
+    claims: ClaimStore
+    tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
-    render_pool: RenderPool
-    captures: PaymentCaptures
-    payment_gateway: PaymentGateway
-    mailer: Mailer
-    credit_notes: CreditNoteRepository
+    render: Render  # the issued PDF (the render pool of the worker)
+    check_einvoice: CheckEInvoice
+    captures: CaptureStore
+    payment_gateway: Payments
+    mailer: MailSender
+    credit_notes: CreditNoteStore
     announce: Announce  # the public events, on invoice-events
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
+    now: Callable[[], datetime] = utc_now
+    # Kept open for the worker's lifetime (the MongoDB client the stores share), unused by the agents.
+    mongo_client: Any = None
 
     def email_deps(self) -> EmailDeps:
         return EmailDeps(
@@ -53,6 +70,7 @@ class WorkerResources:
             storage=self.storage,
             mailer=self.mailer,
             default_sender=self.settings.email_default_sender,
+            now=self.now,
             announce=self.announce,
         )
 
@@ -64,13 +82,14 @@ class WorkerResources:
             credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
-            render=self.render_pool.render,
-            check_einvoice=self.render_pool.check_einvoice,
+            render=self.render,
+            check_einvoice=self.check_einvoice,
             captures=self.captures,
             payments=self.payment_gateway,
             email=self.email_deps(),
             queue_email=queue_email,
             number_locks=self.numbering,
+            now=self.now,
             announce=self.announce,
         )
 
@@ -84,13 +103,14 @@ class WorkerResources:
             credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
-            render=self.render_pool.render,
+            render=self.render,
             captures=self.captures,
             refunds=self.payment_gateway,
-            check_einvoice=self.render_pool.check_einvoice,
+            check_einvoice=self.check_einvoice,
             email=self.email_deps(),
             queue_refund=queue_refund,
             queue_email=queue_email,
+            now=self.now,
         )
 
 
