@@ -41,6 +41,8 @@ from infra.settings import Settings
 from invoicing.document import DEFAULT_SELLER, build_invoice_document
 from invoicing.recalculation import recalculate
 from schemas.orders import parse_order_event
+from schemas.topics import ORDER_EVENTS, ORDER_RESULTS
+from streams.app import topic_name
 from streams.rendering.pool import RenderPool
 from tests.factories import encoded, order_event
 from tests.fakes import SmtpSink
@@ -242,10 +244,11 @@ async def publish_orders(settings: Settings, tenant: str, order_ids: list[str]) 
     await producer.start()
     try:
         for order_id in order_ids:
+            event = order_event(tenant, order_id)
             await producer.send(
-                settings.topic(settings.topic_order_events),
-                encoded(order_event(tenant, order_id)),
-                key=f"{tenant}:{order_id}".encode(),
+                topic_name(settings, ORDER_EVENTS),
+                encoded(event),
+                key=ORDER_EVENTS.key_of(parse_order_event(encoded(event))),
             )
         await producer.flush()
     finally:
@@ -259,7 +262,7 @@ def api(settings: Settings) -> httpx.AsyncClient:
 async def invoice_all(settings: Settings, tenant: str, order_ids: list[str], figures: RunFigures) -> str:
     """Create one MANUAL job of every order; record each order's seconds from creation to its result."""
     results = AIOKafkaConsumer(
-        settings.topic(settings.topic_order_results),
+        topic_name(settings, ORDER_RESULTS),
         **kafka_client_options(settings),
         auto_offset_reset="latest",
         group_id=f"bench-{uuid.uuid4().hex[:8]}",

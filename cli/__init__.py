@@ -53,8 +53,9 @@ def worker() -> None:
     """Run the stream worker (Faust agents: orders, plan, invoice, project, emails) until Ctrl-C."""
     from faust import Worker
 
-    import streams.agents  # noqa: F401  (registers the agents with the app)
-    from streams.app import app as faust_app
+    from bootstrap.worker import build_worker
+    from schemas.topics import TOPICS
+    from streams.app import topic_name
 
     settings = get_settings()
     refuse_unsafe(settings, "worker")
@@ -65,24 +66,11 @@ def worker() -> None:
         from prometheus_client import start_http_server
 
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
-    topics = [
-        settings.topic(name)
-        for name in (
-            settings.topic_order_events,
-            settings.topic_job_requests,
-            settings.topic_order_requests,
-            settings.topic_order_results,
-            settings.topic_dead_letters,
-            settings.topic_invoice_emails,
-            settings.topic_invoice_events,
-            settings.topic_credit_note_requests,
-            settings.topic_refunds,
-        )
-    ]
+    topics = [topic_name(settings, spec) for spec in TOPICS]
     asyncio.run(ensure_topics(settings, topics))
     # Faust would replace the handlers with its own format: the worker logs like the API, INVOICE_LOG_JSON
     # included. Without Faust's logging setup its terminal spinner stays on: off, so that "Ready" is logged.
-    worker = Worker(faust_app, loglevel=settings.log_level.lower(), override_logging=False)
+    worker = Worker(build_worker(settings).app, loglevel=settings.log_level.lower(), override_logging=False)
     worker.spinner = None
     worker.execute_from_commandline()
 

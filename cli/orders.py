@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from infra.kafka import KafkaPublisher, KafkaUnavailable, ensure_topics
 from infra.settings import get_settings
 from schemas.orders import OrderEvent, parse_order_event
+from schemas.topics import ORDER_EVENTS
 
 orders = typer.Typer(help="Feed order events in.", no_args_is_help=True)
 
@@ -78,7 +79,7 @@ async def publish(valid: list[tuple[OrderEvent, RawEvent]]) -> None:
         raise KafkaUnavailable(str(error)) from error
     try:
         for parsed, raw in valid:
-            await publisher.publish(topic, f"{parsed.tenant}:{parsed.order.id}", raw.text.encode())
+            await publisher.publish(topic, ORDER_EVENTS.key_text(parsed), raw.text.encode())
     finally:
         await publisher.close()
 

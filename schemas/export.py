@@ -2,7 +2,8 @@
 schemas/json/ (`python -m schemas.export`).
 
 A unit test fails when a committed file no longer matches the models, so the exported files are
-always what the code sends and accepts. Topic names are the defaults of infra/settings.py.
+always what the code sends and accepts. The topics are those of schemas/topics.py, by their default
+names (infra/settings.py).
 """
 
 import json
@@ -11,20 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas.events import (
-    ALL_EVENTS,
-    CreditNoteRequested,
-    DeadLetter,
-    InvoiceEmailRequested,
-    JobPlanned,
-    JobRequested,
-    OrderFailed,
-    OrderInvoiced,
-    OrderInvoiceRequested,
-    RefundRequested,
-)
+from schemas.events import ALL_EVENTS
 from schemas.orders import OrderEvent
 from schemas.public_events import ALL_PUBLIC_EVENTS, PublicEvent
+from schemas.topics import TOPICS
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 EXPORTED: tuple[type[BaseModel], ...] = (*ALL_EVENTS, OrderEvent, *ALL_PUBLIC_EVENTS)
@@ -43,24 +34,6 @@ def path_of(model: type[BaseModel]) -> Path:
     return SCHEMA_DIR / f"{model.__name__}.schema.json"
 
 
-# topic (default name) -> (key, the models its records follow, who writes it)
-TOPICS: dict[str, tuple[str, tuple[type[BaseModel], ...], str]] = {
-    "order-events": ("tenant:orderId", (OrderEvent,), "upstream order services"),
-    "invoice-job-requests": ("tenant:jobId", (JobRequested,), "the API"),
-    "invoice-order-requests": ("tenant:orderId", (OrderInvoiceRequested,), "agent plan"),
-    "invoice-order-results": ("tenant:jobId", (JobPlanned, OrderInvoiced, OrderFailed), "agents plan and invoice"),
-    "invoice-emails": ("tenant:orderId", (InvoiceEmailRequested,), "agent invoice (a failed first send) and the API"),
-    "invoice-credit-note-requests": ("tenant:orderId", (CreditNoteRequested,), "the API"),
-    "invoice-refunds": ("tenant:creditNoteId", (RefundRequested,), "agent credit (a refund not confirmed)"),
-    "invoice-dead-letters": ("the original record's key", (DeadLetter,), "every agent"),
-    "invoice-events": (
-        "tenant:orderId (tenant:jobId for job.completed)",
-        ALL_PUBLIC_EVENTS,
-        "the worker, for downstream systems: CloudEvents 1.0 in binary mode (headers ce_specversion, ce_id, "
-        "ce_type, ce_source, ce_time, ce_subject, content-type); deduplicate by ce_id, which is the same "
-        "for every emission of one state change",
-    ),
-}
 # The CloudEvents headers of the public events (Kafka protocol binding, binary content mode).
 CLOUD_EVENT_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -88,12 +61,14 @@ def asyncapi() -> dict[str, Any]:
             "description": "Kafka topics of the invoice service. Values are JSON; keys are UTF-8 strings.",
         },
         "channels": {
-            topic: {
-                "address": topic,
-                "description": f"Key: {key}. Written by {writer}.",
-                "messages": {model.__name__: {"$ref": f"#/components/messages/{model.__name__}"} for model in models},
+            spec.default: {
+                "address": spec.default,
+                "description": f"Key: {spec.key_description}. Written by {spec.writer}. {spec.description}".strip(),
+                "messages": {
+                    model.__name__: {"$ref": f"#/components/messages/{model.__name__}"} for model in spec.records
+                },
             }
-            for topic, (key, models, writer) in TOPICS.items()
+            for spec in TOPICS
         },
         "components": {
             "messages": {

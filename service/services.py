@@ -67,6 +67,7 @@ from schemas.api import (
 )
 from schemas.events import CreditedLine, CreditNoteRequested, EmailReason, InvoiceEmailRequested, JobRequested
 from schemas.settings import InvoiceSettings
+from schemas.topics import CREDIT_NOTE_REQUESTS, INVOICE_EMAILS, JOB_REQUESTS
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
     await publish_or_withdraw(
         app.publisher,
         app.settings.topic(app.settings.topic_job_requests),
-        f"{tenant}:{job_id}",
+        JOB_REQUESTS.key_text(event),
         event.to_bytes(),
         partial(app.jobs.withdraw, tenant, job_id),
         f"job {job_id}",
@@ -245,7 +246,7 @@ async def request_invoice_email(
     await publish_or_withdraw(
         publisher,
         settings.topic(settings.topic_invoice_emails),
-        f"{tenant}:{invoice.order_id}",
+        INVOICE_EMAILS.key_text(request),
         request.to_bytes(),
         partial(invoices.withdraw_email_request, tenant, request_id),
         f"the email of invoice {invoice.number}",
@@ -468,7 +469,7 @@ async def request_credit_note(
     await publish_or_withdraw(
         app.publisher,
         app.settings.topic(app.settings.topic_credit_note_requests),
-        f"{tenant}:{invoice.order_id}",
+        CREDIT_NOTE_REQUESTS.key_text(event),
         event.to_bytes(),
         partial(app.credit_notes.withdraw_request, tenant, credit_note_id),
         f"credit note {credit_note_id}",

@@ -30,9 +30,26 @@ from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception, wait_e
 from infra.jobs import PageContention
 from infra.metrics import DEAD_LETTERS
 from schemas.events import DeadLetter
-from streams.app import dead_letters
 
 log = logging.getLogger(__name__)
+
+
+class UnboundDeadLetters:
+    """The dead-letter topic before the worker is built (bootstrap/worker.py binds the real one)."""
+
+    async def send(self, key: bytes | None, value: bytes) -> Any:
+        raise RuntimeError("no dead-letter topic bound: build the worker with bootstrap.worker.build_worker")
+
+
+# The Faust topic dead letters go to: every agent's every step may need it, so it is bound once, by the
+# composition root (`bind_dead_letters`), rather than handed down through every step.
+dead_letters: Any = UnboundDeadLetters()
+
+
+def bind_dead_letters(channel: Any) -> None:
+    global dead_letters
+    dead_letters = channel
+
 
 T = TypeVar("T")
 

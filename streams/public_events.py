@@ -26,7 +26,8 @@ from schemas.public_events import (
     JobCompleted,
     PublicEventT,
 )
-from streams.app import public_events
+from streams.announcements import Announce
+from streams.app import Topic
 
 SPEC_VERSION = b"1.0"
 SOURCE = "/invoice-service"
@@ -74,16 +75,16 @@ def cloud_event_headers(event: PublicEventT) -> list[tuple[str, bytes]]:
     ]
 
 
-async def announce(event: PublicEventT) -> None:
-    sent = await public_events.send(
-        key=f"{event.tenant}:{subject_of(event)}".encode(),
-        value=event.to_bytes(),
-        headers=cloud_event_headers(event),
-    )
-    await sent
+def announcer(public_events: Topic[PublicEventT]) -> Announce:
+    """What announces a public event on the topic (keyed by the contract: schemas/topics.py)."""
+
+    async def announce(event: PublicEventT) -> None:
+        await public_events.publish(event, headers=cloud_event_headers(event))
+
+    return announce
 
 
-async def announce_completed_jobs(jobs: JobStore, events: Sequence[Any]) -> None:
+async def announce_completed_jobs(jobs: JobStore, announce: Announce, events: Sequence[Any]) -> None:
     """job.completed for each job of the projected batch that is DONE now. A later batch with a result of
     the same job (a redelivery) announces it again under the same ce_id."""
     job_ids: dict[str, str] = {}

@@ -1,53 +1,67 @@
-"""What the agents share inside one worker process, opened on first use in the worker's event loop:
-the adapters behind the ports, and the dependencies of the pipeline and of emailing made from them."""
+"""What the agents share inside one worker process, opened on first use in the worker's event loop (by
+the provider bootstrap/worker.py builds): the adapters behind the ports, and the dependencies of the
+pipeline and of emailing made from them."""
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
 
-from pymongo import AsyncMongoClient
-
-from infra import db as mongo
-from infra.captures import PaymentCaptures
-from infra.claims import OrderClaims
-from infra.credit_notes import CreditNoteRepository
-from infra.db import Document
-from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository
-from infra.links import LinkSigner
-from infra.mail import Mailer
-from infra.orders import OrderRepository
-from infra.payments import PaymentGateway
-from infra.settings import Settings, get_settings
-from infra.storage import InvoiceStorage, open_storage
-from infra.tenant_settings import TenantSettingsRepository
-from schemas.events import InvoiceEmailRequested, RefundRequested
+from infra.ports import (
+    CaptureStore,
+    CheckEInvoice,
+    ClaimStore,
+    CreditNoteStore,
+    InvoiceNumbers,
+    InvoiceStore,
+    JobStore,
+    MailSender,
+    OrderStore,
+    PaymentCapturer,
+    PaymentRefunder,
+    Render,
+    TenantSettingsStore,
+)
+from infra.settings import Settings
+from infra.storage import InvoiceStorage
+from schemas.events import InvoiceEmailRequested, RefundRequested, utc_now
+from streams.announcements import Announce
 from streams.crediting import CreditDeps
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
-from streams.public_events import announce
-from streams.rendering.pool import RenderPool
 
-log = logging.getLogger(__name__)
+
+class Invoices(InvoiceStore, InvoiceNumbers, Protocol):
+    """The invoice store with its numbering: one adapter (infra/invoices.py) or fake is both."""
+
+
+class Payments(PaymentCapturer, PaymentRefunder, Protocol):
+    """The payment gateway: captures an invoice's payment, refunds a credit note's."""
 
 
 @dataclass
 class WorkerResources:
+    """Typed by the ports, so bootstrap/worker.py hands the real adapters and a test the fakes."""
+
     settings: Settings
-    mongo_client: AsyncMongoClient[Document]
-    jobs: JobRepository
-    orders: OrderRepository
-    invoices: InvoiceRepository
-    claims: OrderClaims
-    tenant_settings: TenantSettingsRepository
+    jobs: JobStore
+    orders: OrderStore
+    invoices: Invoices
+    claims: ClaimStore
+    tenant_settings: TenantSettingsStore
     storage: InvoiceStorage
-    render_pool: RenderPool
-    captures: PaymentCaptures
-    payment_gateway: PaymentGateway
-    mailer: Mailer
-    credit_notes: CreditNoteRepository
+    render: Render  # the issued PDF (the render pool of the worker)
+    check_einvoice: CheckEInvoice
+    captures: CaptureStore
+    payment_gateway: Payments
+    mailer: MailSender
+    credit_notes: CreditNoteStore
+    announce: Announce  # the public events, on invoice-events
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
+    now: Callable[[], datetime] = utc_now
+    # Kept open for the worker's lifetime (the MongoDB client the stores share), unused by the agents.
+    mongo_client: Any = None
 
     def email_deps(self) -> EmailDeps:
         return EmailDeps(
@@ -56,7 +70,8 @@ class WorkerResources:
             storage=self.storage,
             mailer=self.mailer,
             default_sender=self.settings.email_default_sender,
-            announce=announce,
+            now=self.now,
+            announce=self.announce,
         )
 
     def pipeline_deps(self, queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]) -> PipelineDeps:
@@ -67,14 +82,15 @@ class WorkerResources:
             credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
-            render=self.render_pool.render,
-            check_einvoice=self.render_pool.check_einvoice,
+            render=self.render,
+            check_einvoice=self.check_einvoice,
             captures=self.captures,
             payments=self.payment_gateway,
             email=self.email_deps(),
             queue_email=queue_email,
             number_locks=self.numbering,
-            announce=announce,
+            now=self.now,
+            announce=self.announce,
         )
 
     def credit_deps(
@@ -87,45 +103,34 @@ class WorkerResources:
             credit_notes=self.credit_notes,
             tenant_settings=self.tenant_settings,
             storage=self.storage,
-            render=self.render_pool.render,
+            render=self.render,
             captures=self.captures,
             refunds=self.payment_gateway,
-            check_einvoice=self.render_pool.check_einvoice,
+            check_einvoice=self.check_einvoice,
             email=self.email_deps(),
             queue_refund=queue_refund,
             queue_email=queue_email,
+            now=self.now,
         )
 
 
-_resources: WorkerResources | None = None
-_lock = asyncio.Lock()
+# What an agent calls for the worker's resources (a `LazyResources`, or a test's stand-in).
+ResourcesProvider = Callable[[], Awaitable[WorkerResources]]
 
 
-async def worker_resources() -> WorkerResources:
-    global _resources
-    async with _lock:
-        if _resources is None:
-            settings = get_settings()
-            client = mongo.connect(settings)
-            db = client[settings.mongo_database]
-            await mongo.ensure_indexes(db)
-            jobs = JobRepository(db)
-            moved = await jobs.migrate_results_to_pages()
-            if moved:
-                log.info("moved %d job results of earlier jobs into result pages", moved)
-            _resources = WorkerResources(
-                settings=settings,
-                mongo_client=client,
-                jobs=jobs,
-                orders=OrderRepository(db),
-                invoices=InvoiceRepository(db),
-                claims=OrderClaims(db),
-                tenant_settings=TenantSettingsRepository(db),
-                storage=open_storage(settings, LinkSigner(settings)),
-                render_pool=RenderPool(processes=settings.render_processes),
-                captures=PaymentCaptures(db),
-                payment_gateway=PaymentGateway(settings),
-                mailer=Mailer(settings),
-                credit_notes=CreditNoteRepository(db),
-            )
-        return _resources
+class LazyResources:
+    """The worker's resources, opened once, on first use, in the worker's event loop (the agents' loop:
+    Motor and aiokafka bind to the loop they were made in), by `open_resources`."""
+
+    def __init__(self, open_resources: Callable[[], Awaitable[WorkerResources]]) -> None:
+        self._open = open_resources
+        self._resources: WorkerResources | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def __call__(self) -> WorkerResources:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._resources is None:
+                self._resources = await self._open()
+            return self._resources

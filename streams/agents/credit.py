@@ -10,31 +10,36 @@ import logging
 from functools import partial
 from typing import Any
 
+import faust
 from tenacity import AsyncRetrying, retry_if_result, wait_exponential
 
 from infra.records import RefundState, RefundStatus
 from infra.settings import Settings
 from schemas.api import CreditNoteStatus
 from schemas.events import CreditNoteRequested, RefundRequested
-from streams.agents.invoice import queue_email
-from streams.app import app, credit_note_requests, refunds
+from streams.app import Topics
 from streams.crediting import CreditDeps, make_credit_note, try_refund
 from streams.failures import Defect, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_credit_note
-from streams.resources import worker_resources
+from streams.resources import ResourcesProvider
 
 log = logging.getLogger(__name__)
 
 
-async def queue_refund(request: RefundRequested) -> None:
-    sent = await refunds.send(key=f"{request.tenant}:{request.creditNoteId}".encode(), value=request.to_bytes())
-    await sent
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    @app.agent(topics.credit_note_requests.channel, name=f"{__name__}.make_credit_notes")
+    async def make_credit_notes(stream: Any) -> None:
+        opened = await resources()
+        await make_credit_notes_of(stream, opened.credit_deps(topics.refunds.publish, topics.invoice_emails.publish))
+
+    @app.agent(topics.refunds.channel, name=f"{__name__}.retry_refunds")
+    async def retry_refunds(stream: Any) -> None:
+        opened = await resources()
+        deps = opened.credit_deps(topics.refunds.publish, topics.invoice_emails.publish)
+        await retry_refunds_of(stream, deps, opened.settings)
 
 
-@app.agent(credit_note_requests)
-async def make_credit_notes(stream: Any) -> None:
-    resources = await worker_resources()
-    deps = resources.credit_deps(queue_refund, queue_email)
+async def make_credit_notes_of(stream: Any, deps: CreditDeps) -> None:
     async for event in stream.events():
         request = await parse_or_dead_letter(event, CreditNoteRequested.model_validate_json, "credit-note request")
         if request is None:
@@ -85,15 +90,12 @@ async def retry_refund(event: Any, request: RefundRequested, deps: CreditDeps, s
     log.info("credit note refund %s", refund.status if refund else None, extra={"tenant": request.tenant})
 
 
-@app.agent(refunds)
-async def retry_refunds(stream: Any) -> None:
-    resources = await worker_resources()
-    deps = resources.credit_deps(queue_refund, queue_email)
+async def retry_refunds_of(stream: Any, deps: CreditDeps, settings: Settings) -> None:
     async for event in stream.events():
         request = await parse_or_dead_letter(event, RefundRequested.model_validate_json, "refund request")
         if request is not None:
             await run_step(
                 event,
                 f"refunding credit note {request.creditNoteId}",
-                partial(retry_refund, event, request, deps, resources.settings),
+                partial(retry_refund, event, request, deps, settings),
             )

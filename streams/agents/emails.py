@@ -13,6 +13,7 @@ import logging
 from functools import partial
 from typing import Any
 
+import faust
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from infra.logs import log_context
@@ -21,15 +22,13 @@ from infra.metrics import EMAILS_RETRIED, EmailedKind
 from infra.ports import InvoiceStore
 from infra.settings import Settings
 from schemas.events import EmailReason, InvoiceEmailRequested
-from streams.agents.credit import queue_refund
-from streams.agents.invoice import queue_email
-from streams.app import app, invoice_emails, settings
+from streams.app import Topics
 from streams.crediting import CreditDeps
 from streams.email_documents import CreditNoteEmail, InvoiceEmail
 from streams.emailing import EmailDeps, send_requested
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_email_request
-from streams.resources import worker_resources
+from streams.resources import ResourcesProvider
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +55,14 @@ def retrying_email(settings: Settings, kind: EmailedKind) -> AsyncRetrying:
     )
 
 
-@app.agent(invoice_emails, concurrency=settings.email_concurrency)
-async def email_invoices(stream: Any) -> None:
-    resources = await worker_resources()
-    deps = resources.email_deps()
-    credit_deps = resources.credit_deps(queue_refund, queue_email)
-    async for event in stream.events():
-        await handle_email_request(event, deps, resources.settings, credit_deps)
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    @app.agent(topics.invoice_emails.channel, name=f"{__name__}.email_invoices", concurrency=settings.email_concurrency)
+    async def email_invoices(stream: Any) -> None:
+        opened = await resources()
+        deps = opened.email_deps()
+        credit_deps = opened.credit_deps(topics.refunds.publish, topics.invoice_emails.publish)
+        async for event in stream.events():
+            await handle_email_request(event, deps, opened.settings, credit_deps)
 
 
 async def handle_email_request(

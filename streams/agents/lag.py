@@ -1,22 +1,27 @@
 """Timer "lag": the worker's consumer lag per topic and partition, as the Prometheus gauge
 invoice_consumer_lag, for the dashboard and the lag alert (KEDA reads the same lag from Kafka itself)."""
 
+from functools import partial
 from typing import Any
 
+import faust
+
 from infra.metrics import CONSUMER_LAG
-from streams.app import app
+from infra.settings import Settings
+from streams.app import Topics
 from streams.failures import run_tick
+from streams.resources import ResourcesProvider
 
 CONSUMER_LAG_INTERVAL_SECONDS = 5.0
 
 
-async def measure_consumer_lag() -> None:
+async def measure_consumer_lag(app: Any) -> None:
     # It reads a private attribute of Faust's consumer: a Faust that changed it fails here, logged, and the
     # timer goes on (a timer that raised would stop for good).
-    await run_tick("measuring the consumer lag", record_consumer_lag)
+    await run_tick("measuring the consumer lag", partial(record_consumer_lag, app))
 
 
-async def record_consumer_lag() -> None:
+async def record_consumer_lag(app: Any) -> None:
     """Lag of each partition assigned to this worker: the partition's end offset minus its group's
     committed offset. Each worker reports its own partitions, so a sum over workers is the group's lag."""
     consumer: Any = app.consumer  # Faust's consumer: its committed offsets have no public accessor
@@ -33,5 +38,9 @@ async def record_consumer_lag() -> None:
         CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, end - committed))
 
 
-# Registered without decorator syntax: Faust's timer decorator is untyped.
-app.timer(interval=CONSUMER_LAG_INTERVAL_SECONDS)(measure_consumer_lag)
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    async def measure_consumer_lag_now() -> None:
+        await measure_consumer_lag(app)
+
+    # Registered without decorator syntax: Faust's timer decorator is untyped.
+    app.timer(interval=CONSUMER_LAG_INTERVAL_SECONDS, name=f"{__name__}.measure_consumer_lag")(measure_consumer_lag_now)

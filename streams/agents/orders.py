@@ -3,26 +3,31 @@
 from functools import partial
 from typing import Any
 
+import faust
+
 from infra.logs import log_context
+from infra.settings import Settings
 from schemas.orders import parse_order_event
-from streams.app import app, order_events, settings
+from streams.app import Topics
 from streams.failures import parse_or_dead_letter, run_step
-from streams.resources import worker_resources
+from streams.resources import ResourcesProvider
 
 
-@app.agent(order_events)
-async def store_orders(stream: Any) -> None:
-    orders = (await worker_resources()).orders
-    async for event in stream.events():
-        order_event = await parse_or_dead_letter(
-            event, partial(parse_order_event, max_order_lines=settings.max_order_lines), "order event"
-        )
-        if order_event is not None:
-            store = partial(
-                orders.store_snapshot,
-                tenant=order_event.tenant,
-                occurred_at=order_event.occurredAt,
-                order=order_event.order,
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    @app.agent(topics.order_events.channel, name=f"{__name__}.store_orders")
+    async def store_orders(stream: Any) -> None:
+        orders = (await resources()).orders
+        async for event in stream.events():
+            order_event = await parse_or_dead_letter(
+                event, partial(parse_order_event, max_order_lines=settings.max_order_lines), "order event"
             )
-            with log_context(tenant=order_event.tenant, order=order_event.order.id):
-                await run_step(event, f"storing order {order_event.order.id} of tenant {order_event.tenant}", store)
+            if order_event is not None:
+                store = partial(
+                    orders.store_snapshot,
+                    tenant=order_event.tenant,
+                    occurred_at=order_event.occurredAt,
+                    order=order_event.order,
+                )
+                with log_context(tenant=order_event.tenant, order=order_event.order.id):
+                    what = f"storing order {order_event.order.id} of tenant {order_event.tenant}"
+                    await run_step(event, what, store)

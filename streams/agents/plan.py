@@ -4,15 +4,18 @@ import asyncio
 from functools import partial
 from typing import Any
 
+import faust
+
 from infra.logs import log_context
 from infra.mapping import order_selection
+from infra.settings import Settings
 from infra.tracing import trace_headers
 from schemas.api import JobType
 from schemas.events import JobPlanned, JobRequested, OrderInvoiceRequested
-from streams.app import app, job_requests, order_requests, order_results
+from streams.app import Topics
 from streams.failures import Defect, parse_or_dead_letter, run_step
 from streams.recorded import acts_on_recorded, unrecorded_job
-from streams.resources import WorkerResources, worker_resources
+from streams.resources import ResourcesProvider, WorkerResources
 from streams.tracing import traced_events
 
 # Order IDs per JobPlanned record: 1,000 IDs of up to 64 characters stay well below Kafka's 1 MB limit.
@@ -75,51 +78,42 @@ def parse_job_request(raw: bytes) -> JobRequested:
     return request
 
 
-@app.agent(job_requests)
-async def plan_jobs(stream: Any) -> None:
-    resources = await worker_resources()
-    async for event in traced_events(stream.events(), "plan job"):
-        request = await parse_or_dead_letter(event, parse_job_request, "job request")
-        if request is None:
-            continue
-        with log_context(tenant=request.tenant, job=request.jobId):
-            if not await acts_on_recorded(
-                event, f"job request {request.jobId}", partial(unrecorded_job, resources.jobs, request)
-            ):
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    @app.agent(topics.job_requests.channel, name=f"{__name__}.plan_jobs")
+    async def plan_jobs(stream: Any) -> None:
+        opened = await resources()
+        async for event in traced_events(stream.events(), "plan job"):
+            request = await parse_or_dead_letter(event, parse_job_request, "job request")
+            if request is None:
                 continue
-            order_ids = await run_step(
-                event, f"planning job {request.jobId}", partial(job_order_ids, resources, request)
-            )
-            if isinstance(order_ids, Defect):
-                continue
-            await run_step(
-                event, f"requesting the orders of job {request.jobId}", partial(request_orders, request, order_ids)
-            )
+            with log_context(tenant=request.tenant, job=request.jobId):
+                if not await acts_on_recorded(
+                    event, f"job request {request.jobId}", partial(unrecorded_job, opened.jobs, request)
+                ):
+                    continue
+                order_ids = await run_step(
+                    event, f"planning job {request.jobId}", partial(job_order_ids, opened, request)
+                )
+                if isinstance(order_ids, Defect):
+                    continue
+                request_them = partial(request_orders, topics, request, order_ids)
+                await run_step(event, f"requesting the orders of job {request.jobId}", request_them)
 
 
-async def request_orders(request: JobRequested, order_ids: list[str]) -> None:
+async def request_orders(topics: Topics, request: JobRequested, order_ids: list[str]) -> None:
     """The plan, then one invoice request per order. Sent again in full when retried: the projection and
     the invoice agent take a plan part or an order request seen twice."""
-    job_key = f"{request.tenant}:{request.jobId}".encode()
     # The plan is on the results topic before any order request exists, so the projection learns
     # the job's size before its first result.
     planned = [
-        await order_results.send(key=job_key, value=part.to_bytes(), headers=trace_headers())
-        for part in plan_parts(request, order_ids)
+        await topics.order_results.send(part, headers=trace_headers()) for part in plan_parts(request, order_ids)
     ]
     await asyncio.gather(*planned)
-    requested = [
-        await order_requests.send(
-            key=f"{request.tenant}:{order_id}".encode(),
-            value=OrderInvoiceRequested(
-                tenant=request.tenant,
-                jobId=request.jobId,
-                orderId=order_id,
-                jobType=request.jobType,
-                position=position,
-            ).to_bytes(),
-            headers=trace_headers(),
+    order_requests = [
+        OrderInvoiceRequested(
+            tenant=request.tenant, jobId=request.jobId, orderId=order_id, jobType=request.jobType, position=position
         )
         for position, order_id in enumerate(order_ids)
     ]
+    requested = [await topics.order_requests.send(order, headers=trace_headers()) for order in order_requests]
     await asyncio.gather(*requested)

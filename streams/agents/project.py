@@ -12,14 +12,18 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
+import faust
+
 from infra.ports import JobStore
 from infra.records import OrderOutcome
+from infra.settings import Settings
 from schemas.api import OrderResultStatus
 from schemas.events import JOB_RESULT, JobPlanned, JobResult, OrderFailed, OrderInvoiced
-from streams.app import app, order_results
+from streams.announcements import Announce
+from streams.app import Topics
 from streams.failures import parse_or_dead_letter, run_batch_step
 from streams.public_events import announce_completed_jobs
-from streams.resources import worker_resources
+from streams.resources import ResourcesProvider
 from streams.tracing import traced_batches
 
 PROJECTION_BATCH = 500
@@ -73,17 +77,18 @@ async def fold_batch(jobs: JobStore, events: Sequence[Any]) -> None:
     await run_batch_step(valid, lambda result: f"projecting a result of job {result.jobId}", partial(fold, jobs))
 
 
-async def announce_batch(jobs: JobStore, events: Sequence[Any]) -> None:
+async def announce_batch(jobs: JobStore, announce: Announce, events: Sequence[Any]) -> None:
     batch = [(event, event) for event in events]
     await run_batch_step(
-        batch, lambda _: "announcing the jobs a result completed", partial(announce_completed_jobs, jobs)
+        batch, lambda _: "announcing the jobs a result completed", partial(announce_completed_jobs, jobs, announce)
     )
 
 
-@app.agent(order_results)
-async def project_results(stream: Any) -> None:
-    jobs = (await worker_resources()).jobs
-    batches = stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS)
-    async for events in traced_batches(batches, "project results"):
-        await fold_batch(jobs, events)
-        await announce_batch(jobs, events)
+def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
+    @app.agent(topics.order_results.channel, name=f"{__name__}.project_results")
+    async def project_results(stream: Any) -> None:
+        opened = await resources()
+        batches = stream.take_events(PROJECTION_BATCH, within=PROJECTION_WAIT_SECONDS)
+        async for events in traced_batches(batches, "project results"):
+            await fold_batch(opened.jobs, events)
+            await announce_batch(opened.jobs, opened.announce, events)

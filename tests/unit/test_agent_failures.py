@@ -33,6 +33,7 @@ from schemas.orders import parse_order_event
 from streams import failures
 from streams.agents.emails import handle_email_request
 from streams.agents.project import fold, fold_batch
+from streams.app import Topics
 from streams.emailing import EmailDeps
 from tests.factories import encoded, order_event
 from tests.memory import MemoryInvoices, MemoryJobs, MemoryStorage, MemoryTenantSettings
@@ -269,7 +270,8 @@ class Stream:
 
 
 def topic(world: World, step: str) -> Any:
-    return SimpleNamespace(send=world.asynchronous(step, Sent()))
+    """A topic (streams/app.py Topic) whose sends are a step."""
+    return SimpleNamespace(channel=None, send=world.asynchronous(step, Sent()), publish=world.asynchronous(step))
 
 
 def resources(**parts: Any) -> Any:
@@ -279,14 +281,34 @@ def resources(**parts: Any) -> Any:
     return opened
 
 
+class Registry:
+    """Stands in for the Faust app: keeps the agent functions each module registers, by their name."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, Any] = {}
+
+    def agent(self, channel: Any, *, name: str, **_: Any) -> Any:
+        def register(fun: Any) -> Any:
+            self.agents[name.rsplit(".", 1)[-1]] = fun
+            return fun
+
+        return register
+
+
+def registered(module: Any, agent: str, opened: Any, **topics: Any) -> Any:
+    """The agent function `module.register` makes, on stand-in topics (`topics` replace some) and resources."""
+    stand_ins = {name: SimpleNamespace(channel=None, send=None, publish=None) for name in Topics.__annotations__}
+    app = Registry()
+    module.register(app, SimpleNamespace(**{**stand_ins, **topics}), opened, Settings())
+    return app.agents[agent]
+
+
 def wire_orders(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
     from streams.agents import orders
 
     patch.setattr(orders, "parse_order_event", world.sync("parse", parse_order_event))
-    patch.setattr(
-        orders, "worker_resources", resources(orders=SimpleNamespace(store_snapshot=world.asynchronous("store")))
-    )
-    return orders.store_orders.fun, [encoded(order_event("shop", f"o-{n}")) for n in (1, 2)]
+    opened = resources(orders=SimpleNamespace(store_snapshot=world.asynchronous("store")))
+    return registered(orders, "store_orders", opened), [encoded(order_event("shop", f"o-{n}")) for n in (1, 2)]
 
 
 def wire_plan(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
@@ -294,12 +316,16 @@ def wire_plan(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]
 
     patch.setattr(plan, "parse_job_request", world.sync("parse", plan.parse_job_request))
     patch.setattr(plan, "job_order_ids", world.asynchronous("select orders", ["o-1"]))
-    patch.setattr(plan, "order_results", topic(world, "publish plan"))
-    patch.setattr(plan, "order_requests", topic(world, "request orders"))
     patch.setattr(plan, "unrecorded_job", world.asynchronous("check"))
-    patch.setattr(plan, "worker_resources", resources(jobs=None))
+    agent = registered(
+        plan,
+        "plan_jobs",
+        resources(jobs=None),
+        order_results=topic(world, "publish plan"),
+        order_requests=topic(world, "request orders"),
+    )
     jobs = [JobRequested(tenant="shop", jobId=f"j-{n}", jobType=JobType.MANUAL, orderIds=["o-1"]) for n in (1, 2)]
-    return plan.plan_jobs.fun, [job.to_bytes() for job in jobs]
+    return agent, [job.to_bytes() for job in jobs]
 
 
 def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
@@ -312,15 +338,16 @@ def wire_invoice(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
         return OrderFailed(tenant=request.tenant, jobId=request.jobId, orderId=request.orderId, reason="no")
 
     patch.setattr(invoice, "invoice_order", world.asynchronous("invoice", failed))
-    patch.setattr(invoice, "announce", world.asynchronous("announce failure"))
-    patch.setattr(invoice, "order_results", topic(world, "publish result"))
     claims = SimpleNamespace(release=world.asynchronous("release claim"))
     patch.setattr(invoice, "unrecorded_order_request", world.asynchronous("check"))
-    patch.setattr(invoice, "worker_resources", resources(claims=claims, jobs=None, pipeline_deps=lambda _: None))
+    opened = resources(
+        claims=claims, jobs=None, pipeline_deps=lambda _: None, announce=world.asynchronous("announce failure")
+    )
+    agent = registered(invoice, "invoice_orders", opened, order_results=topic(world, "publish result"))
     requests = [
         OrderInvoiceRequested(tenant="shop", jobId="j-1", orderId=f"o-{n}", jobType=JobType.MANUAL) for n in (1, 2)
     ]
-    return invoice.invoice_orders.fun, [request.to_bytes() for request in requests]
+    return agent, [request.to_bytes() for request in requests]
 
 
 def credit_resources(world: World) -> Any:
@@ -338,12 +365,12 @@ def wire_credit(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byte
     patch.setattr(CreditNoteRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
     patch.setattr(credit, "unrecorded_credit_note", world.asynchronous("check"))
     patch.setattr(credit, "make_credit_note", world.asynchronous("make credit note"))
-    patch.setattr(credit, "worker_resources", credit_resources(world))
+    agent = registered(credit, "make_credit_notes", credit_resources(world))
     requests = [
         CreditNoteRequested(tenant="shop", creditNoteId=f"c-{n}", orderId="o-1", invoiceNumber="N1", reason="x")
         for n in (1, 2)
     ]
-    return credit.make_credit_notes.fun, [request.to_bytes() for request in requests]
+    return agent, [request.to_bytes() for request in requests]
 
 
 def wire_refunds(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
@@ -352,9 +379,9 @@ def wire_refunds(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
     parse = RefundRequested.model_validate_json
     patch.setattr(RefundRequested, "model_validate_json", staticmethod(world.sync("parse", parse)))
     patch.setattr(credit, "retry_refund", world.asynchronous("refund"))
-    patch.setattr(credit, "worker_resources", credit_resources(world))
+    agent = registered(credit, "retry_refunds", credit_resources(world))
     requests = [RefundRequested(tenant="shop", creditNoteId=f"c-{n}") for n in (1, 2)]
-    return credit.retry_refunds.fun, [request.to_bytes() for request in requests]
+    return agent, [request.to_bytes() for request in requests]
 
 
 def wire_emails(world: World, patch: pytest.MonkeyPatch, credit_note: str | None) -> tuple[Any, list[bytes]]:
@@ -365,14 +392,14 @@ def wire_emails(world: World, patch: pytest.MonkeyPatch, credit_note: str | None
     patch.setattr(emails, "unrecorded_email_request", world.asynchronous("check"))
     patch.setattr(emails, "send_requested_email", world.asynchronous("email invoice"))
     patch.setattr(emails, "send_requested_credit_note", world.asynchronous("email credit note"))
-    patch.setattr(emails, "worker_resources", credit_resources(world))
+    agent = registered(emails, "email_invoices", credit_resources(world))
     requests = [
         InvoiceEmailRequested(
             tenant="shop", orderId=f"o-{n}", invoiceNumber="N1", reason=EmailReason.RESEND, creditNoteId=credit_note
         )
         for n in (1, 2)
     ]
-    return emails.email_invoices.fun, [request.to_bytes() for request in requests]
+    return agent, [request.to_bytes() for request in requests]
 
 
 def wire_project(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[bytes]]:
@@ -381,9 +408,9 @@ def wire_project(world: World, patch: pytest.MonkeyPatch) -> tuple[Any, list[byt
     patch.setattr(JOB_RESULT, "validate_json", world.sync("parse", JOB_RESULT.validate_json))
     jobs = SimpleNamespace(record_results=world.asynchronous("fold"), record_planned=world.asynchronous("fold"))
     patch.setattr(project, "announce_completed_jobs", world.asynchronous("announce completed jobs"))
-    patch.setattr(project, "worker_resources", resources(jobs=jobs))
+    agent = registered(project, "project_results", resources(jobs=jobs, announce=None))
     results = [OrderFailed(tenant="shop", jobId=f"j-{n}", orderId="o-1", reason="no") for n in (1, 2)]
-    return project.project_results.fun, [result.to_bytes() for result in results]
+    return agent, [result.to_bytes() for result in results]
 
 
 AGENTS: dict[str, tuple[Any, list[str]]] = {

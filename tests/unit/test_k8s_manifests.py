@@ -345,14 +345,27 @@ def topic_settings_named_in(folder: str) -> set[str]:
     return found & set(TOPIC_SETTINGS)
 
 
-def worker_topics(pattern: str) -> set[str]:
-    """The topic settings of the Faust topics (streams/app.py) that the worker's code uses as `pattern`
-    says: `{}.send(` for the ones it writes, `app.agent({}` for the ones it reads."""
-    declared = dict(
-        re.findall(r"^(\w+) = raw_topic\(settings\.(topic_\w+)\)", (ROOT / "streams/app.py").read_text(), re.M)
-    )
-    code = "\n".join(path.read_text() for path in (ROOT / "streams").rglob("*.py"))
-    return {setting for variable, setting in declared.items() if pattern.format(variable) in code}
+WORKER_WRITES = (
+    r"topics\.{}\.(send|publish)\b",
+    r"bind_dead_letters\(topics\.{}\.channel\)",  # streams/failures.py sends there
+    r"announcer\(topics\.{}\)",  # streams/public_events.py announces there
+)
+WORKER_READS = (r"app\.agent\(\s*topics\.{}\.channel",)
+
+
+def worker_topics(patterns: tuple[str, ...]) -> set[str]:
+    """The topic settings of the worker's Faust topics (streams/app.py Topics, from schemas/topics.py) that
+    the worker's code (streams/, bootstrap/worker.py) uses as one of the `patterns` says."""
+    from schemas import topics as contract
+
+    declared = dict(re.findall(r"^\s*(\w+)=raw_topic\(contract\.(\w+)\)", (ROOT / "streams/app.py").read_text(), re.M))
+    paths = [*(ROOT / "streams").rglob("*.py"), ROOT / "bootstrap" / "worker.py"]
+    code = "\n".join(path.read_text() for path in paths)
+    return {
+        getattr(contract, spec).setting
+        for variable, spec in declared.items()
+        if any(re.search(pattern.format(variable), code) for pattern in patterns)
+    }
 
 
 def test_kafka_users_may_do_only_their_part() -> None:
@@ -385,8 +398,8 @@ def test_kafka_users_may_do_only_their_part() -> None:
 
     worker = users["invoice-worker"]
     leader = f"{settings.topic(settings.worker_app_id)}-__assignor-__leader"  # Faust's own topic
-    assert topics_with(worker, "Write") == {topic[name] for name in worker_topics("{}.send(")} | {leader}
-    assert topics_with(worker, "Read") == {topic[name] for name in worker_topics("app.agent({}")} | {leader}
+    assert topics_with(worker, "Write") == {topic[name] for name in worker_topics(WORKER_WRITES)} | {leader}
+    assert topics_with(worker, "Read") == {topic[name] for name in worker_topics(WORKER_READS)} | {leader}
     assert worker[("group", settings.topic(settings.worker_app_id), "literal")] >= {"Read"}
 
     for deployment, user in (("invoice-api", "invoice-api"), ("invoice-worker", "invoice-worker")):

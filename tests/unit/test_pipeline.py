@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from infra.mail import EmailNotSent
+from infra.settings import Settings
 from infra.storage import invoice_key
 from schemas.api import JobType
 from schemas.events import EmailReason, InvoiceEmailRequested, OrderFailed, OrderInvoiced, OrderInvoiceRequested
@@ -16,16 +17,20 @@ from schemas.orders import parse_order_event
 from schemas.public_events import InvoiceEmailed
 from schemas.settings import EInvoiceSettings as EInvoiceSettingsModel
 from schemas.settings import SequenceSettings
+from streams.announcements import Announce
 from streams.email_documents import InvoiceEmail
-from streams.emailing import EmailDeps, email_document
+from streams.emailing import email_document
 from streams.pipeline import PipelineDeps, invoice_order
 from streams.public_events import cloud_event_id
+from streams.resources import WorkerResources
 from tests.factories import encoded, order_event
 from tests.memory import (
     MemoryCaptures,
+    MemoryClaims,
     MemoryCreditNotes,
     MemoryGateway,
     MemoryInvoices,
+    MemoryJobs,
     MemoryMailer,
     MemoryOrders,
     MemoryRenderer,
@@ -58,29 +63,26 @@ class World:
         async def announce(event: Any) -> None:
             self.announced.append(event)
 
-        return PipelineDeps(
+        return self.resources(announce).pipeline_deps(queue_email)
+
+    def resources(self, announce: Announce) -> WorkerResources:
+        """The worker's resources on the fakes: the pipeline's dependencies are wired as in the worker."""
+        return WorkerResources(
+            settings=Settings(email_default_sender="invoices@example.com"),
+            jobs=MemoryJobs(),
             orders=self.orders,
             invoices=self.invoices,
-            numbers=self.invoices,
-            credit_notes=self.credit_notes,
+            claims=MemoryClaims(),
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render,
             check_einvoice=self.render.check_einvoice,
             captures=self.captures,
-            payments=self.gateway,
-            email=EmailDeps(
-                invoices=self.invoices,
-                tenant_settings=self.tenant_settings,
-                storage=self.storage,
-                mailer=self.mailer,
-                default_sender="invoices@example.com",
-                now=lambda: NOW,
-                announce=announce,
-            ),
-            queue_email=queue_email,
-            now=lambda: NOW,
+            payment_gateway=self.gateway,
+            mailer=self.mailer,
+            credit_notes=self.credit_notes,
             announce=announce,
+            now=lambda: NOW,
         )
 
     async def add_order(self, order_id: str, email: str | None = "erika@example.com", **fields: Any) -> None:

@@ -6,7 +6,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from schemas.events import JOB_RESULT, OrderInvoiceRequested
-from schemas.export import ASYNCAPI_PATH, EXPORTED, TOPICS, path_of, render, render_asyncapi
+from schemas.export import ASYNCAPI_PATH, EXPORTED, asyncapi, path_of, render, render_asyncapi
+from schemas.topics import TOPICS
 from tests.factories import order_event
 
 CONTRACT = Path(__file__).parents[2] / "schemas" / "contract"
@@ -24,8 +25,17 @@ def test_factory_orders_follow_the_contract() -> None:
 
 def test_asyncapi_document_is_current_and_names_every_event() -> None:
     assert ASYNCAPI_PATH.read_text() == render_asyncapi(), "run: python -m schemas.export"
-    listed = {model for _, models, _ in TOPICS.values() for model in models}
+    listed = {model for spec in TOPICS for model in spec.records}
     assert listed == set(EXPORTED)
+
+
+def test_the_asyncapi_channels_are_the_declared_topics() -> None:
+    """One topic contract (schemas/topics.py): the document lists each declared topic, with its key."""
+    channels = asyncapi()["channels"]
+    assert list(channels) == [spec.default for spec in TOPICS]
+    for spec in TOPICS:
+        assert channels[spec.default]["description"].startswith(f"Key: {spec.key_description}.")
+        assert set(channels[spec.default]["messages"]) == {model.__name__ for model in spec.records}
 
 
 @pytest.mark.parametrize(

@@ -24,9 +24,9 @@ async def test_the_lag_timer_logs_a_defect_with_a_reference_and_measures_again(
                 raise RuntimeError("injected defect in assignment")
             return []
 
-    monkeypatch.setattr(lag, "app", SimpleNamespace(consumer=Consumer()))
-    await lag.measure_consumer_lag()  # a timer that raised would stop for good
-    await lag.measure_consumer_lag()
+    app = SimpleNamespace(consumer=Consumer())
+    await lag.measure_consumer_lag(app)  # a timer that raised would stop for good
+    await lag.measure_consumer_lag(app)
     assert ticks == [0, 1]
     assert re.search(r"measuring the consumer lag failed, reference [0-9a-f]{12}", caplog.text)
 
@@ -48,9 +48,9 @@ async def test_the_schedule_timer_logs_a_defect_with_a_reference_and_ticks_again
         ticks.append(now)
         return []
 
-    monkeypatch.setattr(schedule, "worker_resources", opened)
     monkeypatch.setattr(schedule, "start_due_jobs", start_due_jobs)
-    await schedule.start_scheduled_jobs()  # a timer that raised would stop for good
-    await schedule.start_scheduled_jobs()
+    topics: Any = SimpleNamespace(job_requests=SimpleNamespace(publish=None))
+    await schedule.start_scheduled_jobs(topics, opened)  # a timer that raised would stop for good
+    await schedule.start_scheduled_jobs(topics, opened)
     assert len(ticks) == 2
     assert re.search(r"starting the scheduled jobs failed, reference [0-9a-f]{12}", caplog.text)
