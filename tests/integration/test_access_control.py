@@ -21,9 +21,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from bootstrap.api import build_api
 from infra.clients import SCOPE_MANAGE, SCOPE_READ, ClientRepository
 from infra.settings import Settings
-from service.app import create_app
 from tests.support import ROOT, api_client
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ BOTH = f"{SCOPE_MANAGE} {SCOPE_READ}"
 @pytest.fixture
 async def raw_api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API without the tests' automatic tokens: each request carries what the test gives it."""
-    async with api_client(create_app(settings), settings, authorised=False) as client:
+    async with api_client(build_api(settings), settings, authorised=False) as client:
         yield client
 
 
@@ -119,7 +119,7 @@ async def test_a_body_that_is_not_a_form_is_invalid_request(raw_api: httpx.Async
 @asynccontextmanager
 async def replica(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[FastAPI]:
     """One API process of several over the same store, its quotas and backoff on `clock`."""
-    app = create_app(settings)
+    app = build_api(settings)
     async with app.router.lifespan_context(app):
         resources = app.state.resources
         resources.clock = resources.login_backoff.clock = clock
@@ -158,7 +158,7 @@ async def test_a_revoked_clients_tokens_are_refused(
 ) -> None:
     checked_at_once = settings.model_copy(update={"client_check_seconds": 0.0})
     client, secret = await clients.create(tenant, {SCOPE_READ})
-    async with api_client(create_app(checked_at_once), checked_at_once, authorised=False) as api:
+    async with api_client(build_api(checked_at_once), checked_at_once, authorised=False) as api:
         headers = bearer((await get_token(api, client.client_id, secret)).json()["access_token"])
         assert (await api.get(f"/invoice/{tenant}/jobs/invoices/no-such-job", headers=headers)).status_code == 404
         assert await clients.revoke(client.client_id)
@@ -173,7 +173,7 @@ async def test_a_rotated_secret_ends_the_old_secret_and_its_tokens(
     checked_at_once = settings.model_copy(update={"client_check_seconds": 0.0})
     client, secret = await clients.create(tenant, {SCOPE_READ})
     path = f"/invoice/{tenant}/jobs/invoices/no-such-job"
-    async with api_client(create_app(checked_at_once), checked_at_once, authorised=False) as api:
+    async with api_client(build_api(checked_at_once), checked_at_once, authorised=False) as api:
         old_token = bearer((await get_token(api, client.client_id, secret)).json()["access_token"])
         new_secret = await clients.rotate(client.client_id)
         assert new_secret is not None and new_secret != secret
@@ -379,7 +379,7 @@ async def test_tokens_of_an_external_issuer_are_checked_against_its_jwks(
     impostor = jwt.encode(claims, impostor_key, algorithm="RS256", headers={"kid": "issuer-key-1"})
     ours = {**claims, "aud": external.jwt_audience}  # this service's audience is not the external tokens'
     other_audience = jwt.encode(ours, issuer_key, algorithm="RS256", headers={"kid": "issuer-key-1"})
-    async with api_client(create_app(external), external, authorised=False) as api:
+    async with api_client(build_api(external), external, authorised=False) as api:
         path = f"/invoice/{tenant}/settings/invoice"
         assert (await api.get(path, headers={"Authorization": f"Bearer {good}"})).status_code == 404
         assert (await api.get(path, headers={"Authorization": f"Bearer {impostor}"})).status_code == 401

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from bootstrap.api import build_api
 from infra.links import LinkSigner
 from infra.settings import Settings
 from infra.storage import credit_note_key, invoice_key
-from service.app import create_app
 from tests.support import api_client
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 async def local_api(settings: Settings, tmp_path: Any) -> AsyncIterator[tuple[httpx.AsyncClient, Settings, LinkSigner]]:
     """The API with local storage, and the signer it signs its links with."""
     local = settings.model_copy(update={"storage": "local", "local_storage_dir": tmp_path})
-    app = create_app(local)
+    app = build_api(local)
     async with api_client(app, local) as client:
         yield client, local, app.state.resources.signer
 
@@ -133,7 +133,7 @@ async def test_two_api_instances_accept_each_others_links(
         {"_id": f"{tenant}:o-77", "tenant": tenant, "orderId": "o-77", "jobId": "j", "seq": 77, "number": number,
          "document": {}, "storageKey": key, "issuedAt": None}
     )  # fmt: skip
-    first, second = create_app(local), create_app(local)
+    first, second = build_api(local), build_api(local)
     async with api_client(first, local) as one, api_client(second, local) as other:
         link = urlsplit(first.state.resources.signer.link(tenant, number))
         assert "kid=" in link.query
