@@ -2,9 +2,15 @@
 the filters and pages of the job list."""
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+
+from infra.clients import SCOPE_MANAGE, SCOPE_READ
+from infra.kafka import KafkaUnavailable
+from schemas.api import JobType
+from tests.api_fakes import FakeApi, fake_settings
 
 URL = "/invoice/{tenant}/jobs/invoices"
 
@@ -123,3 +129,119 @@ async def test_order_ids_too_large_for_one_job_event_are_400_not_503(api: httpx.
     response = await api.post(URL.format(tenant=tenant), json={"jobType": "MANUAL", "orderIds": order_ids})
     assert response.status_code == 400, response.text
     assert "at most 900000 per job" in response.json()["message"]
+
+
+# --- the rules of one job and of creating one --------------------------------------------------------
+
+
+async def test_an_unknown_or_another_tenants_job_is_404(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    await fake.jobs.create(tenant="other", job_id="j-1", job_type=JobType.MANUAL, order_ids=["a"])
+    for job_id in ("j-1", "nope"):
+        response = await api.get(URL.format(tenant="shop") + f"/{job_id}")
+        assert response.status_code == 404, response.text
+        assert response.json()["code"] == "404"
+
+
+async def test_a_created_job_is_published_and_can_be_read(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    response = await api.post(URL.format(tenant="shop"), json={"jobType": "MANUAL", "orderIds": ["a", "b"]})
+    assert response.status_code == 201, response.text
+    job_id = response.json()["jobId"]
+    assert [key for _, key, _ in fake.publisher.published] == [f"shop:{job_id}"]
+    read = await api.get(URL.format(tenant="shop") + f"/{job_id}")
+    assert read.status_code == 200
+    assert read.json()["jobStatus"] == "IN_PROGRESS"
+
+
+async def test_kafka_down_is_503_and_leaves_no_job(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    fake.publisher.failing = KafkaUnavailable("no broker")
+    response = await api.post(URL.format(tenant="shop"), json={"jobType": "MANUAL", "orderIds": ["a"]})
+    assert response.status_code == 503, response.text
+    assert fake.jobs.jobs == {}
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [({"Authorization": ""}, 401), ({"Authorization": "Basic abc"}, 401), ({"Authorization": "Bearer junk"}, 401)],
+)
+async def test_a_missing_or_bad_token_is_401(api: httpx.AsyncClient, headers: dict[str, str], status: int) -> None:
+    for response in (
+        await api.get(URL.format(tenant="shop"), headers=headers),
+        await api.post(URL.format(tenant="shop"), json={"jobType": "MANUAL", "orderIds": ["a"]}, headers=headers),
+    ):
+        assert response.status_code == status, response.text
+        assert "WWW-Authenticate" in response.headers
+
+
+async def test_a_read_only_token_cannot_create_a_job(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    headers = fake.token(scopes=frozenset({SCOPE_READ}))
+    response = await api.post(URL.format(tenant="shop"), json={"jobType": "MANUAL", "orderIds": ["a"]}, headers=headers)
+    assert response.status_code == 403
+    assert SCOPE_MANAGE in response.json()["message"]
+    assert (await api.get(URL.format(tenant="shop"), headers=headers)).status_code == 200
+
+
+async def test_the_job_quota_is_429_with_retry_after() -> None:
+    fake = FakeApi.build(fake_settings(quota_jobs_per_minute=1))
+    body = {"jobType": "MANUAL", "orderIds": ["a"]}
+    assert fake.http.post(URL.format(tenant="shop"), json=body, headers=fake.token()).status_code == 201
+    refused = fake.http.post(URL.format(tenant="shop"), json=body, headers=fake.token())
+    assert refused.status_code == 429
+    assert int(refused.headers["Retry-After"]) > 0
+
+
+# --- the job list: filters and pages ----------------------------------------------------------------
+
+
+async def test_jobs_are_filtered_by_type_status_and_creation(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    await fake.jobs.create(tenant="shop", job_id="m-1", job_type=JobType.MANUAL, order_ids=["a"])
+    await fake.jobs.create(tenant="shop", job_id="a-1", job_type=JobType.AUTOMATIC, order_ids=[])
+    await fake.jobs.create(tenant="other", job_id="o-1", job_type=JobType.MANUAL, order_ids=["a"])
+
+    async def listed(**params: str) -> list[str]:
+        response = await api.get(URL.format(tenant="shop"), params=params)
+        assert response.status_code == 200, response.text
+        return sorted(item["jobId"] for item in response.json()["items"])
+
+    assert await listed() == ["a-1", "m-1"]
+    assert await listed(jobType="MANUAL") == ["m-1"]
+    assert await listed(jobType="AUTOMATIC") == ["a-1"]
+    assert await listed(status="IN_PROGRESS") == ["a-1", "m-1"]
+    assert await listed(status="DONE") == []
+    hour = timedelta(hours=1)
+    assert await listed(createdFrom=(datetime.now(UTC) + hour).isoformat()) == []
+    assert await listed(createdTo=(datetime.now(UTC) - hour).isoformat()) == []
+    assert await listed(createdFrom=(datetime.now(UTC) - hour).isoformat()) == ["a-1", "m-1"]
+
+
+async def test_jobs_come_in_pages_by_cursor(api: httpx.AsyncClient, fake: FakeApi) -> None:
+    for i in range(3):
+        await fake.jobs.create(tenant="shop", job_id=f"j-{i}", job_type=JobType.MANUAL, order_ids=["a"])
+    seen: list[str] = []
+    params: dict[str, str] = {"limit": "2"}
+    while True:
+        page = (await api.get(URL.format(tenant="shop"), params=params)).json()
+        seen += [item["jobId"] for item in page["items"]]
+        if not page.get("nextCursor"):
+            break
+        params["cursor"] = page["nextCursor"]
+    assert sorted(seen) == ["j-0", "j-1", "j-2"]
+    assert len(seen) == 3
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"cursor": "not a cursor!"}, "cursor"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "201"}, "limit"),
+        ({"status": "LOST"}, "status"),
+        ({"jobType": "WEEKLY"}, "jobType"),
+        ({"createdFrom": "2026-01-01T00:00:00"}, "createdFrom"),  # no offset
+    ],
+)
+async def test_bad_job_list_parameters_are_400_naming_the_parameter(
+    api: httpx.AsyncClient, params: dict[str, str], named: str
+) -> None:
+    response = await api.get(URL.format(tenant="shop"), params=params)
+    assert response.status_code == 400, response.text
+    assert named in response.json()["message"]
