@@ -52,8 +52,8 @@ class MemoryClients:
     async def find(self, client_id: str) -> Client | None:
         return self.clients.get(client_id)
 
-    def add(self, client_id: str, tenant: str = TENANT) -> Client:
-        client = Client(client_id, tenant, frozenset(SCOPES), START, None, hash_secret(SECRET))
+    def add(self, client_id: str, tenant: str = TENANT, scopes: frozenset[str] = frozenset(SCOPES)) -> Client:
+        client = Client(client_id, tenant, scopes, START, None, hash_secret(SECRET))
         self.clients[client_id] = client
         return client
 

@@ -79,43 +79,6 @@ async def test_token_endpoint_answers_the_contract_tutorials_shape(
     assert with_basic.json()["scope"] == BOTH  # no scope asked for: all the client is allowed
 
 
-@pytest.mark.parametrize(
-    ("form", "status", "error"),
-    [
-        ({"grant_type": "client_credentials", "secret": "wrong"}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "client_id": "ic-unknown", "secret": "x"}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "secret": None}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "scope": "invoice.invoice_manage"}, 400, "invalid_scope"),
-        ({"grant_type": "client_credentials", "scope": "invoice.everything"}, 400, "invalid_scope"),
-        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({}, 400, "invalid_request"),
-    ],
-)
-async def test_token_endpoint_errors_follow_rfc_6749(
-    raw_api: httpx.AsyncClient, clients: ClientRepository, tenant: str, form: dict[str, Any], status: int, error: str
-) -> None:
-    client, secret = await clients.create(tenant, {SCOPE_READ})
-    data = {"client_id": client.client_id, "client_secret": secret, **form}
-    if "secret" in form:
-        data.pop("secret")
-        if form["secret"] is None:
-            data.pop("client_secret")
-        else:
-            data["client_secret"] = form["secret"]
-    response = await raw_api.post("/oauth/token", data=data)
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == error
-    assert response.json()["error_description"]
-    if status == 401:
-        assert response.headers["www-authenticate"].startswith("Basic")
-
-
-async def test_a_body_that_is_not_a_form_is_invalid_request(raw_api: httpx.AsyncClient) -> None:
-    response = await raw_api.post("/oauth/token", json={"grant_type": "client_credentials"})
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
-
-
 @asynccontextmanager
 async def replica(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[FastAPI]:
     """One API process of several over the same store, its quotas and backoff on `clock`."""
