@@ -53,3 +53,11 @@ def test_a_number_ending_in_slash_pdf_is_read_as_the_pdf_of_the_number_before_it
     """The one ambiguity, resolved by the order: GET .../2026/pdf is the download of invoice 2026."""
     answer = api.http.get("/invoice/shop/invoices/2026/pdf", headers=api.token())
     assert answer.status_code == 400  # the download's expires and signature are missing
+
+
+@pytest.mark.parametrize("number", NUMBERS)
+def test_credit_notes_is_the_credit_note_request_of_the_number_before_it(api: FakeApi, number: str) -> None:
+    body = {"reason": "r", "wholeInvoice": True}
+    answer = api.http.post(f"/invoice/shop/invoices/{number}/credit-notes", json=body, headers=api.token())
+    assert answer.status_code == 404
+    assert answer.json()["message"].startswith(f"Invoice {number} not found")
