@@ -2,6 +2,7 @@
 its email resend, and each of their 4xx answers."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ from tests.unit.test_rendering import document
 URL = "/invoice/shop/invoices"
 
 
-async def issue(fake: FakeApi, number: str, order_id: str, job_id: str = "job-1", **order: object) -> InvoiceRecord:
+async def issue(fake: FakeApi, number: str, order_id: str, job_id: str = "job-1", **order: Any) -> InvoiceRecord:
     """An issued invoice of tenant shop in the fake store, its PDF stored."""
     record = await fake.invoices.allocate(
         tenant="shop",
