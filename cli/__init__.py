@@ -33,14 +33,14 @@ def api(
     """Run the REST API (uvicorn)."""
     import uvicorn
 
-    from service.app import create_app
+    from bootstrap.api import build_api
 
     settings = get_settings()
     refuse_unsafe(settings, "api")
     configure_logging(settings.log_level, settings.log_json)
     configure_tracing(settings, "invoice-api")
     uvicorn.run(
-        create_app(settings),
+        build_api(settings),
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_config=None,  # keep our logging configuration

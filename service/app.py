@@ -1,34 +1,20 @@
-"""The FastAPI application: resources opened in the lifespan, routes, error handlers."""
+"""The FastAPI application: routes, error handlers, middleware, over the resources `bootstrap/api.py`
+built (opened in the lifespan)."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from infra import db as mongo
-from infra.clients import CachedClients, ClientRepository, unknown_client_hash
-from infra.credit_notes import CreditNoteRepository
-from infra.deployment import check_deployment
-from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository
-from infra.kafka import KafkaPublisher
-from infra.limits import MongoWindowedCounters
-from infra.links import LinkSigner
-from infra.settings import Settings, get_settings
-from infra.storage import open_storage
-from infra.tenant_settings import TenantSettingsRepository
-from infra.tokens import TokenService
+from infra.settings import Settings
 from infra.tracing import tracing_wanted
 from service.body_limit import BodySizeLimit
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.http_metrics import HttpMetrics, metrics
-from service.login_limits import LoginBackoff
 from service.routes import credit_notes, downloads, health, invoices, jobs, oauth
 from service.routes import settings as tenant_settings
 
@@ -49,59 +35,38 @@ emails an issued invoice again; `GET /invoice/{tenant}/invoices/{invoiceNumber}/
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+# Bootstrap's opener of the API's resources: entered in the lifespan, left when the API stops.
+OpenResources = Callable[[], AbstractAsyncContextManager[ApiResources]]
+
+# The routers in the order their routes are matched. Order matters where paths overlap: `invoices`
+# ends with GET /invoice/{tenant}/invoices/{invoiceNumber:path}, which also matches the `/pdf` path of
+# `downloads` (numbers may hold '/'), so `downloads` comes first; within `invoices`, the `/email` and
+# `/xml` routes come before that catch-all. tests/unit/api/test_route_precedence.py keeps this true.
+ROUTERS: list[APIRouter] = [
+    oauth.router,
+    jobs.router,
+    tenant_settings.router,
+    downloads.router,
+    invoices.router,
+    credit_notes.router,
+    health.router,
+]
+
+
+def create_app(settings: Settings, open_resources: OpenResources) -> FastAPI:
+    """The API over what `bootstrap/api.py` built: `open_resources` gives the resources for the lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        check_deployment(settings)  # outside environment=local, no default credentials or random keys
-        client = mongo.connect(settings)
-        db = client[settings.mongo_database]
-        signer = LinkSigner(settings)
-        counters = MongoWindowedCounters(db)
-        clients = ClientRepository(db)
-        resources = ApiResources(
-            settings=settings,
-            mongo=client,
-            db=db,
-            jobs=JobRepository(db),
-            invoices=InvoiceRepository(db),
-            tenant_settings=TenantSettingsRepository(db),
-            publisher=KafkaPublisher(settings),
-            storage=open_storage(settings, signer),
-            signer=signer,
-            tokens=TokenService(settings),
-            clients=clients,
-            credit_notes=CreditNoteRepository(db),
-            counters=counters,
-            login_backoff=LoginBackoff(
-                counters,
-                free_failures=settings.login_free_failures,
-                max_delay=timedelta(seconds=settings.login_backoff_max_seconds),
-                window=timedelta(seconds=settings.login_failure_window_seconds),
-            ),
-            client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds)),
-        )
-        app.state.resources = resources
-        # Made now, so not even the first unknown client ID answers slower (it makes the hash once).
-        await asyncio.to_thread(unknown_client_hash)
-        try:
+        async with open_resources() as resources:
+            app.state.resources = resources
             yield
-        finally:
-            await resources.publisher.close()
-            await resources.storage.close()
-            await client.close()
 
     app = FastAPI(title="Invoice Service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_body_bytes)
-    app.include_router(oauth.router)
-    app.include_router(jobs.router)
-    app.include_router(tenant_settings.router)
-    app.include_router(downloads.router)
-    app.include_router(invoices.router)
-    app.include_router(credit_notes.router)
-    app.include_router(health.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_route("/metrics", metrics, include_in_schema=False)
     app.add_middleware(HttpMetrics)
     if settings.trusted_proxies:

@@ -1,26 +1,26 @@
 """What path operations depend on: the shared resources, the validated tenant and the tenant quotas."""
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Path, Request
-from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
 
-from infra.clients import CachedClients, ClientRepository
-from infra.credit_notes import CreditNoteRepository
-from infra.db import Document
-from infra.invoices import InvoiceRepository
-from infra.jobs import JobRepository
-from infra.kafka import KafkaPublisher
+from infra.clients import CachedClients, ClientLookup
 from infra.limits import WindowedCounters
 from infra.links import LinkSigner
+from infra.ports import (
+    CreditNoteStore,
+    EventPublisher,
+    InvoiceCatalog,
+    InvoiceStorage,
+    InvoiceStore,
+    JobStore,
+    TenantSettingsStore,
+)
 from infra.settings import Settings
-from infra.storage import InvoiceStorage
-from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
 from schemas.api import ErrorResponse
 from schemas.events import utc_now
@@ -30,23 +30,33 @@ from service.login_limits import LoginBackoff
 from service.services import CreditServices, InvoiceReading, JobServices
 
 
+class InvoiceRepository(InvoiceStore, InvoiceCatalog, Protocol):
+    """The API's invoices: the records (one by number, email requests) and the read side (lists)."""
+
+
+HealthCheck = Callable[[], Awaitable[None]]
+
+
 @dataclass
 class ApiResources:
+    """What the path operations depend on, on the ports: `bootstrap/api.py` builds it from settings (the
+    MongoDB, Kafka and storage adapters) or from the fakes a test hands it."""
+
     settings: Settings
-    mongo: AsyncMongoClient[Document]
-    db: AsyncDatabase[Document]
-    jobs: JobRepository
+    jobs: JobStore
     invoices: InvoiceRepository
-    tenant_settings: TenantSettingsRepository
-    publisher: KafkaPublisher
+    tenant_settings: TenantSettingsStore
+    publisher: EventPublisher
     storage: InvoiceStorage
     signer: LinkSigner
     tokens: TokenService
-    clients: ClientRepository
-    credit_notes: CreditNoteRepository
+    clients: ClientLookup
+    credit_notes: CreditNoteStore
     counters: WindowedCounters  # shared by every replica: login backoff and tenant quotas
     login_backoff: LoginBackoff
     client_checks: CachedClients  # the token check's view of revocations
+    # GET /health: each dependency's check by the name it answers under ("kafka", "mongodb", "storage").
+    health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
 
 
@@ -90,6 +100,71 @@ def get_credit_services(res: Resources) -> CreditServices:
 
 
 Credits = Annotated[CreditServices, Depends(get_credit_services)]
+
+
+# --- the pieces a path operation takes one by one (never the whole bag) -----------------------------
+
+
+def get_settings_dep(res: Resources) -> Settings:
+    return res.settings
+
+
+def get_invoices(res: Resources) -> InvoiceRepository:
+    return res.invoices
+
+
+def get_credit_notes(res: Resources) -> CreditNoteStore:
+    return res.credit_notes
+
+
+def get_tenant_settings(res: Resources) -> TenantSettingsStore:
+    return res.tenant_settings
+
+
+def get_publisher(res: Resources) -> EventPublisher:
+    return res.publisher
+
+
+def get_storage(res: Resources) -> InvoiceStorage:
+    return res.storage
+
+
+def get_signer(res: Resources) -> LinkSigner:
+    return res.signer
+
+
+def get_tokens(res: Resources) -> TokenService:
+    return res.tokens
+
+
+def get_clients(res: Resources) -> ClientLookup:
+    return res.clients
+
+
+def get_client_checks(res: Resources) -> CachedClients:
+    return res.client_checks
+
+
+def get_login_backoff(res: Resources) -> LoginBackoff:
+    return res.login_backoff
+
+
+def get_health_checks(res: Resources) -> dict[str, HealthCheck]:
+    return res.health_checks
+
+
+AppSettings = Annotated[Settings, Depends(get_settings_dep)]
+Invoices = Annotated[InvoiceRepository, Depends(get_invoices)]
+CreditNotes = Annotated[CreditNoteStore, Depends(get_credit_notes)]
+SettingsStore = Annotated[TenantSettingsStore, Depends(get_tenant_settings)]
+Publisher = Annotated[EventPublisher, Depends(get_publisher)]
+Storage = Annotated[InvoiceStorage, Depends(get_storage)]
+Signer = Annotated[LinkSigner, Depends(get_signer)]
+Tokens = Annotated[TokenService, Depends(get_tokens)]
+Clients = Annotated[ClientLookup, Depends(get_clients)]
+ClientChecks = Annotated[CachedClients, Depends(get_client_checks)]
+Backoff = Annotated[LoginBackoff, Depends(get_login_backoff)]
+HealthChecks = Annotated[dict[str, HealthCheck], Depends(get_health_checks)]
 
 Tenant = Annotated[
     str,

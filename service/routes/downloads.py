@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from infra.links import CREDIT_NOTE_PDF
-from service.dependencies import Resources, Tenant
+from service.dependencies import CreditNotes, Invoices, Signer, Storage, Tenant
 from service.disposition import attachment
 from service.errors import ApiError, error_responses
 
@@ -26,16 +26,18 @@ async def download_invoice(
     invoiceNumber: Annotated[str, Path(max_length=128)],
     expires: Annotated[int, Query()],
     signature: Annotated[str, Query()],  # any malformed one is 403 (LinkSigner.verify), not a validation error
-    res: Resources,
+    signer: Signer,
+    invoices: Invoices,
+    storage: Storage,
     kid: Annotated[str | None, Query(description="Id of the key that signed the link")] = None,
 ) -> Response:
-    if not res.signer.verify(tenant, invoiceNumber, expires, signature, kid=kid):
+    if not signer.verify(tenant, invoiceNumber, expires, signature, kid=kid):
         raise ApiError(403, "Download link is invalid or has expired; read the job again for a fresh link")
-    invoice = await res.invoices.find_by_number(tenant, invoiceNumber)
+    invoice = await invoices.find_by_number(tenant, invoiceNumber)
     if invoice is None or invoice.storage_key is None:
         raise ApiError(404, f"Invoice {invoiceNumber} not found")
     # The key the PDF was stored under when it was issued, never one rebuilt from the number.
-    data = await res.storage.get(invoice.storage_key)
+    data = await storage.get(invoice.storage_key)
     filename = invoice.storage_key.rsplit("/", 1)[-1]
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": attachment(filename)})
 
@@ -52,14 +54,16 @@ async def download_credit_note(
     creditNoteNumber: Annotated[str, Path(max_length=128)],
     expires: Annotated[int, Query()],
     signature: Annotated[str, Query()],
-    res: Resources,
+    signer: Signer,
+    credit_notes: CreditNotes,
+    storage: Storage,
     kid: Annotated[str | None, Query(description="Id of the key that signed the link")] = None,
 ) -> Response:
-    if not res.signer.verify(tenant, creditNoteNumber, expires, signature, what=CREDIT_NOTE_PDF, kid=kid):
+    if not signer.verify(tenant, creditNoteNumber, expires, signature, what=CREDIT_NOTE_PDF, kid=kid):
         raise ApiError(403, "Download link is invalid or has expired; read the credit note again for a fresh link")
-    note = await res.credit_notes.find_by_number(tenant, creditNoteNumber)
+    note = await credit_notes.find_by_number(tenant, creditNoteNumber)
     if note is None or note.storage_key is None:
         raise ApiError(404, f"Credit note {creditNoteNumber} not found")
-    data = await res.storage.get(note.storage_key)
+    data = await storage.get(note.storage_key)
     filename = note.storage_key.rsplit("/", 1)[-1]
     return Response(data, media_type="application/pdf", headers={"Content-Disposition": attachment(filename)})

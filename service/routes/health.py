@@ -6,8 +6,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from infra.db import ping
-from service.dependencies import Resources
+from service.dependencies import AppSettings, HealthChecks
 
 router = APIRouter(tags=["Operations (extension)"])
 
@@ -21,14 +20,10 @@ async def probe(check: Callable[[], Awaitable[None]], timeout: float) -> str:
 
 
 @router.get("/health", operation_id="GET-health", summary="Liveness and the state of Kafka, MongoDB and storage")
-async def health(res: Resources) -> JSONResponse:
-    timeout = res.settings.kafka_timeout_seconds
-    kafka, mongodb, storage = await asyncio.gather(
-        probe(res.publisher.check, timeout),
-        probe(lambda: ping(res.db), timeout),
-        probe(res.storage.check, timeout),
-    )
-    dependencies = {"kafka": kafka, "mongodb": mongodb, "storage": storage}
+async def health(settings: AppSettings, checks: HealthChecks) -> JSONResponse:
+    timeout = settings.kafka_timeout_seconds
+    states = await asyncio.gather(*(probe(check, timeout) for check in checks.values()))
+    dependencies = dict(zip(checks, states, strict=True))
     down = [name for name, state in dependencies.items() if state != "up"]
     body = {"status": "down" if down else "up", "dependencies": dependencies}
     if down:

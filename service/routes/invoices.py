@@ -16,7 +16,18 @@ from invoicing.einvoice import EInvoiceFormat
 from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
-from service.dependencies import QUOTA_EXCEEDED, InvoiceReads, ResendQuota, Resources, Tenant
+from service.dependencies import (
+    QUOTA_EXCEEDED,
+    AppSettings,
+    ClientChecks,
+    InvoiceReads,
+    Invoices,
+    Publisher,
+    ResendQuota,
+    Signer,
+    Tenant,
+    Tokens,
+)
 from service.disposition import attachment
 from service.errors import ApiError, error_responses
 from service.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor, next_cursor
@@ -81,9 +92,9 @@ async def list_invoices(
     responses={**error_responses(400, 401, 403, 404, 409, 500, 503), **QUOTA_EXCEEDED},
 )
 async def resend_invoice_email(
-    tenant: Tenant, invoiceNumber: Annotated[str, Path(max_length=128)], res: Resources
+    tenant: Tenant, invoiceNumber: InvoiceNumber, settings: AppSettings, invoices: Invoices, publisher: Publisher
 ) -> InvoiceEmailAccepted:
-    queued = await services.request_invoice_email(res.settings, res.invoices, res.publisher, tenant, invoiceNumber)
+    queued = await services.request_invoice_email(settings, invoices, publisher, tenant, invoiceNumber)
     return InvoiceEmailAccepted(
         invoiceNumber=queued.invoice_number,
         recipient=queued.recipient,
@@ -106,8 +117,11 @@ async def resend_invoice_email(
 )
 async def invoice_xml(
     tenant: Tenant,
-    invoiceNumber: Annotated[str, Path(max_length=128)],
-    res: Resources,
+    invoiceNumber: InvoiceNumber,
+    signer: Signer,
+    invoices: Invoices,
+    tokens: Tokens,
+    client_checks: ClientChecks,
     # Declared with its scope for the OpenAPI document; checked below unless a signed link is used.
     authorization: Annotated[str | None, Security(oauth2, scopes=[SCOPE_READ])],
     fmt: Annotated[EInvoiceFormat, Query(alias="format", description="The XML format")] = EInvoiceFormat.FACTURX,
@@ -119,12 +133,12 @@ async def invoice_xml(
         if (
             expires is None
             or signature is None
-            or not res.signer.verify(tenant, invoiceNumber, expires, signature, what="xml", kid=kid)
+            or not signer.verify(tenant, invoiceNumber, expires, signature, what="xml", kid=kid)
         ):
             raise ApiError(403, "XML link is invalid or has expired; read the job again for a fresh link")
     else:
-        await authorized(SecurityScopes([SCOPE_READ]), tenant, res, authorization)
-    xml = await services.issued_invoice_xml(res.invoices, tenant, invoiceNumber, fmt)
+        await authorized(SecurityScopes([SCOPE_READ]), tenant, tokens, client_checks, authorization)
+    xml = await services.issued_invoice_xml(invoices, tenant, invoiceNumber, fmt)
     filename = f"{invoiceNumber.replace('/', '_')}-{fmt.value}.xml"
     return Response(xml, media_type="application/xml", headers={"Content-Disposition": attachment(filename)})
 

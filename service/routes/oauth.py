@@ -2,7 +2,6 @@
 of the contract's authorization tutorial. Errors are RFC 6749's own JSON (`error`,
 `error_description`), not ErrorResponse: OAuth2 clients expect them."""
 
-import asyncio
 import base64
 import binascii
 from urllib.parse import parse_qsl, unquote
@@ -10,26 +9,12 @@ from urllib.parse import parse_qsl, unquote
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from infra.clients import Client, secret_matches, unknown_client_hash, unknown_scopes
-from service.dependencies import ApiResources, Resources
+from infra.clients import Client, unknown_scopes
+from service.auth import NO_STORE, OAuthError, authenticate, invalid_client
+from service.dependencies import AppSettings, Backoff, Clients, Tokens
 
 router = APIRouter(tags=["Authorization (extension)"])
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 MAX_FORM_BYTES = 4096
-
-
-class OAuthError(Exception):
-    def __init__(self, status: int, error: str, description: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(description)
-        self.status, self.error, self.description, self.headers = status, error, description, headers or {}
-
-    def response(self) -> JSONResponse:
-        body = {"error": self.error, "error_description": self.description}
-        return JSONResponse(body, status_code=self.status, headers={**NO_STORE, **self.headers})
-
-
-def invalid_client(description: str = "client authentication failed") -> OAuthError:
-    return OAuthError(401, "invalid_client", description, {"WWW-Authenticate": 'Basic realm="invoice"'})
 
 
 async def read_form(request: Request) -> dict[str, str]:
@@ -63,24 +48,6 @@ def client_credentials(request: Request, form: dict[str, str]) -> tuple[str, str
     if not client_id or not secret:
         raise invalid_client("client_id and client_secret are required")
     return client_id, secret
-
-
-async def authenticate(res: ApiResources, client_id: str, secret: str, address: str) -> Client:
-    # Only a (client, address) pair that has failed again and again waits, and its attempts are not
-    # verified meanwhile (service/login_limits.py says why); every other caller is verified at once.
-    wait = await res.login_backoff.retry_after(client_id, address)
-    if wait is not None:
-        raise OAuthError(
-            429, "invalid_client", f"too many failed attempts; try again in {wait} s", {"Retry-After": str(wait)}
-        )
-    client = await res.clients.find(client_id)
-    # The hash is checked even for an unknown client, so the answer's timing does not tell which IDs exist.
-    stored_hash = client.secret_hash if client else unknown_client_hash()
-    matches = await asyncio.to_thread(secret_matches, secret, stored_hash)
-    if client is None or not matches or not client.active:
-        await res.login_backoff.record_failure(client_id, address)
-        raise invalid_client()
-    return client
 
 
 def granted_scopes(client: Client, requested: str | None) -> frozenset[str]:
@@ -119,7 +86,9 @@ def granted_scopes(client: Client, requested: str | None) -> frozenset[str]:
         }
     },
 )
-async def token(request: Request, res: Resources) -> JSONResponse:
+async def token(
+    request: Request, settings: AppSettings, tokens: Tokens, backoff: Backoff, clients: Clients
+) -> JSONResponse:
     try:
         form = await read_form(request)
         grant_type = form.get("grant_type")
@@ -130,15 +99,15 @@ async def token(request: Request, res: Resources) -> JSONResponse:
         client_id, secret = client_credentials(request, form)
         # The peer's address, or the one a trusted proxy forwarded (ProxyHeadersMiddleware, service/app.py).
         address = request.client.host if request.client else "unknown"
-        client = await authenticate(res, client_id, secret, address)
+        client = await authenticate(backoff, clients, client_id, secret, address)
         scopes = granted_scopes(client, form.get("scope"))
     except OAuthError as error:
         return error.response()
-    access_token, expires_in = res.tokens.issue(client_id=client.client_id, tenant=client.tenant, scopes=scopes)
+    access_token, expires_in = tokens.issue(client_id=client.client_id, tenant=client.tenant, scopes=scopes)
     body = {
         "refresh_token": "",
         "refresh_token_expires_in": 0,
-        "session_idle_time": res.settings.token_session_idle_seconds,
+        "session_idle_time": settings.token_session_idle_seconds,
         "token_type": "Bearer",
         "access_token": access_token,
         "expires_in": expires_in,

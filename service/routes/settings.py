@@ -18,7 +18,7 @@ from schemas.settings import (
     TenantSettings,
 )
 from service.auth import ManageScope, ReadScope
-from service.dependencies import Resources, Tenant
+from service.dependencies import SettingsStore, Tenant
 from service.errors import ERROR, ApiError, error_responses
 
 router = APIRouter(tags=["Tenant Settings"])
@@ -30,14 +30,14 @@ def add_settings_resource(model: type[TenantSettings], what: str, missing: str, 
     their model and their words."""
     path = f"/invoice/{{tenant}}/settings/{model.KIND}"
 
-    async def read(tenant: Tenant, res: Resources) -> Any:
-        found = await res.tenant_settings.read(tenant, model)
+    async def read(tenant: Tenant, store: SettingsStore) -> Any:
+        found = await store.read(tenant, model)
         if found is None:
             raise ApiError(404, f"Tenant {tenant} has no {model.KIND} settings; {missing}", f"PUT {path}")
         return found
 
-    async def replace(tenant: Tenant, body: Any, res: Resources) -> Any:
-        await res.tenant_settings.write(tenant, body)
+    async def replace(tenant: Tenant, body: Any, store: SettingsStore) -> Any:
+        await store.write(tenant, body)
         return body
 
     # FastAPI takes the body's model (validation, 400s, OpenAPI schema) from the parameter's annotation.
@@ -118,13 +118,13 @@ async def read_limited_body(request: Request, limit: int) -> bytes:
     openapi_extra={"requestBody": {"required": True, "content": {"image/png": IMAGE_BODY, "image/jpeg": IMAGE_BODY}}},
     responses={**RESPONSES, 413: ERROR},
 )
-async def put_logo(tenant: Tenant, request: Request, res: Resources) -> LogoInfo:
+async def put_logo(tenant: Tenant, request: Request, store: SettingsStore) -> LogoInfo:
     try:
         content = await read_limited_body(request, MAX_LOGO_BYTES)
         logo = await anyio.to_thread.run_sync(check_logo, content, limiter=LOGO_CHECKS)
     except InvalidLogo as error:
         raise ApiError(400, str(error)) from None
-    return await res.tenant_settings.put_logo(tenant, logo)
+    return await store.put_logo(tenant, logo)
 
 
 @router.get(
@@ -135,9 +135,9 @@ async def put_logo(tenant: Tenant, request: Request, res: Resources) -> LogoInfo
     response_class=Response,
     responses={200: {"content": {"image/png": IMAGE_BODY, "image/jpeg": IMAGE_BODY}}, **RESPONSES},
 )
-async def get_logo(tenant: Tenant, res: Resources) -> Response:
-    info = await res.tenant_settings.current_logo(tenant)
-    content = None if info is None else await res.tenant_settings.logo_content(tenant, info.sha256)
+async def get_logo(tenant: Tenant, store: SettingsStore) -> Response:
+    info = await store.current_logo(tenant)
+    content = None if info is None else await store.logo_content(tenant, info.sha256)
     if info is None or content is None:
         raise ApiError(404, f"Tenant {tenant} has no logo")
     return Response(content, media_type=info.mediaType, headers={"ETag": f'"{info.sha256}"'})
@@ -152,7 +152,7 @@ async def get_logo(tenant: Tenant, res: Resources) -> Response:
     response_class=Response,
     responses=RESPONSES,
 )
-async def delete_logo(tenant: Tenant, res: Resources) -> Response:
-    if not await res.tenant_settings.delete_logo(tenant):
+async def delete_logo(tenant: Tenant, store: SettingsStore) -> Response:
+    if not await store.delete_logo(tenant):
         raise ApiError(404, f"Tenant {tenant} has no logo")
     return Response(status_code=204)

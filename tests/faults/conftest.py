@@ -159,9 +159,9 @@ async def fault_db(fault_settings: Settings) -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 async def fault_api(fault_settings: Settings, fault_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
-    from service.app import create_app
+    from bootstrap.api import build_api
 
-    app = create_app(fault_settings)
+    app = build_api(fault_settings)
     async with api_client(app, fault_settings) as client:
         yield client
 

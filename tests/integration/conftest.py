@@ -183,9 +183,9 @@ async def second_worker(
 
 @pytest.fixture(scope="session")
 async def api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
-    from service.app import create_app
+    from bootstrap.api import build_api
 
-    app = create_app(settings)
+    app = build_api(settings)
     async with api_client(app, settings) as client:
         yield client
 
@@ -194,10 +194,10 @@ async def api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncCl
 async def unconsumed_api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API publishing to topics of their own that no worker of this run reads: for tests of what the
     API accepts (say, a job of 10,000 orders) whose jobs must not keep the tests' worker busy afterwards."""
-    from service.app import create_app
+    from bootstrap.api import build_api
 
     unconsumed = settings.model_copy(update={"topic_prefix": f"{settings.topic_prefix}unconsumed-"})
-    async with api_client(create_app(unconsumed), unconsumed) as client:
+    async with api_client(build_api(unconsumed), unconsumed) as client:
         yield client
 
 

@@ -21,9 +21,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
+from bootstrap.api import build_api
 from infra.clients import SCOPE_MANAGE, SCOPE_READ, ClientRepository
 from infra.settings import Settings
-from service.app import create_app
 from tests.support import ROOT, api_client
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ BOTH = f"{SCOPE_MANAGE} {SCOPE_READ}"
 @pytest.fixture
 async def raw_api(settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
     """The API without the tests' automatic tokens: each request carries what the test gives it."""
-    async with api_client(create_app(settings), settings, authorised=False) as client:
+    async with api_client(build_api(settings), settings, authorised=False) as client:
         yield client
 
 
@@ -79,47 +79,10 @@ async def test_token_endpoint_answers_the_contract_tutorials_shape(
     assert with_basic.json()["scope"] == BOTH  # no scope asked for: all the client is allowed
 
 
-@pytest.mark.parametrize(
-    ("form", "status", "error"),
-    [
-        ({"grant_type": "client_credentials", "secret": "wrong"}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "client_id": "ic-unknown", "secret": "x"}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "secret": None}, 401, "invalid_client"),
-        ({"grant_type": "client_credentials", "scope": "invoice.invoice_manage"}, 400, "invalid_scope"),
-        ({"grant_type": "client_credentials", "scope": "invoice.everything"}, 400, "invalid_scope"),
-        ({"grant_type": "password"}, 400, "unsupported_grant_type"),
-        ({}, 400, "invalid_request"),
-    ],
-)
-async def test_token_endpoint_errors_follow_rfc_6749(
-    raw_api: httpx.AsyncClient, clients: ClientRepository, tenant: str, form: dict[str, Any], status: int, error: str
-) -> None:
-    client, secret = await clients.create(tenant, {SCOPE_READ})
-    data = {"client_id": client.client_id, "client_secret": secret, **form}
-    if "secret" in form:
-        data.pop("secret")
-        if form["secret"] is None:
-            data.pop("client_secret")
-        else:
-            data["client_secret"] = form["secret"]
-    response = await raw_api.post("/oauth/token", data=data)
-    assert response.status_code == status, response.text
-    assert response.json()["error"] == error
-    assert response.json()["error_description"]
-    if status == 401:
-        assert response.headers["www-authenticate"].startswith("Basic")
-
-
-async def test_a_body_that_is_not_a_form_is_invalid_request(raw_api: httpx.AsyncClient) -> None:
-    response = await raw_api.post("/oauth/token", json={"grant_type": "client_credentials"})
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
-
-
 @asynccontextmanager
 async def replica(settings: Settings, clock: Callable[[], datetime]) -> AsyncIterator[FastAPI]:
     """One API process of several over the same store, its quotas and backoff on `clock`."""
-    app = create_app(settings)
+    app = build_api(settings)
     async with app.router.lifespan_context(app):
         resources = app.state.resources
         resources.clock = resources.login_backoff.clock = clock
@@ -158,7 +121,7 @@ async def test_a_revoked_clients_tokens_are_refused(
 ) -> None:
     checked_at_once = settings.model_copy(update={"client_check_seconds": 0.0})
     client, secret = await clients.create(tenant, {SCOPE_READ})
-    async with api_client(create_app(checked_at_once), checked_at_once, authorised=False) as api:
+    async with api_client(build_api(checked_at_once), checked_at_once, authorised=False) as api:
         headers = bearer((await get_token(api, client.client_id, secret)).json()["access_token"])
         assert (await api.get(f"/invoice/{tenant}/jobs/invoices/no-such-job", headers=headers)).status_code == 404
         assert await clients.revoke(client.client_id)
@@ -173,7 +136,7 @@ async def test_a_rotated_secret_ends_the_old_secret_and_its_tokens(
     checked_at_once = settings.model_copy(update={"client_check_seconds": 0.0})
     client, secret = await clients.create(tenant, {SCOPE_READ})
     path = f"/invoice/{tenant}/jobs/invoices/no-such-job"
-    async with api_client(create_app(checked_at_once), checked_at_once, authorised=False) as api:
+    async with api_client(build_api(checked_at_once), checked_at_once, authorised=False) as api:
         old_token = bearer((await get_token(api, client.client_id, secret)).json()["access_token"])
         new_secret = await clients.rotate(client.client_id)
         assert new_secret is not None and new_secret != secret
@@ -379,7 +342,7 @@ async def test_tokens_of_an_external_issuer_are_checked_against_its_jwks(
     impostor = jwt.encode(claims, impostor_key, algorithm="RS256", headers={"kid": "issuer-key-1"})
     ours = {**claims, "aud": external.jwt_audience}  # this service's audience is not the external tokens'
     other_audience = jwt.encode(ours, issuer_key, algorithm="RS256", headers={"kid": "issuer-key-1"})
-    async with api_client(create_app(external), external, authorised=False) as api:
+    async with api_client(build_api(external), external, authorised=False) as api:
         path = f"/invoice/{tenant}/settings/invoice"
         assert (await api.get(path, headers={"Authorization": f"Bearer {good}"})).status_code == 404
         assert (await api.get(path, headers={"Authorization": f"Bearer {impostor}"})).status_code == 401

@@ -181,32 +181,6 @@ async def test_credit_notes_written_by_the_credit_side_are_shown(
     assert "jobId" in not_for_notes.json()["message"]
 
 
-@pytest.mark.parametrize(
-    ("params", "named"),
-    [
-        ({"cursor": "not a cursor!"}, "cursor"),
-        ({"cursor": base64.urlsafe_b64encode(b'{"l":"invoice","at":"yesterday","id":"x"}').decode()}, "cursor"),
-        (
-            {"cursor": base64.urlsafe_b64encode(b'{"l":"jobs","at":"2026-01-01T00:00:00+00:00","id":"x"}').decode()},
-            "cursor",
-        ),
-        ({"limit": "201"}, "limit"),
-        ({"limit": "0"}, "limit"),
-        ({"issuedFrom": "2026-01-01T00:00:00"}, "issuedFrom"),  # no offset: which day is it?
-        ({"type": "receipt"}, "type"),
-        ({"emailStatus": "LOST"}, "emailStatus"),
-    ],
-)
-async def test_bad_list_parameters_are_400_naming_the_parameter(
-    api: httpx.AsyncClient, tenant: str, params: dict[str, str], named: str
-) -> None:
-    response = await api.get(f"/invoice/{tenant}/invoices", params=params)
-    assert response.status_code == 400, response.text
-    body = response.json()
-    assert body["code"] == "400"
-    assert named in body["message"]
-
-
 async def test_jobs_are_listed_newest_first_with_their_counts(
     api: httpx.AsyncClient,
     worker: WorkerProcess,

@@ -11,9 +11,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import SecretStr
 
+from bootstrap.api import build_api
 from infra.kafka import kafka_client_options
 from infra.settings import Settings
-from service.app import create_app
 from tests.integration.flows import create_job, finished_job, pdf_text, stored
 from tests.support import WorkerProcess, api_client, wait_for
 
@@ -249,7 +249,7 @@ async def test_worker_killed_mid_job_finishes_after_restart(
 async def test_kafka_down_answers_503_and_leaves_no_job(
     settings: Settings, s3_bucket: str, mongo_db: Any, tenant: str
 ) -> None:
-    app = create_app(
+    app = build_api(
         settings.model_copy(update={"kafka_bootstrap_servers": "127.0.0.1:1", "kafka_timeout_seconds": 2.0})
     )
     async with api_client(app, settings) as client:
@@ -264,7 +264,7 @@ async def test_kafka_down_answers_503_and_leaves_no_job(
 
 
 async def test_mongo_down_answers_503(settings: Settings, s3_bucket: str, tenant: str) -> None:
-    app = create_app(
+    app = build_api(
         settings.model_copy(update={"mongo_url": SecretStr("mongodb://127.0.0.1:1"), "mongo_timeout_seconds": 1.0})
     )
     async with api_client(app, settings) as client:

@@ -21,9 +21,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError
 from dotenv import dotenv_values
 
+from bootstrap.api import build_api
 from infra.kafka import KafkaPublisher, KafkaUnavailable, kafka_client_options
 from infra.settings import Settings
-from service.app import create_app
 from tests.factories import encoded
 from tests.integration.flows import invoice_events
 from tests.support import ROOT, WORKER_COMMAND, WorkerProcess, api_client, settings_for
@@ -71,7 +71,7 @@ async def secure_worker(secure_env: dict[str, str], s3_bucket: str, run_id: str)
 
 @pytest.fixture(scope="module")
 async def secure_api(secure_settings: Settings, s3_bucket: str) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(create_app(secure_settings), secure_settings) as client:
+    async with api_client(build_api(secure_settings), secure_settings) as client:
         yield client
 
 

@@ -85,9 +85,9 @@ async def operations(
     worker = WorkerProcess(env, f"test-worker-ops-{run_id}")
     await worker.start()
     try:
-        from service.app import create_app
+        from bootstrap.api import build_api
 
-        async with api_client(create_app(settings), settings) as api:
+        async with api_client(build_api(settings), settings) as api:
             yield Operations(settings, api, f"http://127.0.0.1:{port}/metrics", producer)
     finally:
         worker.stop()

@@ -178,12 +178,12 @@ async def test_a_job_whose_publish_timed_out_is_either_withdrawn_and_never_done_
     mongo_db: Any,
     tenant: str,
 ) -> None:
-    from service.app import create_app
+    from bootstrap.api import build_api
 
     withdrawn, started = f"ok-{tenant}-withdrawn", f"ok-{tenant}-started"
     await publish_orders(tenant, paid_order(tenant, "withdrawn", withdrawn), paid_order(tenant, "started", started))
     await stored(stored_order, tenant, "withdrawn", "started")
-    app = create_app(settings)
+    app = build_api(settings)
     async with api_client(app, settings) as api:
         resources = app.state.resources
         late = TimesOutAfterTheBrokerTookIt(resources.publisher)

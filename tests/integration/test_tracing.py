@@ -97,9 +97,9 @@ async def traced(service_env: dict[str, str], s3_bucket: str, run_id: str) -> As
     worker = WorkerProcess(env, f"test-worker-traced-{run_id}")
     await worker.start()
     try:
-        from service.app import create_app
+        from bootstrap.api import build_api
 
-        async with api_client(create_app(settings), settings) as api:
+        async with api_client(build_api(settings), settings) as api:
             yield Traced(settings, api, API_SPANS, receiver)
     finally:
         worker.stop()

@@ -78,9 +78,9 @@ async def test_bad_tokens_are_refused_with_the_reason(token: str, reason: str) -
 
 
 def test_openapi_declares_the_client_credentials_scheme_and_each_operations_scope() -> None:
-    from service.app import create_app
+    from bootstrap.api import build_api
 
-    document = create_app(SETTINGS).openapi()
+    document = build_api(SETTINGS).openapi()
     flow = document["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]
     assert flow["tokenUrl"] == "/oauth/token"
     assert set(flow["scopes"]) == {SCOPE_MANAGE, SCOPE_READ}

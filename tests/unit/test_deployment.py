@@ -68,9 +68,9 @@ def test_the_worker_needs_no_signing_key_but_no_default_credentials_either() -> 
 
 
 async def test_the_api_does_not_start_with_the_defaults() -> None:
-    from service.app import create_app
+    from bootstrap.api import build_api
 
-    app = create_app(Settings())
+    app = build_api(Settings())
     with pytest.raises(UnsafeDeployment):
         async with app.router.lifespan_context(app):
             pass

@@ -4,8 +4,8 @@ before touching any store (nothing listens on port 1 here)."""
 import pytest
 from pydantic import SecretStr
 
+from bootstrap.api import build_api
 from infra.settings import Settings
-from service.app import create_app
 from tests.support import api_client
 
 NOWHERE = Settings(
@@ -28,7 +28,7 @@ PATHS = ["/invoice/demo/invoices/X/pdf", "/invoice/demo/credit-notes/X/pdf", "/i
     ],
 )
 async def test_a_malformed_link_is_403(path: str, query: str) -> None:
-    app = create_app(NOWHERE)
+    app = build_api(NOWHERE)
     async with api_client(app, NOWHERE, authorised=False) as client:
         response = await client.get(f"{path}?{query}")
     assert response.status_code == 403, response.text

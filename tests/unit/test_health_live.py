@@ -5,8 +5,8 @@ import time
 
 from pydantic import SecretStr
 
+from bootstrap.api import build_api
 from infra.settings import Settings
-from service.app import create_app
 from tests.support import api_client
 
 # Nothing listens on port 1: any dependency the endpoint touched would fail or time out.
@@ -21,7 +21,7 @@ UNREACHABLE = Settings(
 
 
 async def test_live_answers_200_while_every_dependency_is_down() -> None:
-    app = create_app(UNREACHABLE)
+    app = build_api(UNREACHABLE)
     async with api_client(app, UNREACHABLE, authorised=False) as client:
         started = time.monotonic()
         live = await client.get("/health/live")
@@ -35,5 +35,5 @@ async def test_live_answers_200_while_every_dependency_is_down() -> None:
 
 
 def test_live_needs_no_token() -> None:
-    operation = create_app(UNREACHABLE).openapi()["paths"]["/health/live"]["get"]
+    operation = build_api(UNREACHABLE).openapi()["paths"]["/health/live"]["get"]
     assert "security" not in operation

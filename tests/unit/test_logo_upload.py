@@ -6,19 +6,15 @@ Whether pixels are decoded is seen at Pillow's ImageFile.load, which every PNG a
 import asyncio
 import io
 from collections.abc import AsyncIterator, Callable
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image, ImageDraw, ImageFile
 
-from infra.settings import Settings
 from invoicing.logo import STORED_LOGO_SIZE
-from service.app import create_app
-from service.auth import authorized
 from streams.rendering.pdf import render_invoice_pdf
-from tests.memory import MemoryTenantSettings
+from tests.api_fakes import FakeApi
 from tests.unit.test_rendering import _image_xobjects, document
 from tests.unit.test_rendering_images import bomb_png
 
@@ -28,11 +24,10 @@ URL = f"/invoice/{TENANT}/settings/logo"
 
 @pytest.fixture
 async def api() -> AsyncIterator[httpx.AsyncClient]:
-    """The real app; its resources are the in-memory settings store, and every call is authorised."""
-    app = create_app(Settings())
-    app.state.resources = SimpleNamespace(tenant_settings=MemoryTenantSettings())
-    app.dependency_overrides[authorized] = lambda: None
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as client:
+    """The app over fakes (tests/api_fakes.py), every call with a token of the tenant."""
+    fake = FakeApi.build()
+    transport = httpx.ASGITransport(app=fake.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=fake.token()) as client:
         yield client
 
 

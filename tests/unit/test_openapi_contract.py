@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 import yaml
 
-from service.app import create_app
+from bootstrap.api import build_api
 
 CONTRACT = yaml.safe_load((Path(__file__).parents[2] / "schemas" / "contract" / "invoice-api.yaml").read_text())
-OURS = create_app().openapi()
+OURS = build_api().openapi()
 
 
 def resolve(document: dict[str, Any], node: Any) -> Any:

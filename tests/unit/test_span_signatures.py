@@ -9,9 +9,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
+from bootstrap.api import build_api
 from infra.settings import Settings
 from infra.tracing import tracer_provider
-from service.app import create_app
 from tests.support import api_client
 
 TRACED = Settings(
@@ -39,7 +39,7 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TracerProvider, 
 
 async def test_no_span_attribute_holds_a_link_signature(provider: tuple[TracerProvider, InMemorySpanExporter]) -> None:
     tracer_provider_, exporter = provider
-    app = create_app(TRACED)
+    app = build_api(TRACED)
     async with api_client(app, TRACED, authorised=False) as client:
         for path in ("/invoice/demo/invoices/N-1/pdf", "/invoice/demo/invoices/N-1/xml"):
             response = await client.get(f"{path}?expires=9999999999&signature={SECRET}&kid=k1")

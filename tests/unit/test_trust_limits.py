@@ -4,127 +4,37 @@ and the per-tenant quotas. The real store's side is in tests/integration (test_a
 test_store_contracts.py)."""
 
 import hashlib
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr, ValidationError
 
 import infra.clients
+from bootstrap.api import build_api
 from infra.clients import (
     SCOPE_MANAGE,
     SCOPE_READ,
-    SCOPES,
     CachedClients,
-    Client,
     hash_secret,
     parse_hash,
     unknown_client_hash,
 )
-from infra.links import LinkSigner
 from infra.settings import Settings
 from infra.tokens import InvalidToken, TokenService
-from service.app import create_app
-from service.dependencies import ApiResources, get_resources
 from service.login_limits import LoginBackoff
-from tests.memory import MemoryInvoices, MemoryJobs, MemoryPublisher, MemoryTenantSettings, MemoryWindowedCounters
+from tests.api_fakes import KEY, SECRET, Clock, FakeApi, MemoryClients, fake_settings
+from tests.memory import MemoryWindowedCounters
 
-KEY = "unit-test-key-" + "k" * 32
 PROXY, OTHER_PROXY = "10.0.0.5", "10.0.0.6"
-SECRET = "the-right-secret"
-START = datetime(2026, 3, 2, 12, 0, 10, tzinfo=UTC)
 
 
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@dataclass
-class MemoryClients:
-    """The API's view of ClientRepository: find by ID; `revoke` as the CLI does."""
-
-    clients: dict[str, Client] = field(default_factory=dict)
-
-    async def find(self, client_id: str) -> Client | None:
-        return self.clients.get(client_id)
-
-    def add(self, client_id: str, tenant: str = "shop") -> Client:
-        client = Client(client_id, tenant, frozenset(SCOPES), START, None, hash_secret(SECRET))
-        self.clients[client_id] = client
-        return client
-
-    def revoke(self, client_id: str, at: datetime) -> None:
-        self.clients[client_id] = replace(self.clients[client_id], revoked_at=at)
-
-    def rotate(self, client_id: str, secret: str) -> None:
-        rotated = replace(self.clients[client_id], secret_hash=hash_secret(secret), secret_rotated_at=datetime.now(UTC))
-        self.clients[client_id] = rotated
-
-
-@dataclass
-class Api:
-    app: FastAPI
-    settings: Settings
-    clock: Clock
-    clients: MemoryClients
-    counters: MemoryWindowedCounters
-    tokens: TokenService
-
-    def caller(self, address: str) -> TestClient:
-        """A client of the API whose requests come from `address` (the TCP peer's address)."""
-        return TestClient(self.app, client=(address, 50000), raise_server_exceptions=True)
-
-    def token(self, client_id: str, tenant: str = "shop") -> dict[str, str]:
-        token, _ = self.tokens.issue(client_id=client_id, tenant=tenant, scopes=frozenset(SCOPES))
-        return {"Authorization": f"Bearer {token}"}
-
-
-def make_api(**overrides: Any) -> Api:
-    """The app with its resources replaced by fakes (no lifespan: nothing to connect to)."""
-    settings = Settings(jwt_signing_key=SecretStr(KEY), trusted_proxies=["10.0.0.0/29"], **overrides)
-    app = create_app(settings)
-    clock, clients, counters = Clock(), MemoryClients(), MemoryWindowedCounters()
-    tokens = TokenService(settings)
-    backoff = LoginBackoff(
-        counters,
-        free_failures=settings.login_free_failures,
-        max_delay=timedelta(seconds=settings.login_backoff_max_seconds),
-        window=timedelta(seconds=settings.login_failure_window_seconds),
-        clock=clock,
-    )
-    fakes: Any = dict(
-        settings=settings,
-        mongo=None,
-        db=None,
-        jobs=MemoryJobs(),
-        invoices=MemoryInvoices(),
-        tenant_settings=MemoryTenantSettings(),
-        publisher=MemoryPublisher(),
-        storage=None,
-        signer=LinkSigner(settings),
-        tokens=tokens,
-        clients=clients,
-        credit_notes=None,
-        counters=counters,
-        login_backoff=backoff,
-        client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds), clock=clock),
-        clock=clock,
-    )
-    resources = ApiResources(**fakes)
-    app.dependency_overrides[get_resources] = lambda: resources
-    return Api(app, settings, clock, clients, counters, tokens)
+def make_api(**overrides: Any) -> FakeApi:
+    """The app over fakes (tests/api_fakes.py), behind the proxies 10.0.0.0/29."""
+    return FakeApi.build(fake_settings(trusted_proxies=["10.0.0.0/29"], **overrides))
 
 
 def token_request(http: TestClient, client_id: str, secret: str, forwarded_for: str | None = None) -> Any:
@@ -368,7 +278,7 @@ def test_email_resends_beyond_the_quota_per_invoice_are_429() -> None:
 
 
 def test_openapi_documents_the_quota_answers() -> None:
-    document = create_app(Settings(jwt_signing_key=SecretStr(KEY))).openapi()
+    document = build_api(Settings(jwt_signing_key=SecretStr(KEY))).openapi()
     for path in ("/invoice/{tenant}/jobs/invoices", "/invoice/{tenant}/invoices/{invoiceNumber}/email"):
         answer = document["paths"][path]["post"]["responses"]["429"]
         assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorResponse"}
