@@ -2,7 +2,8 @@
 
 Pure: no I/O. `einvoice_xml(document, settings, fmt)` gives the XML bytes of one format, or raises
 MissingBusinessTerm naming what the format needs and the invoice lacks. `business_terms()` in
-invoicing.einvoice.terms is the one mapping from the document to BT/BG numbers.
+invoicing.einvoice.terms is the one mapping from the document to BT/BG numbers (its payment
+instructions and terms in invoicing.einvoice.payment).
 """
 
 # The e-invoice settings live in invoicing.document: every invoice document freezes the ones it was made with.
@@ -21,10 +22,10 @@ from invoicing.einvoice.formats import (
     check_requirements,
     format_spec,
 )
+from invoicing.einvoice.payment import PaymentCard
 from invoicing.einvoice.terms import (
     EInvoice,
     OrderFacts,
-    PaymentCard,
     TotalsMismatch,
     business_terms,
     order_choice,

@@ -8,7 +8,8 @@ from datetime import date
 from lxml import etree
 
 from invoicing.einvoice.formats import FormatSpec
-from invoicing.einvoice.terms import Address, Contact, EInvoice, Party, PaymentInstructions
+from invoicing.einvoice.payment import PaymentInstructions
+from invoicing.einvoice.terms import Address, Contact, EInvoice, Party
 from invoicing.einvoice.vat import VatCategory, VatTreatment
 from invoicing.einvoice.xml import (
     LINES_MARKER,

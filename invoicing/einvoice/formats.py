@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from invoicing.document import EMAIL_SCHEME, FacturXProfile
-from invoicing.einvoice.terms import MEANS_CREDIT_CARD, EInvoice
+from invoicing.einvoice.payment import MEANS_CREDIT_CARD
+from invoicing.einvoice.terms import EInvoice
 from invoicing.einvoice.vat import VatCategory
 
 

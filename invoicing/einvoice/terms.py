@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 
 from invoicing.document import (
-    BankDetails,
     BuyerReferenceSource,
     DocumentKind,
     EInvoiceSettings,
@@ -21,20 +20,12 @@ from invoicing.document import (
     InvoiceDocument,
     PostalAddress,
 )
+from invoicing.einvoice.payment import PaymentCard, PaymentInstructions, payment_instructions, payment_terms
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
 from invoicing.recalculation import TaxChoice, Totals
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class PaymentCard:
-    """BG-18: only the last digits of the card (BT-87 must never carry the full number)."""
-
-    last_digits: str  # BT-87
-    network: str | None = None  # UBL's NetworkID (VISA, MC, ...); not an EN 16931 term
-    holder: str | None = None  # BT-88
 
 
 @dataclass(frozen=True)
@@ -91,26 +82,6 @@ class Delivery:
     party_name: str | None  # BT-70
     actual_date: date | None  # BT-72
     address: Address | None  # BG-15
-
-
-@dataclass(frozen=True)
-class CreditTransfer:
-    """BG-17."""
-
-    iban: str  # BT-84
-    account_name: str | None  # BT-85
-    bic: str | None  # BT-86
-
-
-@dataclass(frozen=True)
-class PaymentInstructions:
-    """BG-16."""
-
-    means_code: str  # BT-81, UNTDID 4461
-    means_text: str | None  # BT-82
-    remittance_information: str  # BT-83
-    credit_transfer: CreditTransfer | None  # BG-17
-    card: PaymentCard | None  # BG-18
 
 
 @dataclass(frozen=True)
@@ -198,13 +169,6 @@ class TotalsMismatch(AssertionError):
 
 # --- the mapping ----------------------------------------------------------------------------------
 
-# UNTDID 4461 payment means, by the order's payment method (lower case, without "-", "_" and spaces).
-CARD_METHODS = frozenset({"card", "creditcard", "debitcard", "visa", "mastercard", "amex", "americanexpress"})
-ONLINE_METHODS = frozenset({"paypal", "klarna", "applepay", "googlepay", "amazonpay", "sofort", "giropay"})
-MEANS_CREDIT_TRANSFER_SEPA = "58"
-MEANS_CREDIT_CARD = "54"
-MEANS_ONLINE_PAYMENT_SERVICE = "68"
-MEANS_NOT_DEFINED = "1"
 UNIT_ONE = "C62"  # UN/ECE Rec. 20 "one": items counted as such
 CHARGE_FREIGHT = "FC"  # UNTDID 7161 freight charge
 INVOICE = "380"  # UNTDID 1001 commercial invoice
@@ -217,53 +181,6 @@ def address(postal: PostalAddress) -> Address:
 
 def delivery_address(document: InvoiceDocument) -> PostalAddress:
     return document.buyer.shipping_address or document.buyer.billing_address
-
-
-def _normalized_method(method: str | None) -> str:
-    return "".join(char for char in (method or "").lower() if char.isalnum())
-
-
-def payment_instructions(document: InvoiceDocument, card: PaymentCard | None) -> PaymentInstructions:
-    """BG-16: what the buyer paid with, or is to pay with. An invoice still due is paid by credit transfer
-    to the seller's account (BG-17) when the seller has one."""
-    payment = document.payment
-    bank: BankDetails | None = document.seller.bank
-    method = _normalized_method(payment.method)
-    remittance = document.invoice_number
-    if not payment.paid and bank is not None:
-        transfer = CreditTransfer(bank.iban.replace(" ", ""), bank.account_holder, bank.bic)
-        return PaymentInstructions(MEANS_CREDIT_TRANSFER_SEPA, "SEPA credit transfer", remittance, transfer, None)
-    if method in CARD_METHODS:
-        return PaymentInstructions(MEANS_CREDIT_CARD, payment.method, remittance, None, card)
-    if method in ONLINE_METHODS:
-        return PaymentInstructions(MEANS_ONLINE_PAYMENT_SERVICE, payment.method, remittance, None, None)
-    return PaymentInstructions(MEANS_NOT_DEFINED, payment.method, remittance, None, None)
-
-
-_TERMS_TEXT = {
-    "en": {
-        "paid": "Paid{by} on {date}.",
-        "by": " by {method}",
-        "due": "Payable by {date} without deduction, quoting the invoice number {number}.",
-    },
-    "de": {
-        "paid": "Bezahlt{by} am {date}.",
-        "by": " per {method}",
-        "due": "Zahlbar bis {date} ohne Abzug unter Angabe der Rechnungsnummer {number}.",
-    },
-}
-
-
-def payment_terms(document: InvoiceDocument) -> str:
-    """BT-20 in the seller's language. Dates are ISO 8601: the XML has no locale."""
-    texts = _TERMS_TEXT.get(document.seller.language, _TERMS_TEXT["en"])
-    payment = document.payment
-    if payment.paid:
-        paid_on = payment.paid_on or document.invoice_date
-        by = texts["by"].format(method=payment.method) if payment.method else ""
-        return texts["paid"].format(by=by, date=paid_on.isoformat())
-    due_on = payment.due_on or document.invoice_date
-    return texts["due"].format(date=due_on.isoformat(), number=document.invoice_number)
 
 
 def buyer_reference(document: InvoiceDocument, settings: EInvoiceSettings) -> str | None:

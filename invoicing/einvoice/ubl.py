@@ -6,7 +6,8 @@ Element order follows the UBL 2.1 schema; each element names the business term i
 from lxml import etree
 
 from invoicing.einvoice.formats import FormatSpec
-from invoicing.einvoice.terms import Address, EInvoice, Party, PaymentInstructions
+from invoicing.einvoice.payment import PaymentInstructions
+from invoicing.einvoice.terms import Address, EInvoice, Party
 from invoicing.einvoice.vat import VatCategory, VatTreatment
 from invoicing.einvoice.xml import (
     LINES_MARKER,

@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from infra.settings import Settings
-from infra.tracing import configure_tracing
+from infra.tracing import tracer_provider
 from tests.factories import encoded, order_event
 from tests.integration.flows import create_job, finished_job, stored
 from tests.support import WorkerProcess, api_client, settings_for, wait_for
@@ -91,19 +91,23 @@ async def traced(service_env: dict[str, str], s3_bucket: str, run_id: str) -> As
         "OTEL_BSP_SCHEDULE_DELAY": "200",  # export within a moment, not every 5 s
     }
     settings = settings_for(env, tracing=True)
-    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        pytest.skip("another test installed a tracer provider in this process")  # set once per process
-    configure_tracing(settings, "invoice-api", exporter=API_SPANS)
+    # The API's provider, for this module only: trace.set_tracer_provider takes one per process (a
+    # second is refused), so the provider configure_tracing builds is put in place and taken back here,
+    # whatever ran before in this process.
+    provider = tracer_provider("invoice-api", API_SPANS)
     worker = WorkerProcess(env, f"test-worker-traced-{run_id}")
-    await worker.start()
-    try:
-        from bootstrap.api import build_api
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(trace, "_TRACER_PROVIDER", provider)
+        await worker.start()
+        try:
+            from bootstrap.api import build_api
 
-        async with api_client(build_api(settings), settings) as api:
-            yield Traced(settings, api, API_SPANS, receiver)
-    finally:
-        worker.stop()
-        await runner.cleanup()
+            async with api_client(build_api(settings), settings) as api:
+                yield Traced(settings, api, API_SPANS, receiver)
+        finally:
+            worker.stop()
+            provider.shutdown()
+            await runner.cleanup()
 
 
 async def test_one_trace_from_the_post_to_each_order_s_steps_and_the_projection(
