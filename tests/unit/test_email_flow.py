@@ -1,6 +1,6 @@
 """One email flow for every document (streams/emailing.py): an invoice's and a credit note's email move the
 same metrics (labelled by `document`) and announce their emailed / email_failed events alike, on the
-first attempt and in the email agent. On the in-memory fakes (tests/memory.py)."""
+first attempt and in the email agent. On the in-memory fakes (tests/memory/)."""
 
 from typing import Any
 

@@ -1,4 +1,4 @@
-"""The worker acts only on what the API recorded (streams/recorded.py), on the fakes of tests/memory.py:
+"""The worker acts only on what the API recorded (streams/recorded.py), on the fakes of tests/memory/:
 each kind of request record passes its check when the API (or the scheduler, or the planner) recorded
 it, and is dead-lettered as "unrecorded" with nothing done when it is forged: another tenant's,
 never recorded, recorded with other content, withdrawn, or finished."""
