@@ -12,7 +12,8 @@ from infra.settings import Settings
 from schemas.events import DeadLetter, InvoiceEmailRequested
 from streams.agents.emails import handle_email_request
 from tests.memory import MemoryMailer
-from tests.unit.test_agent_failures import dead_letters, record
+from tests.unit.agent_wiring import record
+from tests.unit.test_agent_failures import dead_letters
 from tests.unit.test_crediting import CreditWorld
 from tests.unit.test_pipeline import NOW, TENANT
 

@@ -31,7 +31,8 @@ from streams.recorded import (
     unrecorded_order_request,
 )
 from tests.memory import MemoryClaims, MemoryJobs
-from tests.unit.test_agent_failures import dead_letters, record  # noqa: F401 (a fixture)
+from tests.unit.agent_wiring import record
+from tests.unit.test_agent_failures import dead_letters  # noqa: F401 (a fixture)
 from tests.unit.test_crediting import CreditWorld, card
 from tests.unit.test_pipeline import TENANT
 
