@@ -21,6 +21,7 @@ from infra.kafka import kafka_client_options
 from infra.settings import Settings
 from tests.factories import encoded, order_event
 from tests.fakes import FakePaymentGateway, SmtpSink, fakes_env
+from tests.integration.store_contracts import stores  # noqa: F401  (the store contract tests' fixture)
 from tests.support import ROOT, Endpoints, WorkerProcess, api_client, env_for, settings_for
 
 

@@ -18,7 +18,8 @@ from streams.agents.emails import handle_email_request
 from streams.emailing import EmailDeps
 from tests.factories import encoded, order_event
 from tests.memory import MemoryInvoices, MemoryStorage, MemoryTenantSettings
-from tests.unit.test_agent_failures import dead_letters, record
+from tests.unit.agent_wiring import record
+from tests.unit.test_agent_failures import dead_letters
 
 __all__ = ["dead_letters"]  # the fixture, used by name
 

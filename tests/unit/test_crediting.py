@@ -1,4 +1,4 @@
-"""Making a credit note on in-memory fakes of the ports (tests/memory.py): the refund's branches, a
+"""Making a credit note on in-memory fakes of the ports (tests/memory/): the refund's branches, a
 redelivered request, an over-credit. The same flow runs against the real services in
 tests/integration/test_credit_notes.py."""
 

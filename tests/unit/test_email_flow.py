@@ -1,6 +1,6 @@
 """One email flow for every document (streams/emailing.py): an invoice's and a credit note's email move the
 same metrics (labelled by `document`) and announce their emailed / email_failed events alike, on the
-first attempt and in the email agent. On the in-memory fakes (tests/memory.py)."""
+first attempt and in the email agent. On the in-memory fakes (tests/memory/)."""
 
 from typing import Any
 
@@ -12,7 +12,8 @@ from infra.settings import Settings
 from schemas.events import DeadLetter, InvoiceEmailRequested
 from streams.agents.emails import handle_email_request
 from tests.memory import MemoryMailer
-from tests.unit.test_agent_failures import dead_letters, record
+from tests.unit.agent_wiring import record
+from tests.unit.test_agent_failures import dead_letters
 from tests.unit.test_crediting import CreditWorld
 from tests.unit.test_pipeline import NOW, TENANT
 

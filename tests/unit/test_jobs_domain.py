@@ -1,5 +1,5 @@
 """The job's rules (invoicing/jobs.py): how results are recorded, counted, and when a job is DONE. Pure, no
-store; the stores' own contract tests (tests/integration/test_store_contracts.py) check they keep them."""
+store; the stores' own contract tests (tests/integration/test_store_contracts_*.py) check they keep them."""
 
 from datetime import UTC, datetime
 

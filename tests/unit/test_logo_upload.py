@@ -15,8 +15,9 @@ from PIL import Image, ImageDraw, ImageFile
 from invoicing.logo import STORED_LOGO_SIZE
 from streams.rendering.pdf import render_invoice_pdf
 from tests.api_fakes import FakeApi
-from tests.unit.test_rendering import _image_xobjects, document
+from tests.unit.test_rendering import document
 from tests.unit.test_rendering_images import bomb_png
+from tests.unit.test_rendering_pdf_checks import _image_xobjects
 
 TENANT = "shop"
 URL = f"/invoice/{TENANT}/settings/logo"

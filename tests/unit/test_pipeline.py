@@ -1,6 +1,6 @@
-"""The per-order pipeline on in-memory fakes of its ports (tests/memory.py): every branch of the flow,
+"""The per-order pipeline on in-memory fakes of its ports (tests/memory/): every branch of the flow,
 each asserting the result event and what is stored. No services: the MongoDB, storage, SMTP and gateway
-adapters pass the same contract tests as these fakes (tests/integration/test_store_contracts.py)."""
+adapters pass the same contract tests as these fakes (tests/integration/test_store_contracts_*.py)."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -1,4 +1,4 @@
-"""The worker acts only on what the API recorded (streams/recorded.py), on the fakes of tests/memory.py:
+"""The worker acts only on what the API recorded (streams/recorded.py), on the fakes of tests/memory/:
 each kind of request record passes its check when the API (or the scheduler, or the planner) recorded
 it, and is dead-lettered as "unrecorded" with nothing done when it is forged: another tenant's,
 never recorded, recorded with other content, withdrawn, or finished."""
@@ -31,7 +31,8 @@ from streams.recorded import (
     unrecorded_order_request,
 )
 from tests.memory import MemoryClaims, MemoryJobs
-from tests.unit.test_agent_failures import dead_letters, record  # noqa: F401 (a fixture)
+from tests.unit.agent_wiring import record
+from tests.unit.test_agent_failures import dead_letters  # noqa: F401 (a fixture)
 from tests.unit.test_crediting import CreditWorld, card
 from tests.unit.test_pipeline import TENANT
 

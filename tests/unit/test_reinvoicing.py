@@ -1,5 +1,5 @@
 """An order whose invoice is credited in full is invoiced again, only by a new MANUAL job (issue 15): on
-the in-memory fakes (tests/memory.py), with the pipeline and the credit-note flow of the worker.
+the in-memory fakes (tests/memory/), with the pipeline and the credit-note flow of the worker.
 
 The standard order (tests/factories.py) totals 58.76 EUR: entry 1 is 2 x 19.99 at 19 %, entry 2 is
 1 x 5.00 at 7 %, shipping 4.90 at 19 %."""

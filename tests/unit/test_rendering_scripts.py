@@ -12,7 +12,8 @@ from pypdf import PdfReader
 from streams.rendering import fonts as font_module
 from streams.rendering.pdf import render_invoice_pdf
 from streams.rendering.text import Fonts
-from tests.unit.test_rendering import document, invoice, pages_of, resources
+from tests.unit.test_rendering import document, invoice, pages_of
+from tests.unit.test_rendering_pdf_checks import resources
 
 JAPANESE_ADDRESS = {
     "street": "渋谷区神南一丁目",

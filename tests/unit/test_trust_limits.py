@@ -1,7 +1,7 @@
 """Trust boundaries of the API on in-memory fakes: the login backoff per (client, address) behind a
 trusted proxy, the unknown-client hash, revoked clients' tokens, external tokens' issuer and audience,
 and the per-tenant quotas. The real store's side is in tests/integration (test_access_control.py and
-test_store_contracts.py)."""
+test_store_contracts_*.py)."""
 
 import hashlib
 from datetime import UTC, datetime, timedelta
