@@ -130,3 +130,8 @@ PublicEventT = (
     | CreditNoteEmailFailed
     | JobCompleted
 )
+
+
+def subject_of(event: PublicEventT) -> str:
+    """What an event is about (its CloudEvents subject): the job for job.completed, else the order."""
+    return event.jobId if isinstance(event, JobCompleted) else event.orderId

@@ -27,7 +27,7 @@ from schemas.events import (
     RefundRequested,
 )
 from schemas.orders import OrderEvent
-from schemas.public_events import ALL_PUBLIC_EVENTS, JobCompleted, PublicEventT
+from schemas.public_events import ALL_PUBLIC_EVENTS, PublicEventT, subject_of
 
 R = TypeVar("R")
 
@@ -53,7 +53,7 @@ class TopicSpec(Generic[R]):
 
 def public_event_key(event: PublicEventT) -> str:
     """tenant:orderId, tenant:jobId for job.completed: one order's (one job's) events in order."""
-    return f"{event.tenant}:{event.jobId if isinstance(event, JobCompleted) else event.orderId}"
+    return f"{event.tenant}:{subject_of(event)}"
 
 
 ORDER_EVENTS = TopicSpec[OrderEvent](

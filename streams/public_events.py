@@ -25,16 +25,13 @@ from schemas.public_events import (
     InvoiceIssued,
     JobCompleted,
     PublicEventT,
+    subject_of,
 )
 from streams.announcements import Announce
 from streams.app import Topic
 
 SPEC_VERSION = b"1.0"
 SOURCE = "/invoice-service"
-
-
-def subject_of(event: PublicEventT) -> str:
-    return event.jobId if isinstance(event, JobCompleted) else event.orderId
 
 
 def change_of(event: PublicEventT) -> str:
