@@ -15,41 +15,14 @@ from infra.settings import Settings
 from streams import failures
 from streams.announcements import Announce
 from streams.resources import WorkerResources
-from tests.memory import (
-    MemoryCaptures,
-    MemoryClaims,
-    MemoryCreditNotes,
-    MemoryGateway,
-    MemoryInvoices,
-    MemoryJobs,
-    MemoryMailer,
-    MemoryOrders,
-    MemoryRenderer,
-    MemoryStorage,
-    MemoryTenantSettings,
-)
+from tests.memory import MemoryJobs
+from tests.memory.worker import memory_worker_resources
 
 ROOT = Path(__file__).parents[2]
 
 
 def fake_resources(settings: Settings, announce: Announce) -> WorkerResources:
-    renderer = MemoryRenderer()
-    return WorkerResources(
-        settings=settings,
-        jobs=MemoryJobs(),
-        orders=MemoryOrders(),
-        invoices=MemoryInvoices(),
-        claims=MemoryClaims(),
-        tenant_settings=MemoryTenantSettings(),
-        storage=MemoryStorage(),
-        render=renderer,
-        check_einvoice=renderer.check_einvoice,
-        captures=MemoryCaptures(),
-        payment_gateway=MemoryGateway(),
-        mailer=MemoryMailer(),
-        credit_notes=MemoryCreditNotes(),
-        announce=announce,
-    )
+    return memory_worker_resources(settings, announce)
 
 
 def test_the_worker_has_every_agent_on_its_topic_with_its_concurrency(monkeypatch: pytest.MonkeyPatch) -> None:

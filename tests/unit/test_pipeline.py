@@ -26,17 +26,16 @@ from streams.resources import WorkerResources
 from tests.factories import encoded, order_event
 from tests.memory import (
     MemoryCaptures,
-    MemoryClaims,
     MemoryCreditNotes,
     MemoryGateway,
     MemoryInvoices,
-    MemoryJobs,
     MemoryMailer,
     MemoryOrders,
     MemoryRenderer,
     MemoryStorage,
     MemoryTenantSettings,
 )
+from tests.memory.worker import memory_worker_resources
 
 TENANT = "shop"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -67,21 +66,18 @@ class World:
 
     def resources(self, announce: Announce) -> WorkerResources:
         """The worker's resources on the fakes: the pipeline's dependencies are wired as in the worker."""
-        return WorkerResources(
-            settings=Settings(email_default_sender="invoices@example.com"),
-            jobs=MemoryJobs(),
+        return memory_worker_resources(
+            Settings(email_default_sender="invoices@example.com"),
+            announce,
             orders=self.orders,
             invoices=self.invoices,
-            claims=MemoryClaims(),
             tenant_settings=self.tenant_settings,
             storage=self.storage,
             render=self.render,
-            check_einvoice=self.render.check_einvoice,
             captures=self.captures,
             payment_gateway=self.gateway,
             mailer=self.mailer,
             credit_notes=self.credit_notes,
-            announce=announce,
             now=lambda: NOW,
         )
 
