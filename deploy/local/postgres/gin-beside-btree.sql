@@ -22,10 +22,13 @@ DECLARE
     field text;
     gin_index name;
 BEGIN
-    SELECT i.indrelid::regclass, c.relnamespace::regnamespace::name, pg_get_indexdef(i.indexrelid), am.amname
+    -- The schema's bare name from pg_namespace: `relnamespace::regnamespace` prints it quoted where it
+    -- needs quotes ("my-db"), and %I below would quote it again, naming a schema that does not exist.
+    SELECT i.indrelid::regclass, n.nspname, pg_get_indexdef(i.indexrelid), am.amname
       INTO indexed_table, table_schema, definition, method
       FROM pg_index i
       JOIN pg_class c ON c.oid = i.indexrelid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
       JOIN pg_am am ON am.oid = c.relam
      WHERE i.indexrelid = btree_index;
     IF method IS DISTINCT FROM 'btree' THEN
