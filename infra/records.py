@@ -131,6 +131,13 @@ class InvoiceRecord:
         return language if isinstance(language, str) else "en"
 
     @property
+    def site_code(self) -> str | None:
+        """The order's site (shop) the invoice is of, when its document records one (documents made before
+        sites, and orders without a siteCode, have none)."""
+        site = self.document.get("site_code")
+        return site if isinstance(site, str) else None
+
+    @property
     def customer_email(self) -> str | None:
         """The address on the invoice (the order's customer email when it was made)."""
         buyer = self.document.get("buyer") or {}
@@ -301,6 +308,13 @@ class CreditNoteRecord:
 
     def credit_document(self) -> InvoiceDocument:
         return STORED_DOCUMENT.validate_python(self.document)
+
+    @property
+    def site_code(self) -> str | None:
+        """The order's site (shop) the invoice is of, when its document records one (documents made before
+        sites, and orders without a siteCode, have none)."""
+        site = self.document.get("site_code")
+        return site if isinstance(site, str) else None
 
     @property
     def customer_email(self) -> str | None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from invoicing.statuses import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
+from schemas.invoice_views import RESOURCE_EXAMPLE, BuyerView, SellerView, VatBreakdownView
 
 # The stored states are the domain's (invoicing/statuses.py); the wire models show them as they are.
 __all__ = ["CreditNoteStatus", "EmailStatus", "JobStatus", "JobTrigger", "JobType", "OrderResultStatus"]
@@ -141,6 +142,7 @@ _INVOICE_EXAMPLE: dict[str, JsonValue] = {
     "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
     "emailStatus": "SENT",
     "language": "de",
+    **RESOURCE_EXAMPLE,
     "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
 }
 
@@ -175,10 +177,19 @@ class InvoiceLineView(BaseModel):
     description: str
     sku: str | None = None
     quantity: Decimal
-    unitPrice: Decimal
-    discount: Decimal
+    unitPrice: Decimal = Field(description="The net unit price (BT-146; derived, to 6 places, for a gross order).")
+    discount: Decimal = Field(description="The line's net discount.")
     net: Decimal
     taxRate: Decimal
+    taxCategory: str | None = Field(
+        default=None, description="Extension: the line's VAT category (UNTDID 5305, BT-151), as in the XML."
+    )
+    grossUnitPrice: Decimal | None = Field(
+        default=None, description="Extension, a gross order only: the unit price the invoice shows (VAT included)."
+    )
+    gross: Decimal | None = Field(
+        default=None, description="Extension, a gross order only: the line's amount as the invoice shows it."
+    )
 
 
 class DocumentLinks(BaseModel):
@@ -205,6 +216,17 @@ class InvoiceSummary(BaseModel):
         description="Extension: the language the invoice was issued in (BCP 47); its resends and credit notes use it.",
         examples=["fr"],
     )
+    # Extensions for booking an invoice without its PDF; invoices only (absent for credit notes in the lists).
+    siteCode: str | None = Field(default=None, description="Extension: the order's site (shop) the invoice is of.")
+    dueDate: date | None = Field(default=None, description="Extension: BT-9, absent when paid.")
+    pricesIncludeTax: bool | None = Field(
+        default=None, description="Extension: the order stated gross prices (the lines show `grossUnitPrice`)."
+    )
+    seller: SellerView | None = None
+    buyer: BuyerView | None = None
+    vatBreakdown: list[VatBreakdownView] | None = Field(
+        default=None, description="Extension: per VAT category and rate, ordered by rate (BG-23)."
+    )
     links: DocumentLinks
 
 
@@ -226,6 +248,7 @@ class InvoiceDetail(InvoiceSummary):
                             "discount": "0",
                             "net": "50.00",
                             "taxRate": "19",
+                            "taxCategory": "S",
                         }
                     ],
                     "shippingNet": "4.90",
@@ -237,6 +260,9 @@ class InvoiceDetail(InvoiceSummary):
 
     lines: list[InvoiceLineView]
     shippingNet: Decimal
+    shippingGross: Decimal | None = Field(
+        default=None, description="Extension, a gross order only: the shipping as the invoice shows it."
+    )
     creditNotes: list[InvoiceSummary]
 
 

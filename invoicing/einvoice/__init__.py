@@ -6,6 +6,8 @@ invoicing.einvoice.terms is the one mapping from the document to BT/BG numbers (
 instructions and terms in invoicing.einvoice.payment).
 """
 
+from decimal import Decimal
+
 # The e-invoice settings live in invoicing.document: every invoice document freezes the ones it was made with.
 from invoicing.document import (
     BuyerReferenceSource,
@@ -27,6 +29,7 @@ from invoicing.einvoice.terms import (
     EInvoice,
     OrderFacts,
     TotalsMismatch,
+    VatBreakdown,
     business_terms,
     order_choice,
     vat_treatments,
@@ -89,16 +92,42 @@ def vat_legal_notes(einvoice: EInvoice) -> tuple[str, ...]:
     return tuple(dict.fromkeys(note for note in notes if note))
 
 
-def document_legal_notes(document: InvoiceDocument) -> tuple[str, ...]:
-    """The legal notes the invoice PDF prints below its totals (reverse charge, intra-Community supply,
-    export, exemptions), once each: those of the XML's categories, without making the whole XML."""
+def _document_choices(document: InvoiceDocument) -> list[tuple[Decimal, TaxCategoryChoice | None]]:
+    """The rate and the order's explicit VAT category of each line, then of the shipping."""
     totals = document.totals
-    treatment = vat_treatments(document)
     choices = [(line.tax_rate, order_choice(line.tax)) for line in totals.lines]
     if totals.shipping_tax_rate is not None:
         choices.append((totals.shipping_tax_rate, order_choice(totals.shipping_tax)))
-    notes = (legal_note(treatment(rate, choice)) for rate, choice in dict.fromkeys(choices))
+    return choices
+
+
+def document_legal_notes(document: InvoiceDocument) -> tuple[str, ...]:
+    """The legal notes the invoice PDF prints below its totals (reverse charge, intra-Community supply,
+    export, exemptions), once each: those of the XML's categories, without making the whole XML."""
+    treatment = vat_treatments(document)
+    notes = (legal_note(treatment(rate, choice)) for rate, choice in dict.fromkeys(_document_choices(document)))
     return tuple(dict.fromkeys(note for note in notes if note))
+
+
+def document_vat_breakdown(document: InvoiceDocument) -> tuple[VatBreakdown, ...]:
+    """BG-23 as the document states it, without making the whole XML: per VAT category (the order's, else
+    derived, as the XML has it) and rate, the base and tax of the document's own rows (the PDF's figures),
+    with the category's exemption reason; ordered by rate, then category."""
+    treatment = vat_treatments(document)
+    # The document's rows are per (explicit category or None, rate); the first line of each names its reason.
+    first_choice: dict[tuple[str | None, Decimal], TaxCategoryChoice | None] = {}
+    for rate, choice in _document_choices(document):
+        first_choice.setdefault((choice.category.value if choice else None, rate), choice)
+    rows: dict[tuple[VatCategory, Decimal], VatBreakdown] = {}
+    for row in document.totals.taxes:
+        vat = treatment(row.rate, first_choice.get((row.category, row.rate)))
+        known = rows.get((vat.category, vat.rate))
+        rows[(vat.category, vat.rate)] = (
+            VatBreakdown(row.base, row.tax, vat)
+            if known is None
+            else VatBreakdown(known.base + row.base, known.tax + row.tax, known.vat)
+        )
+    return tuple(rows[key] for key in sorted(rows, key=lambda key: (key[1], key[0].value)))
 
 
 __all__ = [
@@ -120,14 +149,18 @@ __all__ = [
     "TaxCategoryChoice",
     "TotalsMismatch",
     "UnrepresentableAmount",
+    "VatBreakdown",
     "VatCategory",
     "VatTreatment",
     "business_terms",
     "document_legal_notes",
+    "document_vat_breakdown",
     "einvoice_xml",
     "invoice_xml",
     "legal_note",
+    "order_choice",
     "vat_legal_notes",
     "vat_treatment",
+    "vat_treatments",
     "xml_of",
 ]

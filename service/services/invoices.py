@@ -29,13 +29,13 @@ from schemas.api import (
     DocumentLinks,
     DocumentType,
     InvoiceDetail,
-    InvoiceLineView,
     InvoiceSummary,
     PaymentView,
 )
 from schemas.events import EmailReason, InvoiceEmailRequested
 from schemas.topics import INVOICE_EMAILS
 from service.services.common import Conflict, InvalidRequest, NotFound, Page, publish_or_withdraw
+from service.services.invoice_views import buyer_view, line_views, seller_view, vat_breakdown_view
 
 
 async def issued_invoice(invoices: InvoiceStore, tenant: str, invoice_number: str) -> InvoiceRecord:
@@ -125,24 +125,13 @@ async def invoice_detail(app: InvoiceReading, tenant: str, number: str) -> Invoi
         raise NotFound(f"Invoice {number} not found for tenant {tenant}")
     summary = await invoice_summary(app.storage, invoice)
     document = invoice.record.invoice_document()
-    lines = [
-        InvoiceLineView(
-            position=line.position,
-            description=line.description,
-            sku=line.sku,
-            quantity=line.quantity,
-            unitPrice=line.unit_price,
-            discount=line.discount,
-            net=line.net,
-            taxRate=line.tax_rate,
-        )
-        for line in document.totals.lines
-    ]
+    lines = line_views(document)
     notes = await app.catalog.credit_notes_page(tenant, InvoiceFilter(invoice_number=number), None, 1000)
     return InvoiceDetail(
         **summary.model_dump(),
         lines=lines,
         shippingNet=document.totals.shipping_net,
+        shippingGross=document.totals.shipping_gross,
         creditNotes=[await credit_note_summary(app.storage, note) for note in notes],
     )
 
@@ -178,6 +167,12 @@ async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> In
         ),
         emailStatus=record.email_status,
         language=record.language,
+        siteCode=record.site_code,
+        dueDate=None if paid else document.payment.due_on,
+        pricesIncludeTax=totals.prices_include_tax,
+        seller=seller_view(document.seller),
+        buyer=buyer_view(document.buyer),
+        vatBreakdown=vat_breakdown_view(document),
         # Signed now, at read time: a stored link would expire. No XML e-invoice is stored yet.
         links=DocumentLinks(
             pdf=await storage.download_link(invoice_key(record.tenant, record.number), record.tenant, record.number)
