@@ -126,7 +126,7 @@ def cii_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
 
     transaction = sub(root, _rsm("SupplyChainTradeTransaction"))
     currency = einvoice.currency
-    discount_reason = "Rabatt" if einvoice.language == "de" else "Discount"  # BT-139
+    discount_reason = einvoice.line_allowance_reason  # BT-139
 
     def line_item(parent: etree._Element, texts: dict[str, str]) -> None:  # BG-25
         item = sub(parent, _ram("IncludedSupplyChainTradeLineItem"))

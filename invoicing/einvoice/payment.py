@@ -1,9 +1,10 @@
 """BG-16 and BT-20 of the business terms (invoicing.einvoice.terms): how the buyer paid or is to pay,
-as UNTDID 4461 payment means, and the payment terms in the seller's language."""
+as UNTDID 4461 payment means, and the payment terms in the seller's language (invoicing.einvoice.texts)."""
 
 from dataclasses import dataclass
 
 from invoicing.document import BankDetails, InvoiceDocument
+from invoicing.einvoice.texts import PAID_BY_ON, PAID_ON, PAYABLE_BY, SEPA_CREDIT_TRANSFER, einvoice_text
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ def payment_instructions(document: InvoiceDocument, card: PaymentCard | None) ->
     remittance = document.invoice_number
     if not payment.paid and bank is not None:
         transfer = CreditTransfer(bank.iban.replace(" ", ""), bank.account_holder, bank.bic)
-        return PaymentInstructions(MEANS_CREDIT_TRANSFER_SEPA, "SEPA credit transfer", remittance, transfer, None)
+        means_text = einvoice_text(document.seller.language, SEPA_CREDIT_TRANSFER)
+        return PaymentInstructions(MEANS_CREDIT_TRANSFER_SEPA, means_text, remittance, transfer, None)
     if method in CARD_METHODS:
         return PaymentInstructions(MEANS_CREDIT_CARD, payment.method, remittance, None, card)
     if method in ONLINE_METHODS:
@@ -65,27 +67,14 @@ def payment_instructions(document: InvoiceDocument, card: PaymentCard | None) ->
     return PaymentInstructions(MEANS_NOT_DEFINED, payment.method, remittance, None, None)
 
 
-_TERMS_TEXT = {
-    "en": {
-        "paid": "Paid{by} on {date}.",
-        "by": " by {method}",
-        "due": "Payable by {date} without deduction, quoting the invoice number {number}.",
-    },
-    "de": {
-        "paid": "Bezahlt{by} am {date}.",
-        "by": " per {method}",
-        "due": "Zahlbar bis {date} ohne Abzug unter Angabe der Rechnungsnummer {number}.",
-    },
-}
-
-
 def payment_terms(document: InvoiceDocument) -> str:
     """BT-20 in the seller's language. Dates are ISO 8601: the XML has no locale."""
-    texts = _TERMS_TEXT.get(document.seller.language, _TERMS_TEXT["en"])
+    language = document.seller.language
     payment = document.payment
     if payment.paid:
-        paid_on = payment.paid_on or document.invoice_date
-        by = texts["by"].format(method=payment.method) if payment.method else ""
-        return texts["paid"].format(by=by, date=paid_on.isoformat())
+        paid_on = (payment.paid_on or document.invoice_date).isoformat()
+        if payment.method:
+            return einvoice_text(language, PAID_BY_ON, method=payment.method, date=paid_on)
+        return einvoice_text(language, PAID_ON, date=paid_on)
     due_on = payment.due_on or document.invoice_date
-    return texts["due"].format(date=due_on.isoformat(), number=document.invoice_number)
+    return einvoice_text(language, PAYABLE_BY, date=due_on.isoformat(), number=document.invoice_number)

@@ -21,6 +21,7 @@ from invoicing.document import (
     PostalAddress,
 )
 from invoicing.einvoice.payment import PaymentCard, PaymentInstructions, payment_instructions, payment_terms
+from invoicing.einvoice.texts import LINE_DISCOUNT, SHIPPING_CHARGE, einvoice_text
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
 from invoicing.recalculation import TaxChoice, Totals
 
@@ -160,6 +161,7 @@ class EInvoice:
     vat_breakdown: tuple[VatBreakdown, ...]  # BG-23
     lines: tuple[Line, ...]  # BG-25
     language: str  # the seller's language, for texts the mapping writes (BT-20, BT-120)
+    line_allowance_reason: str = "Discount"  # BT-139 of every line's discount, in that language
     preceding_invoice: PrecedingInvoiceReference | None = None  # BG-3, set for a credit note
 
 
@@ -305,7 +307,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         shipping_vat = treatment(
             totals.shipping_tax_rate, facts.shipping_tax_category or order_choice(totals.shipping_tax)
         )
-        reason = "Versandkosten" if language == "de" else "Shipping"
+        reason = einvoice_text(language, SHIPPING_CHARGE)
         charges = (Charge(totals.shipping_net, reason, CHARGE_FREIGHT, shipping_vat),)
     breakdown = vat_breakdown(lines, charges)
     if document.kind is DocumentKind.CREDIT_NOTE or totals.prices_include_tax:
@@ -385,6 +387,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         vat_breakdown=breakdown,
         lines=lines,
         language=language,
+        line_allowance_reason=einvoice_text(language, LINE_DISCOUNT),
         preceding_invoice=(
             PrecedingInvoiceReference(document.preceding_invoice.number, document.preceding_invoice.issued_on)
             if document.preceding_invoice is not None

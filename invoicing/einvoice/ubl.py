@@ -178,7 +178,7 @@ def ubl_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
         sub(monetary, _cbc("PrepaidAmount"), amount(totals.paid), currencyID=currency)  # BT-113
     sub(monetary, _cbc("PayableAmount"), amount(totals.due), currencyID=currency)  # BT-115
 
-    discount_reason = "Rabatt" if einvoice.language == "de" else "Discount"  # BT-139
+    discount_reason = einvoice.line_allowance_reason  # BT-139
 
     def invoice_line(parent: etree._Element, texts: dict[str, str]) -> None:  # BG-25
         element = sub(parent, _cac("InvoiceLine"))
