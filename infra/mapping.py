@@ -46,6 +46,7 @@ def seller_details(settings: SellerSettings) -> SellerDetails:
         vat_id=settings.vatId,
         tax_number=settings.taxNumber,
         legal_registration_id=settings.legalRegistrationId,
+        legal_registration_scheme=settings.legalRegistrationScheme,
         email=settings.email,
         phone=settings.phone,
         bank=BankDetails(bank.accountHolder, bank.iban, bank.bic, bank.bankName) if bank else None,

@@ -38,6 +38,7 @@ class SellerDetails:
     vat_id: str | None = None
     tax_number: str | None = None
     legal_registration_id: str | None = None  # e.g. a commercial register entry
+    legal_registration_scheme: str | None = None  # its ISO 6523 ICD (BT-30-1), e.g. 0002 for a SIREN
     email: str | None = None
     phone: str | None = None
     bank: BankDetails | None = None

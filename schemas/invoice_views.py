@@ -26,6 +26,9 @@ class SellerView(BaseModel):
     vatId: str | None = Field(default=None, description="BT-31.")
     taxNumber: str | None = Field(default=None, description="BT-32.")
     legalRegistrationId: str | None = Field(default=None, description="BT-30, e.g. a SIREN or a register entry.")
+    legalRegistrationScheme: str | None = Field(
+        default=None, description="BT-30-1, its ISO 6523 ICD (0002: SIREN), as the e-invoice states it."
+    )
     email: str | None = None
     phone: str | None = None
 

@@ -15,12 +15,13 @@ from babel import Locale, UnknownLocaleError
 from croniter import CroniterBadDateError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from invoicing.einvoice.notes import SCHEME_SIREN, siren_ok
 from invoicing.language import available_languages, supported_language
 from invoicing.numbering import NUMBER_PLACEHOLDER
 from schemas.orders import OrderStatus
 
 # re-exported: the placeholder and the languages with a catalog are the domain's, the API documents them
-__all__ = ["NUMBER_PLACEHOLDER", "available_languages", "supported_language"]
+__all__ = ["NUMBER_PLACEHOLDER", "SCHEME_SIREN", "available_languages", "siren_ok", "supported_language"]
 
 MAX_THRESHOLD_HOURS = Decimal(24 * 366 * 10)  # ten years
 MAX_SEQUENCE_VALUE = 10**18 - 1
@@ -239,6 +240,14 @@ class SellerSettings(TenantSettings):
         "seller by it or by vatId (EN 16931 BR-CO-26): a seller with a taxNumber and no vatId needs it.",
         examples=["HRB 12345 B"],
     )
+    legalRegistrationScheme: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{4}$",
+        description="The scheme of legalRegistrationId in e-invoices (BT-30-1, an ISO 6523 ICD), e.g. 0002 for a "
+        "French SIREN (checked: nine digits, Luhn). A French seller (address country FR) whose legalRegistrationId "
+        "is a SIREN gets 0002 without it.",
+        examples=["0002"],
+    )
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9 ()/-]{4,30}$")
     bank: BankAccount | None = Field(default=None, description="Printed on invoices that are not paid yet.")
@@ -275,6 +284,13 @@ class SellerSettings(TenantSettings):
     def _tax_identity(self) -> "SellerSettings":
         if not self.vatId and not self.taxNumber:
             raise ValueError("an invoice must show the seller's vatId or taxNumber: give at least one")
+        if self.legalRegistrationScheme and not self.legalRegistrationId:
+            raise ValueError("legalRegistrationScheme needs the legalRegistrationId it is the scheme of")
+        registration = (self.legalRegistrationId or "").replace(" ", "")
+        if self.legalRegistrationScheme == SCHEME_SIREN and not siren_ok(registration):
+            raise ValueError(
+                f"legalRegistrationId {self.legalRegistrationId!r} is no SIREN (scheme 0002): nine digits, Luhn"
+            )
         return self
 
 

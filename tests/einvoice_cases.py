@@ -92,6 +92,17 @@ def gross_line(id: str, amount: int, price: str, rate: str, discount: str = "0")
     return {**entry, "unitPrice": float(price), "taxRate": float(rate), "discount": float(discount)}
 
 
+FRENCH_SELLER: dict[str, Any] = {
+    "legal_name": "Café Lumière SAS",
+    "address": PostalAddress("Rue du Faubourg Saint-Antoine 12", "75011", "Paris", "FR"),
+    "vat_id": "FR27552120222",
+    "legal_registration_id": "552 120 222",
+    "email": "factures@cafe-lumiere.example",
+    "language": "fr",
+    "locale": "fr_FR",
+}
+FR_BANK = BankDetails("Café Lumière SAS", "FR76 3000 6000 0112 3456 7890 189", "AGRIFRPPXXX", "Crédit Agricole")
+
 UNICODE = "Müller & Söhne, Łódź, Ørsted, Zażółć gęślą jaźń"
 SCRIPTS = "山田太郎 Παπαδόπουλος Иванов Žluťoučký"
 JP_BUYER = {
@@ -130,6 +141,18 @@ def cases() -> list[Case]:
                 shipping=None,
                 pricesIncludeTax=True,
                 billingAddress=FR_BUYER,
+            ),
+        ),
+        # The same from a French seller (SIREN 552 120 222): BT-30 with scheme 0002 and the notes PMT, PMD and
+        # AAB in French, which Mustang's French CTC rules (BR-FR) ask of a French seller.
+        Case(
+            "french-seller-gross",
+            document(
+                entries=french_gross,
+                shipping={"amount": 4.90, "taxRate": 20},
+                pricesIncludeTax=True,
+                billingAddress=FR_BUYER,
+                seller={"bank": FR_BANK, **FRENCH_SELLER},
             ),
         ),
         Case(

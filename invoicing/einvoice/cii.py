@@ -65,8 +65,11 @@ def _contact(parent: etree._Element, value: Contact) -> None:
 def _party(parent: etree._Element, tag: str, party: Party) -> None:
     element = sub(parent, _ram(tag))  # BG-4 / BG-7
     sub(element, _ram("Name"), party.name)  # BT-27 / BT-44
-    if party.legal_registration_id:  # BT-30 / BT-47
-        sub(sub(element, _ram("SpecifiedLegalOrganization")), _ram("ID"), party.legal_registration_id)
+    if party.legal_registration_id:  # BT-30 / BT-47, with its scheme BT-30-1
+        scheme: dict[str, str] = (
+            {"schemeID": party.legal_registration_scheme} if party.legal_registration_scheme else {}
+        )
+        sub(sub(element, _ram("SpecifiedLegalOrganization")), _ram("ID"), party.legal_registration_id, **scheme)
     if party.contact is not None:
         _contact(element, party.contact)
     _address(element, party.address)  # BG-5 / BG-8
@@ -121,8 +124,11 @@ def cii_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
     sub(document, _ram("ID"), einvoice.number)  # BT-1
     sub(document, _ram("TypeCode"), einvoice.type_code)  # BT-3
     _date(document, _ram("IssueDateTime"), einvoice.issue_date)  # BT-2
-    for note in einvoice.notes:
-        sub(sub(document, _ram("IncludedNote")), _ram("Content"), note)  # BT-22
+    for note in einvoice.notes:  # BG-1
+        included = sub(document, _ram("IncludedNote"))
+        sub(included, _ram("Content"), note.text)  # BT-22
+        if note.subject_code:
+            sub(included, _ram("SubjectCode"), note.subject_code)  # BT-21
 
     transaction = sub(root, _rsm("SupplyChainTradeTransaction"))
     currency = einvoice.currency

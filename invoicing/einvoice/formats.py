@@ -37,6 +37,7 @@ class FormatSpec:
     specification: str  # BT-24
     business_process: str | None  # BT-23
     strict: bool  # XRechnung and Peppol need electronic addresses, contacts, a buyer reference
+    one_note: bool = False  # Peppol allows one document level note (PEPPOL-EN16931-R002)
 
 
 def format_spec(fmt: EInvoiceFormat, profile: FacturXProfile = FacturXProfile.EN16931) -> FormatSpec:
@@ -48,7 +49,7 @@ def format_spec(fmt: EInvoiceFormat, profile: FacturXProfile = FacturXProfile.EN
         case EInvoiceFormat.XRECHNUNG_UBL:
             return FormatSpec(Syntax.UBL, XRECHNUNG_3, PEPPOL_BILLING_PROCESS, strict=True)
         case EInvoiceFormat.PEPPOL:
-            return FormatSpec(Syntax.UBL, PEPPOL_BIS_3, PEPPOL_BILLING_PROCESS, strict=True)
+            return FormatSpec(Syntax.UBL, PEPPOL_BIS_3, PEPPOL_BILLING_PROCESS, strict=True, one_note=True)
 
 
 class MissingBusinessTerm(ValueError):

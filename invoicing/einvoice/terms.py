@@ -20,6 +20,7 @@ from invoicing.document import (
     InvoiceDocument,
     PostalAddress,
 )
+from invoicing.einvoice.notes import Note, document_notes, legal_registration_id, legal_registration_scheme
 from invoicing.einvoice.payment import PaymentCard, PaymentInstructions, payment_instructions, payment_terms
 from invoicing.einvoice.texts import LINE_DISCOUNT, SHIPPING_CHARGE, einvoice_text
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
@@ -74,6 +75,7 @@ class Party:
     contact: Contact | None  # BG-6 / BG-9
     tax_number: str | None = None  # BT-32 (seller only)
     legal_registration_id: str | None = None  # BT-30 / BT-47
+    legal_registration_scheme: str | None = None  # BT-30-1 (seller only), ISO 6523 ICD
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class EInvoice:
     buyer_reference: str | None  # BT-10
     sales_order_reference: str  # BT-14
     payment_terms: str  # BT-20
-    notes: tuple[str, ...]  # BT-22
+    notes: tuple[Note, ...]  # BG-1: BT-21, BT-22
     seller: Party  # BG-4
     buyer: Party  # BG-7
     delivery: Delivery | None  # BG-13
@@ -354,7 +356,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
         buyer_reference=buyer_reference(document, settings),
         sales_order_reference=document.order_id,
         payment_terms=payment_terms(document),
-        notes=(seller.footer,) if seller.footer else (),
+        notes=document_notes(document),
         seller=Party(
             name=seller.legal_name,
             address=address(seller.address),
@@ -362,7 +364,8 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
             electronic_address=settings.seller_electronic_address,
             contact=contact,
             tax_number=seller.tax_number,
-            legal_registration_id=seller.legal_registration_id,
+            legal_registration_id=legal_registration_id(seller),
+            legal_registration_scheme=legal_registration_scheme(seller),
         ),
         buyer=Party(
             name=buyer.company or buyer.name,

@@ -64,8 +64,9 @@ def _party(parent: etree._Element, tag: str, party: Party) -> None:
         _tax_scheme(scheme, "FC")
     legal_entity = sub(element, _cac("PartyLegalEntity"))
     sub(legal_entity, _cbc("RegistrationName"), party.name)  # BT-27 / BT-44
-    if party.legal_registration_id:  # BT-30 / BT-47
-        sub(legal_entity, _cbc("CompanyID"), party.legal_registration_id)
+    if party.legal_registration_id:  # BT-30 / BT-47, with its scheme BT-30-1
+        registration_scheme = {"schemeID": party.legal_registration_scheme} if party.legal_registration_scheme else {}
+        sub(legal_entity, _cbc("CompanyID"), party.legal_registration_id, **registration_scheme)
     contact = party.contact
     if contact is not None:  # BG-6 / BG-9
         contact_element = sub(element, _cac("Contact"))
@@ -124,8 +125,11 @@ def ubl_invoice(einvoice: EInvoice, spec: FormatSpec) -> bytes:
     if einvoice.due_date is not None:
         sub(root, _cbc("DueDate"), einvoice.due_date.isoformat())  # BT-9
     sub(root, _cbc("InvoiceTypeCode"), einvoice.type_code)  # BT-3
-    for note in einvoice.notes:
-        sub(root, _cbc("Note"), note)  # BT-22
+    notes = [f"#{note.subject_code}#{note.text}" if note.subject_code else note.text for note in einvoice.notes]
+    if spec.one_note and len(notes) > 1:  # Peppol: one note, the texts of all without their subject codes
+        notes = [" ".join(note.text for note in einvoice.notes)]
+    for note in notes:  # BG-1: the subject code (BT-21) as UBL's "#code#" prefix of the text (BT-22)
+        sub(root, _cbc("Note"), note)
     sub(root, _cbc("DocumentCurrencyCode"), currency)  # BT-5
     if einvoice.buyer_reference:
         sub(root, _cbc("BuyerReference"), einvoice.buyer_reference)  # BT-10

@@ -3,6 +3,7 @@ VAT breakdown and the lines as the invoice shows them. What the PDF and the XML 
 
 from invoicing.document import Buyer, InvoiceDocument, PostalAddress, SellerDetails
 from invoicing.einvoice import document_vat_breakdown, order_choice, vat_treatments
+from invoicing.einvoice.notes import legal_registration_scheme
 from schemas.api import InvoiceLineView
 from schemas.invoice_views import BuyerView, PostalAddressView, SellerView, VatBreakdownView
 
@@ -25,6 +26,7 @@ def seller_view(seller: SellerDetails) -> SellerView:
         vatId=seller.vat_id,
         taxNumber=seller.tax_number,
         legalRegistrationId=seller.legal_registration_id,
+        legalRegistrationScheme=legal_registration_scheme(seller),
         email=seller.email,
         phone=seller.phone,
     )
