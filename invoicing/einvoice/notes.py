@@ -1,7 +1,7 @@
 """BG-1 invoice notes (BT-21 subject code, BT-22 text) and the seller's legal registration scheme (BT-30-1):
 the seller's footer, and what a French seller's invoice must state (Code de commerce art. L441-9 and
 L441-10; the French CIUS rules BR-FR-05 ask for the notes PMT, PMD and AAB, BT-30 with scheme 0002 for
-the SIREN).
+the SIREN, BR-FR-13 a seller electronic address).
 
 The French notes are in French whatever the invoice's language (the mentions of French law); their
 msgids are English, in the message catalogs like every text (invoicing/language.py)."""
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 
-from invoicing.document import InvoiceDocument, SellerDetails
+from invoicing.document import EMAIL_SCHEME, ElectronicAddress, InvoiceDocument, SellerDetails
 from invoicing.language import N_, gettext
 
 # UNTDID 4451 text subject codes of the French mandatory notes.
@@ -71,6 +71,14 @@ def legal_registration_id(seller: SellerDetails) -> str | None:
     if seller.legal_registration_id and legal_registration_scheme(seller) == SCHEME_SIREN:
         return seller.legal_registration_id.replace(" ", "")
     return seller.legal_registration_id
+
+
+def seller_electronic_address(seller: SellerDetails, configured: ElectronicAddress | None) -> ElectronicAddress | None:
+    """BT-34: the one of settings/einvoice; a French seller without one is reached at its email (scheme EM),
+    since the French rules make BT-34 mandatory (BR-FR-13)."""
+    if configured is not None or seller.address.country != FRANCE or not seller.email:
+        return configured
+    return ElectronicAddress(seller.email, EMAIL_SCHEME)
 
 
 def french_notes() -> tuple[Note, ...]:

@@ -20,7 +20,13 @@ from invoicing.document import (
     InvoiceDocument,
     PostalAddress,
 )
-from invoicing.einvoice.notes import Note, document_notes, legal_registration_id, legal_registration_scheme
+from invoicing.einvoice.notes import (
+    Note,
+    document_notes,
+    legal_registration_id,
+    legal_registration_scheme,
+    seller_electronic_address,
+)
 from invoicing.einvoice.payment import PaymentCard, PaymentInstructions, payment_instructions, payment_terms
 from invoicing.einvoice.texts import LINE_DISCOUNT, SHIPPING_CHARGE, einvoice_text
 from invoicing.einvoice.vat import TaxCategoryChoice, VatCategory, VatTreatment, vat_treatment
@@ -361,7 +367,7 @@ def business_terms(document: InvoiceDocument, settings: EInvoiceSettings, facts:
             name=seller.legal_name,
             address=address(seller.address),
             vat_id=seller.vat_id,
-            electronic_address=settings.seller_electronic_address,
+            electronic_address=seller_electronic_address(seller, settings.seller_electronic_address),
             contact=contact,
             tax_number=seller.tax_number,
             legal_registration_id=legal_registration_id(seller),

@@ -42,6 +42,16 @@ def test_a_french_sellers_ubl_prefixes_each_note_with_its_subject_code() -> None
     assert xpath(xml, "//cac:AccountingSupplierParty//cac:PartyLegalEntity/cbc:CompanyID/@schemeID") == ["0002"]
 
 
+def test_a_french_seller_without_bt_34_is_reached_at_its_email() -> None:
+    xml = einvoice_xml(FRENCH, dataclasses.replace(SETTINGS, seller_electronic_address=None), EInvoiceFormat.FACTURX)
+    path = "//ram:SellerTradeParty/ram:URIUniversalCommunication/ram:URIID"
+    assert xpath(xml, f"{path}/text()") == ["factures@cafe-lumiere.example"]
+    assert xpath(xml, f"{path}/@schemeID") == ["EM"]
+    german = CASES["german-seller"].document
+    unset = einvoice_xml(german, dataclasses.replace(SETTINGS, seller_electronic_address=None), EInvoiceFormat.FACTURX)
+    assert xpath(unset, f"{path}/text()") == []
+
+
 def test_peppol_takes_the_notes_as_one_without_subject_codes() -> None:
     case = CASES["french-seller-gross"]
     [note] = xpath(
