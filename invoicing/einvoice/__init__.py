@@ -24,6 +24,7 @@ from invoicing.einvoice.formats import (
     check_requirements,
     format_spec,
 )
+from invoicing.einvoice.notes import printed_french_notes
 from invoicing.einvoice.payment import PaymentCard
 from invoicing.einvoice.terms import (
     EInvoice,
@@ -103,10 +104,11 @@ def _document_choices(document: InvoiceDocument) -> list[tuple[Decimal, TaxCateg
 
 def document_legal_notes(document: InvoiceDocument) -> tuple[str, ...]:
     """The legal notes the invoice PDF prints below its totals (reverse charge, intra-Community supply,
-    export, exemptions), once each: those of the XML's categories, without making the whole XML."""
+    export, exemptions), once each: those of the XML's categories, without making the whole XML; then a
+    French seller's mentions (recovery fee, late-payment penalties, no early-payment discount)."""
     treatment = vat_treatments(document)
     notes = (legal_note(treatment(rate, choice)) for rate, choice in dict.fromkeys(_document_choices(document)))
-    return tuple(dict.fromkeys(note for note in notes if note))
+    return tuple(dict.fromkeys(note for note in notes if note)) + printed_french_notes(document)
 
 
 def document_vat_breakdown(document: InvoiceDocument) -> tuple[VatBreakdown, ...]:

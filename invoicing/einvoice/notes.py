@@ -81,14 +81,23 @@ def seller_electronic_address(seller: SellerDetails, configured: ElectronicAddre
     return ElectronicAddress(seller.email, EMAIL_SCHEME)
 
 
-def french_notes() -> tuple[Note, ...]:
-    """PMT, PMD and AAB in French; the recovery fee is 40 euros whatever the invoice's currency."""
-    fee = format_currency(RECOVERY_FEE_EUR, "EUR", locale=FRENCH)
+def french_notes(language: str = FRENCH, locale: str = FRENCH) -> tuple[Note, ...]:
+    """PMT, PMD and AAB, in French for the XML (or in `language` for the PDF); the recovery fee is 40 euros
+    whatever the invoice's currency."""
+    fee = format_currency(RECOVERY_FEE_EUR, "EUR", locale=locale)
     return (
-        Note(gettext(FRENCH, RECOVERY_FEE).format(amount=fee), SUBJECT_RECOVERY_FEE),
-        Note(gettext(FRENCH, LATE_PAYMENT_PENALTIES), SUBJECT_LATE_PAYMENT_PENALTIES),
-        Note(gettext(FRENCH, NO_EARLY_PAYMENT_DISCOUNT), SUBJECT_NO_EARLY_PAYMENT_DISCOUNT),
+        Note(gettext(language, RECOVERY_FEE).format(amount=fee), SUBJECT_RECOVERY_FEE),
+        Note(gettext(language, LATE_PAYMENT_PENALTIES), SUBJECT_LATE_PAYMENT_PENALTIES),
+        Note(gettext(language, NO_EARLY_PAYMENT_DISCOUNT), SUBJECT_NO_EARLY_PAYMENT_DISCOUNT),
     )
+
+
+def printed_french_notes(document: InvoiceDocument) -> tuple[str, ...]:
+    """What the PDF of a French seller prints of the same mentions: in the invoice's language and locale."""
+    seller = document.seller
+    if seller.address.country != FRANCE:
+        return ()
+    return tuple(note.text for note in french_notes(seller.language, seller.locale))
 
 
 def document_notes(document: InvoiceDocument) -> tuple[Note, ...]:

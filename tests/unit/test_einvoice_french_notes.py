@@ -12,7 +12,9 @@ from invoicing.einvoice.cii import RAM, RSM
 from invoicing.einvoice.notes import legal_registration_scheme, siren_ok
 from invoicing.einvoice.ubl import CAC, CBC
 from schemas.settings import SellerSettings
+from streams.rendering.pdf import render_invoice_pdf
 from tests.einvoice_cases import PEPPOL_SETTINGS, SETTINGS, cases
+from tests.unit.test_rendering import pages_of, words
 
 NS = {"rsm": RSM, "ram": RAM, "cbc": CBC, "cac": CAC}
 CASES = {case.name: case for case in cases()}
@@ -64,6 +66,17 @@ def test_the_french_notes_stay_french_in_an_invoice_of_another_language() -> Non
     english = dataclasses.replace(FRENCH, seller=dataclasses.replace(FRENCH.seller, language="en", locale="en_GB"))
     xml = einvoice_xml(english, SETTINGS, EInvoiceFormat.FACTURX)
     assert "Pas d'escompte pour paiement anticipé." in xpath(xml, "//ram:IncludedNote/ram:Content/text()")
+
+
+def test_the_pdf_of_a_french_seller_prints_the_mentions_in_the_invoices_language() -> None:
+    french = words(pages_of(render_invoice_pdf(FRENCH))[-1])
+    assert "Pas d'escompte pour paiement anticipé." in french
+    assert "indemnité forfaitaire pour frais de recouvrement de 40,00 €" in french
+    english = dataclasses.replace(FRENCH, seller=dataclasses.replace(FRENCH.seller, language="en", locale="en_GB"))
+    text = words(pages_of(render_invoice_pdf(english))[-1])
+    assert "No discount for early payment." in text and "a fixed compensation of €40.00" in text
+    german = words(pages_of(render_invoice_pdf(CASES["german-seller"].document))[-1])
+    assert "Skonto" not in german and "L441-10" not in german
 
 
 def test_other_sellers_have_no_french_notes_and_no_scheme_for_a_register_entry() -> None:
