@@ -19,7 +19,7 @@ from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.jobs import Job as Job
 from invoicing.jobs import JobOrderResult as JobOrderResult
-from invoicing.sites import sequence_scope, site_over_tenant
+from invoicing.sites import TENANT_SCOPE, sequence_scope, site_over_tenant
 from invoicing.statuses import EmailStatus, JobStatus, JobType, OrderResultStatus
 from invoicing.statuses import RefundStatus as RefundStatus
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
@@ -101,6 +101,10 @@ class InvoiceRecord:
     # 1 for the order's first invoice, N for the Nth: an order is invoiced again (by a MANUAL job) only
     # once its current invoice is credited in full; the earlier invoices stay as they are.
     generation: int = FIRST_INVOICE
+    # The order's siteCode (GET .../invoices filters by it), and whose number sequence `seq` is of: the
+    # site's own when the site had a sequence setting of its own, else the tenant's (invoicing/sites.py).
+    site_code: str | None = None
+    sequence_scope: str = TENANT_SCOPE
 
     @property
     def record_id(self) -> str:
@@ -299,6 +303,8 @@ class CreditNoteRecord:
     emailed_at: datetime | None = None
     email_pending: bool = False
     email_error: str | None = None
+    site_code: str | None = None  # the invoice's site
+    sequence_scope: str = TENANT_SCOPE  # the site's own credit-note sequence, or the tenant's ("")
 
     @property
     def stored(self) -> bool:
