@@ -78,6 +78,18 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)],
     )
     await migrate_orders_awaiting_invoice(db)
+    # An AUTOMATIC job limited to one site: equality on its siteCode too (orders stored before the field
+    # existed on the snapshot carry none until their next event).
+    await index.create(
+        "orders",
+        [
+            ("tenant", ASCENDING),
+            ("siteCode", ASCENDING),
+            ("awaitingInvoice", ASCENDING),
+            ("status", ASCENDING),
+            ("deliveredAt", ASCENDING),
+        ],
+    )
     await index.create("order_claims", [("jobId", ASCENDING), ("orderId", ASCENDING)])
     # The pipeline reads all of a tenant's settings at once.
     await index.create("tenant_settings", [("tenant", ASCENDING)])
@@ -95,6 +107,7 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("credit_notes", [("tenant", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
+    await index.create("credit_notes", [("tenant", ASCENDING), ("siteCode", ASCENDING), *newest_first])
     jobs_newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
     await index.create("jobs", [("tenant", ASCENDING), *jobs_newest_first])
     await index.create("jobs", [("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])

@@ -236,6 +236,8 @@ class InvoiceRepository:
             query["jobId"] = where.job_id
         if where.email_status is not None:
             query["emailStatus"] = where.email_status.value
+        if where.site_code is not None:
+            query["siteCode"] = where.site_code
         return [_issued_invoice(doc) for doc in await newest_first_page(self.invoices, query, "issuedAt", after, limit)]
 
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
@@ -250,6 +252,8 @@ class InvoiceRepository:
             query["orderId"] = where.order_id
         if where.invoice_number is not None:
             query["invoiceNumber"] = where.invoice_number
+        if where.site_code is not None:
+            query["siteCode"] = where.site_code
         docs = await newest_first_page(self.credit_notes, query, "issuedAt", after, limit)
         return [_listed_credit_note(doc) for doc in docs]
 
@@ -305,6 +309,7 @@ def _listed_credit_note(doc: Document) -> ListedCreditNote:
         tax=_money(totals.get("tax")),
         gross=_money(totals.get("gross")),
         storage_key=doc.get("storageKey"),
+        site_code=doc.get("siteCode"),
     )
 
 

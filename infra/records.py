@@ -162,6 +162,7 @@ class InvoiceFilter:
     issued_from: datetime | None = None
     issued_to: datetime | None = None
     email_status: EmailStatus | None = None
+    site_code: str | None = None  # the order's siteCode, stored on the invoice and its credit notes
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,7 @@ class ListedCreditNote:
     tax: Decimal
     gross: Decimal
     storage_key: str | None
+    site_code: str | None = None
 
 
 class NumberTaken(Exception):

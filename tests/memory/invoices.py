@@ -140,6 +140,7 @@ class MemoryInvoices:
             and where.invoice_number in (None, invoice.record.number)
             and where.job_id in (None, invoice.record.job_id)
             and where.email_status in (None, invoice.record.email_status)
+            and where.site_code in (None, invoice.record.site_code)
             and within_period(invoice.issued_at, where.issued_from, where.issued_to)
         ]
         return newest_first_page(found, after, limit)
@@ -158,6 +159,7 @@ class MemoryInvoices:
             if note.tenant == tenant
             and where.order_id in (None, note.order_id)
             and where.invoice_number in (None, note.invoice_number)
+            and where.site_code in (None, note.site_code)
             and within_period(note.issued_at, where.issued_from, where.issued_to)
         ]
         return newest_first_page(found, after, limit)
