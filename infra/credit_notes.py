@@ -35,6 +35,7 @@ from invoicing.credit_state import check_final
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
 from invoicing.money import ZERO
+from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus
 from schemas.events import utc_now
 
@@ -139,8 +140,8 @@ class CreditNoteRepository:
         docs = await self.notes.find({"tenant": tenant, "invoiceNumber": invoice_number}).to_list()
         return sorted((_credit_note_record(doc) for doc in docs), key=lambda note: note.ordinal)
 
-    async def last_seq(self, tenant: str) -> int | None:
-        return await self.marks.last(tenant)
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None:
+        return await self.marks.last(tenant, scope)
 
     async def allocate(
         self,
@@ -156,6 +157,8 @@ class CreditNoteRepository:
         document: InvoiceDocument,
         logo_sha256: str | None,
         refund: RefundState,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> CreditNoteRecord:
         """Bind the credit note to its place among the invoice's credit notes (`ordinal`) and to its number.
         Returns the stored note (this request's, if it was stored before); raises CreditRaced when another
@@ -167,7 +170,9 @@ class CreditNoteRepository:
             "tenant": tenant,
             "type": CREDIT_NOTE_TYPE,
             "number": number,
+            "seqScope": scope,
             "seq": seq,
+            "siteCode": site_code,
             "ordinal": ordinal,
             "invoiceNumber": invoice_number,
             "orderId": order_id,
@@ -205,11 +210,11 @@ class CreditNoteRepository:
                 {"tenant": tenant, "invoiceNumber": invoice_number, "ordinal": ordinal}, {"_id": 1}
             ):
                 raise CreditRaced(invoice_number) from None
-            await self.marks.raise_to(tenant, seq)
-            if await self.notes.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
+            await self.marks.raise_to(tenant, seq, scope)
+            if await self.notes.find_one({"tenant": tenant, "seqScope": scope, "seq": seq}, {"_id": 1}) is None:
                 raise NumberInUse(number) from None  # the number is another credit note's under another seq
             raise NumberTaken(number) from None
-        await self.marks.raise_to(tenant, seq)
+        await self.marks.raise_to(tenant, seq, scope)
         return _credit_note_record(doc)
 
     async def mark_stored(self, tenant: str, note_id: str, storage_key: str) -> None:
@@ -292,4 +297,6 @@ def _credit_note_record(doc: Document) -> CreditNoteRecord:
         emailed_at=doc.get("emailedAt"),
         email_pending=bool(doc.get("emailPending")),
         email_error=doc.get("emailError"),
+        site_code=doc.get("siteCode"),
+        sequence_scope=doc.get("seqScope") or TENANT_SCOPE,
     )

@@ -30,12 +30,14 @@ from infra.metrics import StoreCommandCounter
 from infra.records import PageKey
 from infra.settings import Settings
 from invoicing.email_state import EmailState
+from invoicing.sites import TENANT_SCOPE
 
 Document = dict[str, Any]
 T = TypeVar("T")
 DUPLICATE_KEY = 11000
 NOT_IMPLEMENTED = 238  # FerretDB v1's answer to an index option it lacks, such as expireAfterSeconds
 NUMBER_INDEX = "tenant_number_unique"
+SCOPED_SEQ = [("seqScope", ASCENDING), ("seq", DESCENDING)]
 
 
 def connect(settings: Settings) -> AsyncMongoClient[Document]:
@@ -61,7 +63,12 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     lock that stalls every other command while it waits for a storage connection)."""
     index = MissingIndexes(db)
     await index.create("job_result_pages", [("jobId", ASCENDING), ("page", ASCENDING)])
-    await index.create("invoices", [("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    # Sequence values are unique per tenant and sequence scope: the tenant's ("") and each site's own
+    # (invoicing/sites.py). The index of (tenant, seq) alone, from before sites had sequences, is dropped
+    # once every document has its scope.
+    await migrate_sequence_scopes(db)
+    await index.create("invoices", [("tenant", ASCENDING), *SCOPED_SEQ], unique=True)
+    await index.drop("invoices", [("tenant", ASCENDING), ("seq", DESCENDING)])
     # Numbers are unique per tenant as strings, not only as sequence values: two sequence formats can
     # format different values alike, and the number names the invoice (its PDF, its download link).
     await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
@@ -71,6 +78,18 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         [("tenant", ASCENDING), ("awaitingInvoice", ASCENDING), ("status", ASCENDING), ("deliveredAt", ASCENDING)],
     )
     await migrate_orders_awaiting_invoice(db)
+    # An AUTOMATIC job limited to one site: equality on its siteCode too (orders stored before the field
+    # existed on the snapshot carry none until their next event).
+    await index.create(
+        "orders",
+        [
+            ("tenant", ASCENDING),
+            ("siteCode", ASCENDING),
+            ("awaitingInvoice", ASCENDING),
+            ("status", ASCENDING),
+            ("deliveredAt", ASCENDING),
+        ],
+    )
     await index.create("order_claims", [("jobId", ASCENDING), ("orderId", ASCENDING)])
     # The pipeline reads all of a tenant's settings at once.
     await index.create("tenant_settings", [("tenant", ASCENDING)])
@@ -84,9 +103,11 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("invoices", [("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
     # orderId: an order invoiced again (after a full credit) has more than one invoice, each its own _id.
     await index.create("invoices", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
+    await index.create("invoices", [("tenant", ASCENDING), ("siteCode", ASCENDING), *newest_first])  # siteCode
     await index.create("credit_notes", [("tenant", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), *newest_first])
     await index.create("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
+    await index.create("credit_notes", [("tenant", ASCENDING), ("siteCode", ASCENDING), *newest_first])
     jobs_newest_first = [("createdAt", DESCENDING), ("_id", DESCENDING)]
     await index.create("jobs", [("tenant", ASCENDING), *jobs_newest_first])
     await index.create("jobs", [("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
@@ -96,7 +117,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await db.tenant_settings.create_index([("scheduled", ASCENDING)])
     # Credit notes: a unique number per tenant (as sequence value and as string, like invoices), and a
     # unique place among the credit notes of one invoice (the claim that serialises them).
-    await db.credit_notes.create_index([("tenant", ASCENDING), ("seq", DESCENDING)], unique=True)
+    await index.create("credit_notes", [("tenant", ASCENDING), *SCOPED_SEQ], unique=True)
+    await index.drop("credit_notes", [("tenant", ASCENDING), ("seq", DESCENDING)])
     await db.credit_notes.create_index([("tenant", ASCENDING), ("number", ASCENDING)], unique=True, name=NUMBER_INDEX)
     # The place is per invoice, by its number: an order invoiced again has credit notes of each of its
     # invoices, each invoice's numbered from 1. The earlier index of the place per order (made when an
@@ -114,6 +136,17 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         if refused.code != NOT_IMPLEMENTED:
             raise
         await index.create("windowed_counters", [("expiresAt", ASCENDING)])
+
+
+async def migrate_sequence_scopes(db: AsyncDatabase[Document]) -> None:
+    """Invoices and credit notes numbered before sites had sequences of their own are of the tenant's
+    sequence (scope ""). Written as a value, never left missing: PostgreSQL's unique indexes under FerretDB
+    would take a missing field for NULL, which is unique to nothing. Runs once per database."""
+    if await db.migrations.find_one({"_id": "sequence-scopes"}) is not None:
+        return
+    for collection in (db.invoices, db.credit_notes):
+        await collection.update_many({"seqScope": {"$exists": False}}, {"$set": {"seqScope": TENANT_SCOPE}})
+    await db.migrations.update_one({"_id": "sequence-scopes"}, {"$set": {"done": True}}, upsert=True)
 
 
 async def migrate_orders_awaiting_invoice(db: AsyncDatabase[Document]) -> None:

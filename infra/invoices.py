@@ -43,6 +43,7 @@ from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
+from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import EmailStatus
 from schemas.events import utc_now
 
@@ -88,14 +89,15 @@ class InvoiceRepository:
         doc = await self.invoices.find_one({"tenant": tenant, "number": number})
         return None if doc is None else _invoice_record(doc)
 
-    async def last_seq(self, tenant: str) -> int | None:
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None:
         """The highest sequence value taken, from the tenant's high-water mark (read by `_id`). The mark may
         lag behind after a crash; `allocate` then meets NumberTaken and moves it on. Without a mark (data
         from before marks existed) the invoices themselves say."""
-        mark = await self.marks.last(tenant)
+        mark = await self.marks.last(tenant, scope)
         if mark is not None:
             return mark
-        doc = await self.invoices.find_one({"tenant": tenant}, sort=[("seq", DESCENDING)], projection={"seq": 1})
+        query = {"tenant": tenant, "seqScope": scope}
+        doc = await self.invoices.find_one(query, sort=[("seq", DESCENDING)], projection={"seq": 1})
         return None if doc is None else int(doc["seq"])
 
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
@@ -117,6 +119,8 @@ class InvoiceRepository:
         document: InvoiceDocument,
         logo_sha256: str | None = None,
         generation: int = FIRST_INVOICE,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> InvoiceRecord | None:
         """Bind `number` to the order's invoice of this `generation`. Returns None when the order already has
         that invoice (read it with `find_generation`); raises NumberTaken when another invoice got this
@@ -128,8 +132,10 @@ class InvoiceRepository:
             "orderId": order_id,
             "generation": generation,
             "jobId": job_id,
+            "seqScope": scope,  # whose sequence `seq` is of: the tenant's ("") or a site's own
             "seq": seq,
             "number": number,
+            "siteCode": site_code,
             "document": STORED_DOCUMENT.dump_python(document, mode="json"),
             "logoSha256": logo_sha256,
             "allocatedAt": utc_now(),
@@ -142,11 +148,11 @@ class InvoiceRepository:
         except DuplicateKeyError:
             if await self.invoices.find_one({"_id": doc["_id"]}, {"_id": 1}) is not None:
                 return None
-            await self.marks.raise_to(tenant, seq)
-            if await self.invoices.find_one({"tenant": tenant, "seq": seq}, {"_id": 1}) is None:
+            await self.marks.raise_to(tenant, seq, scope)
+            if await self.invoices.find_one({"tenant": tenant, "seqScope": scope, "seq": seq}, {"_id": 1}) is None:
                 raise NumberInUse(number) from None
             raise NumberTaken(number) from None
-        await self.marks.raise_to(tenant, seq)
+        await self.marks.raise_to(tenant, seq, scope)
         return _invoice_record(doc)
 
     async def mark_issued(self, invoice: InvoiceRecord, storage_key: str) -> None:
@@ -230,6 +236,8 @@ class InvoiceRepository:
             query["jobId"] = where.job_id
         if where.email_status is not None:
             query["emailStatus"] = where.email_status.value
+        if where.site_code is not None:
+            query["siteCode"] = where.site_code
         return [_issued_invoice(doc) for doc in await newest_first_page(self.invoices, query, "issuedAt", after, limit)]
 
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
@@ -244,6 +252,8 @@ class InvoiceRepository:
             query["orderId"] = where.order_id
         if where.invoice_number is not None:
             query["invoiceNumber"] = where.invoice_number
+        if where.site_code is not None:
+            query["siteCode"] = where.site_code
         docs = await newest_first_page(self.credit_notes, query, "issuedAt", after, limit)
         return [_listed_credit_note(doc) for doc in docs]
 
@@ -299,6 +309,7 @@ def _listed_credit_note(doc: Document) -> ListedCreditNote:
         tax=_money(totals.get("tax")),
         gross=_money(totals.get("gross")),
         storage_key=doc.get("storageKey"),
+        site_code=doc.get("siteCode"),
     )
 
 
@@ -317,4 +328,6 @@ def _invoice_record(doc: Document) -> InvoiceRecord:
         email_pending=bool(doc.get("emailPending")),
         email_error=doc.get("emailError"),
         generation=int(doc.get("generation") or FIRST_INVOICE),
+        site_code=doc.get("siteCode"),
+        sequence_scope=doc.get("seqScope") or TENANT_SCOPE,
     )

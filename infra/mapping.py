@@ -20,11 +20,12 @@ from schemas import settings as wire
 from schemas.settings import InvoiceSettings, SellerSettings, SequenceSettings
 
 
-def order_selection(settings: InvoiceSettings) -> OrderSelection:
+def order_selection(settings: InvoiceSettings, site_code: str | None = None) -> OrderSelection:
     return OrderSelection(
         statuses=tuple(OrderStatus(status) for status in settings.status.split(",")),
         extended_statuses=tuple(settings.extendedOrderStatus.split(",")) if settings.extendedOrderStatus else (),
         threshold=timedelta(hours=float(settings.threshold)),
+        site_code=site_code,
     )
 
 

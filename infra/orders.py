@@ -31,6 +31,7 @@ class OrderRepository:
             "status": order.status.value,
             "extendedOrderStatus": order.extendedOrderStatus,
             "deliveredAt": delivery_instant(order.deliveryDate),
+            "siteCode": order.siteCode,  # the equality of an AUTOMATIC job limited to one site
             "order": order.model_dump(mode="json", exclude_none=True),
         }
         try:
@@ -57,7 +58,8 @@ class OrderRepository:
 
     async def select(self, tenant: str, selection: OrderSelection, delivered_before: datetime) -> AsyncIterator[str]:
         """IDs of the tenant's orders that `selection` takes, of those not yet known to be invoiced. One
-        query per status, each an equality on (tenant, awaitingInvoice, status) that an index serves;
+        query per status, each an equality on (tenant, awaitingInvoice, status) that an index serves (with
+        (tenant, siteCode, awaitingInvoice, status) for a job limited to one site);
         the delivery instant and extended status narrow what it found."""
         for query in selection_queries(tenant, selection, delivered_before):
             for doc in await self.orders.find(query, {"orderId": 1}).to_list():
@@ -82,5 +84,7 @@ def selection_queries(tenant: str, selection: OrderSelection, delivered_before: 
         }
         if selection.extended_statuses:
             query["extendedOrderStatus"] = {"$in": list(selection.extended_statuses)}
+        if selection.site_code is not None:
+            query["siteCode"] = selection.site_code
         queries.append(query)
     return queries

@@ -36,6 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
+from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
@@ -172,7 +173,9 @@ class InvoiceCatalog(Protocol):
 
 
 class InvoiceNumbers(Protocol):
-    async def last_seq(self, tenant: str) -> int | None: ...
+    """Numbers per sequence `scope`: the tenant's (TENANT_SCOPE) or a site's own (its code)."""
+
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None: ...
     async def allocate(
         self,
         *,
@@ -184,6 +187,8 @@ class InvoiceNumbers(Protocol):
         document: InvoiceDocument,
         logo_sha256: str | None = None,
         generation: int = FIRST_INVOICE,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> InvoiceRecord | None:
         """None when the order has its invoice of this generation already; raises NumberTaken when `seq` is
         another's, NumberInUse (a NumberTaken) when `number` is another invoice's under another `seq`."""
@@ -215,7 +220,7 @@ class CreditNoteStore(Protocol):
         """The credit notes of the invoice with this number, by ordinal."""
         ...
 
-    async def last_seq(self, tenant: str) -> int | None: ...
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None: ...
     async def allocate(
         self,
         *,
@@ -230,6 +235,8 @@ class CreditNoteStore(Protocol):
         document: InvoiceDocument,
         logo_sha256: str | None,
         refund: RefundState,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> CreditNoteRecord:
         """The stored note (this request's, if stored before); raises CreditRaced when another note of the
         invoice (`invoice_number`) took `ordinal`, NumberTaken when another took `seq`."""
@@ -259,12 +266,15 @@ class CaptureStore(Protocol):
 
 
 class TenantSettingsStore(Protocol):
-    async def read(self, tenant: str, model: type[SettingsT]) -> SettingsT | None: ...
-    async def read_all(self, tenant: str) -> TenantSettingsSnapshot: ...
-    async def write(self, tenant: str, value: TenantSettings) -> None: ...
-    async def put_logo(self, tenant: str, logo: Logo) -> LogoInfo: ...
-    async def current_logo(self, tenant: str) -> LogoInfo | None: ...
-    async def delete_logo(self, tenant: str) -> bool: ...
+    """The tenant's settings, and a site's own with `site` (invoicing/sites.py: a site falls back to the
+    tenant's per concern)."""
+
+    async def read(self, tenant: str, model: type[SettingsT], site: str | None = None) -> SettingsT | None: ...
+    async def read_all(self, tenant: str, site: str | None = None) -> TenantSettingsSnapshot: ...
+    async def write(self, tenant: str, value: TenantSettings, site: str | None = None) -> None: ...
+    async def put_logo(self, tenant: str, logo: Logo, site: str | None = None) -> LogoInfo: ...
+    async def current_logo(self, tenant: str, site: str | None = None) -> LogoInfo | None: ...
+    async def delete_logo(self, tenant: str, site: str | None = None) -> bool: ...
     async def logo_content(self, tenant: str, sha256: str) -> bytes | None: ...
     async def scheduled(self) -> list[ScheduledTenant]: ...
 

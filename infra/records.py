@@ -5,7 +5,7 @@ never raw documents, so a caller cannot come to depend on how a store keeps its 
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.jobs import Job as Job
 from invoicing.jobs import JobOrderResult as JobOrderResult
+from invoicing.sites import TENANT_SCOPE, sequence_scope, site_over_tenant
 from invoicing.statuses import EmailStatus, JobStatus, JobType, OrderResultStatus
 from invoicing.statuses import RefundStatus as RefundStatus
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
@@ -100,6 +101,10 @@ class InvoiceRecord:
     # 1 for the order's first invoice, N for the Nth: an order is invoiced again (by a MANUAL job) only
     # once its current invoice is credited in full; the earlier invoices stay as they are.
     generation: int = FIRST_INVOICE
+    # The order's siteCode (GET .../invoices filters by it), and whose number sequence `seq` is of: the
+    # site's own when the site had a sequence setting of its own, else the tenant's (invoicing/sites.py).
+    site_code: str | None = None
+    sequence_scope: str = TENANT_SCOPE
 
     @property
     def record_id(self) -> str:
@@ -164,6 +169,7 @@ class InvoiceFilter:
     issued_from: datetime | None = None
     issued_to: datetime | None = None
     email_status: EmailStatus | None = None
+    site_code: str | None = None  # the order's siteCode, stored on the invoice and its credit notes
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,7 @@ class ListedCreditNote:
     tax: Decimal
     gross: Decimal
     storage_key: str | None
+    site_code: str | None = None
 
 
 class NumberTaken(Exception):
@@ -256,19 +263,30 @@ SettingsModelT = TypeVar("SettingsModelT", bound=TenantSettings)
 
 @dataclass(frozen=True)
 class TenantSettingsSnapshot:
-    """Every settings document of one tenant as read at one moment, by kind: the pipeline reads them in
-    one round trip instead of one per kind."""
+    """Every settings document of one tenant (and of one of its sites) as read at one moment, by kind:
+    the pipeline reads them in one round trip instead of one per kind. `get` and `logo` answer with the
+    site's own value of a concern where the site has one, else the tenant's (invoicing/sites.py)."""
 
-    values: Mapping[str, Mapping[str, Any]]
+    values: Mapping[str, Mapping[str, Any]]  # the tenant's
+    site_values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # the site's own
+    site: str | None = None
+
+    @property
+    def in_force(self) -> Mapping[str, Mapping[str, Any]]:
+        return site_over_tenant(self.values, self.site_values)
 
     def get(self, model: type[SettingsModelT]) -> SettingsModelT | None:
-        value = self.values.get(model.KIND)
+        value = self.in_force.get(model.KIND)
         return None if value is None else model.model_validate(value)
 
     @property
     def logo(self) -> LogoInfo | None:
-        value = self.values.get(LOGO_KIND)
+        value = self.in_force.get(LOGO_KIND)
         return None if value is None else LogoInfo.model_validate(value)
+
+    def sequence_scope(self, model: type[TenantSettings]) -> str:
+        """Whose sequence of this kind numbers the site's documents: the site's when it has its own."""
+        return sequence_scope(self.site, self.site_values, model.KIND)
 
 
 # --- credit notes ----------------------------------------------------------------------------------
@@ -294,6 +312,8 @@ class CreditNoteRecord:
     emailed_at: datetime | None = None
     email_pending: bool = False
     email_error: str | None = None
+    site_code: str | None = None  # the invoice's site
+    sequence_scope: str = TENANT_SCOPE  # the site's own credit-note sequence, or the tenant's ("")
 
     @property
     def stored(self) -> bool:

@@ -14,6 +14,7 @@ class OrderSelection:
     statuses: tuple[OrderStatus, ...]
     extended_statuses: tuple[str, ...]
     threshold: timedelta
+    site_code: str | None = None  # only orders of this site (an AUTOMATIC job limited to one); None: any
 
     def delivered_before(self, requested_at: datetime) -> datetime:
         """The latest delivery instant that qualifies. Fixed by the job's request time, so a redelivered

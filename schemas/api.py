@@ -7,15 +7,27 @@ listed in the README.
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from invoicing.sites import SITE_CODE_MAX_LENGTH, SITE_CODE_PATTERN
 from invoicing.statuses import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.invoice_views import RESOURCE_EXAMPLE, BuyerView, SellerView, VatBreakdownView
 
 # The stored states are the domain's (invoicing/statuses.py); the wire models show them as they are.
-__all__ = ["CreditNoteStatus", "EmailStatus", "JobStatus", "JobTrigger", "JobType", "OrderResultStatus"]
+# re-exported: the states and the site code's rule are the domain's, the API documents them
+__all__ = [
+    "SITE_CODE_MAX_LENGTH",
+    "SITE_CODE_PATTERN",
+    "CreditNoteStatus",
+    "EmailStatus",
+    "JobStatus",
+    "JobTrigger",
+    "JobType",
+    "OrderResultStatus",
+]
 
 MAX_ORDER_ID_LENGTH = 64
 # The job's request event carries its order IDs and must fit Kafka's default message size (1 MB): 10,000
@@ -44,9 +56,21 @@ class JobRequest(BaseModel):
         "configured in configuration service or are manually provided in orderIds array."
     )
 
+    siteCode: (
+        Annotated[str, StringConstraints(pattern=SITE_CODE_PATTERN, min_length=1, max_length=SITE_CODE_MAX_LENGTH)]
+        | SkipJsonSchema[None]
+    ) = Field(
+        default=None,
+        description="Extension: limits an AUTOMATIC job to the orders of one site (the order's `siteCode`), "
+        "selected by the site's own invoice settings, else the tenant's. Not for MANUAL jobs.",
+        examples=["fr"],
+    )
+
     @model_validator(mode="after")
     def order_ids_fit_the_job_type(self) -> "JobRequest":
         # The most order IDs per job is a setting: the application service checks it.
+        if self.jobType is JobType.MANUAL and self.siteCode is not None:
+            raise ValueError("siteCode limits AUTOMATIC jobs only: a MANUAL job names its orders")
         if self.jobType is JobType.AUTOMATIC:
             if self.orderIds is not None:
                 raise ValueError("orderIds must not be given for an AUTOMATIC job: its orders are found by query")

@@ -62,6 +62,15 @@ class JobRequested(Event):
         default=None, description="AUTOMATIC jobs: the tenant's order query as it was when the job was requested"
     )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
+    siteCode: str | None = Field(
+        default=None,
+        description="AUTOMATIC jobs limited to one site: only orders of this siteCode (invoiceSettings are then "
+        "the site's own, else the tenant's)",
+    )
+
+    def to_bytes(self) -> bytes:
+        # Without a site the field is left out, so a request recorded before it existed keeps its digest.
+        return self.model_dump_json(exclude={"siteCode"} if self.siteCode is None else None).encode()
 
 
 class JobPlanned(Event):

@@ -348,3 +348,13 @@ class EInvoiceSettings(TenantSettings):
         if self.buyerReferenceSource == "fixed" and not self.buyerReference:
             raise ValueError("buyerReference is required when buyerReferenceSource is fixed")
         return self
+
+
+# Every settings concern with a model (the logo is a file of its own): the tenant's and each site's.
+ALL_SETTINGS: tuple[type[TenantSettings], ...] = (
+    InvoiceSettings,
+    SequenceSettings,
+    CreditNoteSequenceSettings,
+    SellerSettings,
+    EInvoiceSettings,
+)

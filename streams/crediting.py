@@ -116,7 +116,12 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
     tenant, order_id = request.tenant, request.orderId
     invoice = await credited_invoice(deps, tenant, order_id, request.invoiceNumber)
     invoice_document = invoice.invoice_document()
-    stored_sequence = await deps.tenant_settings.read(tenant, CreditNoteSequenceSettings)
+    # The credit-note sequence of the invoice's site when it has one of its own, else the tenant's.
+    settings = await deps.tenant_settings.read_all(tenant, invoice.site_code)
+    stored_sequence, scope = (
+        settings.get(CreditNoteSequenceSettings),
+        settings.sequence_scope(CreditNoteSequenceSettings),
+    )
     sequence = sequence_schema(stored_sequence) if stored_sequence else DEFAULT_CREDIT_NOTE_SEQUENCE
     capture = await deps.captures.find(tenant, order_id, invoice.generation)  # the capture for this invoice
     while True:
@@ -125,7 +130,7 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
             totals = credit_totals(
                 invoice_document.totals, [note.credit_document().totals for note in earlier], credit_ask(request)
             )
-            seq = sequence.next_value(await deps.credit_notes.last_seq(tenant))
+            seq = sequence.next_value(await deps.credit_notes.last_seq(tenant, scope))
         except (OverCredit, NothingToCredit, SequenceExhausted) as refusal:
             raise CreditRefused(f"Credit note for invoice {invoice.number} not made: {refusal}") from None
         number = sequence.format(seq)
@@ -156,6 +161,8 @@ async def number_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> 
                 document=document,
                 logo_sha256=invoice.logo_sha256,
                 refund=refund,
+                site_code=invoice.site_code,
+                scope=scope,
             )
         except (CreditRaced, NumberTaken):
             continue

@@ -39,6 +39,7 @@ from invoicing.language import invoice_language, invoice_locale
 from invoicing.numbering import DEFAULT_SEQUENCE, SequenceExhausted, SequenceSchema
 from invoicing.payments import CapturedPayment
 from invoicing.recalculation import PriceMismatch, Totals, check_order_figures, recalculate
+from invoicing.sites import TENANT_SCOPE
 from schemas.api import JobType
 from schemas.events import OrderFailed, OrderInvoiced, OrderInvoiceRequested, utc_now
 from schemas.orders import Order, OrderStatus
@@ -57,8 +58,9 @@ NOT_INVOICEABLE = {OrderStatus.DECLINED}
 
 
 class TenantNumbering:
-    """Per tenant, a lock under which one order of this worker at a time takes the next number, and the
-    highest sequence value this worker allocated (so the next order need not wait for the store's mark)."""
+    """Per tenant, a lock under which one order of this worker at a time takes the next number, and per
+    sequence (the tenant's, or a site's own: `key`) the highest value this worker allocated (so the next
+    order need not wait for the store's mark)."""
 
     def __init__(self) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
@@ -67,13 +69,18 @@ class TenantNumbering:
     def lock(self, tenant: str) -> asyncio.Lock:
         return self._locks.setdefault(tenant, asyncio.Lock())
 
-    def known_last(self, tenant: str, read: int | None) -> int | None:
+    @staticmethod
+    def key(tenant: str, scope: str = TENANT_SCOPE) -> str:
+        return tenant if scope == TENANT_SCOPE else f"{tenant}:{scope}"
+
+    def known_last(self, tenant: str, read: int | None, scope: str = TENANT_SCOPE) -> int | None:
         """The higher of the value read from the store and the last one this worker allocated."""
-        mine = self._last.get(tenant)
+        mine = self._last.get(self.key(tenant, scope))
         return mine if read is None else read if mine is None else max(read, mine)
 
-    def allocated(self, tenant: str, seq: int) -> None:
-        self._last[tenant] = max(seq, self._last.get(tenant, seq))
+    def allocated(self, tenant: str, seq: int, scope: str = TENANT_SCOPE) -> None:
+        key = self.key(tenant, scope)
+        self._last[key] = max(seq, self._last.get(key, seq))
 
 
 @dataclass(frozen=True)
@@ -220,8 +227,13 @@ class InvoiceDraft:
     seller: SellerDetails
     logo_sha256: str | None
     einvoice: EInvoiceSettings
-    last_seq: int | None  # the tenant's highest sequence value in the store when the draft was made
+    last_seq: int | None  # the sequence's highest value in the store when the draft was made
     issued_at: datetime
+    scope: str = TENANT_SCOPE  # whose sequence numbers it: the order's site's own, or the tenant's
+
+    @property
+    def site_code(self) -> str | None:
+        return self.order.siteCode
 
     @property
     def tenant(self) -> str:
@@ -243,15 +255,17 @@ class InvoiceDraft:
 async def invoice_draft(
     request: OrderInvoiceRequested, order: Order, totals: Totals, generation: int, deps: PipelineDeps
 ) -> InvoiceDraft:
-    sequence, seller, logo_sha256, einvoice = await tenant_invoice_settings(deps.tenant_settings, request.tenant)
-    # The invoice is written in the order's language, else the tenant's; the stored document keeps it.
+    settings = await tenant_invoice_settings(deps.tenant_settings, request.tenant, order.siteCode)
+    sequence, seller, logo_sha256, einvoice, scope = settings
+    # The invoice is written in the order's language, else the site's or the tenant's (the seller in force
+    # for the order's site); the stored document keeps it.
     language = invoice_language(order.language, seller.language)
     locale = invoice_locale(order.language, language, seller.language, seller.locale)
     seller = replace(seller, language=language, locale=locale)
-    last_seq = await deps.numbers.last_seq(request.tenant)
+    last_seq = await deps.numbers.last_seq(request.tenant, scope)
     next_number(sequence, last_seq)  # an exhausted sequence fails before money is taken
     return InvoiceDraft(
-        request, order, totals, generation, sequence, seller, logo_sha256, einvoice, last_seq, deps.now()
+        request, order, totals, generation, sequence, seller, logo_sha256, einvoice, last_seq, deps.now(), scope
     )
 
 
@@ -275,7 +289,7 @@ async def allocate_number(
     the next number, so this worker's actors never race each other for it; another worker's insert of the
     same number shows as NumberTaken, and only the number is tried again, not the reads before it."""
     tenant, request = draft.tenant, draft.request
-    last_seq = deps.number_locks.known_last(tenant, draft.last_seq)
+    last_seq = deps.number_locks.known_last(tenant, draft.last_seq, draft.scope)
     while True:
         seq, number = next_number(draft.sequence, last_seq)
         try:
@@ -288,6 +302,8 @@ async def allocate_number(
                 document=draft.document(number, captured),
                 logo_sha256=draft.logo_sha256,
                 generation=draft.generation,
+                site_code=draft.site_code,
+                scope=draft.scope,
             )
         except NumberInUse as in_use:
             skipped.append(in_use.number)
@@ -302,7 +318,7 @@ async def allocate_number(
             last_seq = seq
             continue
         if record is not None:
-            deps.number_locks.allocated(tenant, seq)
+            deps.number_locks.allocated(tenant, seq, draft.scope)
         return record
 
 
@@ -346,12 +362,13 @@ async def load_invoiceable_order(orders: OrderStore, tenant: str, order_id: str)
 
 
 async def tenant_invoice_settings(
-    repository: TenantSettingsStore, tenant: str
-) -> tuple[SequenceSchema, SellerDetails, str | None, EInvoiceSettings]:
-    """The tenant's number sequence, seller details, logo (its SHA-256) and e-invoice settings as they are
-    now; defaults where the tenant has none. Read for each new invoice (all in one query), so a change
-    applies to the invoices made after it."""
-    settings = await repository.read_all(tenant)
+    repository: TenantSettingsStore, tenant: str, site: str | None = None
+) -> tuple[SequenceSchema, SellerDetails, str | None, EInvoiceSettings, str]:
+    """The number sequence, seller details, logo (its SHA-256) and e-invoice settings as they are now for
+    the order's site (each concern the site's own, else the tenant's: invoicing/sites.py), and whose
+    sequence it is (the scope); defaults where neither has one. Read for each new invoice (all in one
+    query), so a change applies to the invoices made after it."""
+    settings = await repository.read_all(tenant, site)
     sequence, seller, logo = settings.get(SequenceSettings), settings.get(SellerSettings), settings.logo
     einvoice = settings.get(EInvoiceSettingsModel)
     return (
@@ -359,6 +376,7 @@ async def tenant_invoice_settings(
         seller_details(seller) if seller else DEFAULT_SELLER,
         logo.sha256 if logo else None,
         einvoice_settings(einvoice) if einvoice else EInvoiceSettings(),
+        settings.sequence_scope(SequenceSettings),
     )
 
 

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime
 from infra.clients import SCOPE_READ
 from infra.records import InvoiceFilter
 from invoicing.einvoice import EInvoiceFormat
+from invoicing.sites import SITE_CODE_MAX_LENGTH, SITE_CODE_PATTERN
 from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
@@ -61,6 +62,16 @@ async def list_invoices(
     issuedTo: Annotated[AwareDatetime | None, Query(description="Issued before (with offset).")] = None,
     type: Annotated[DocumentType, Query()] = DocumentType.INVOICE,
     emailStatus: Annotated[EmailStatus | None, Query()] = None,
+    siteCode: Annotated[
+        str | None,
+        Query(
+            pattern=SITE_CODE_PATTERN,
+            min_length=1,
+            max_length=SITE_CODE_MAX_LENGTH,
+            description="Extension: only the documents of orders of this site (the order's `siteCode`).",
+            examples=["fr"],
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the page before.")] = None,
 ) -> InvoicePage:
@@ -72,6 +83,7 @@ async def list_invoices(
         issued_from=issuedFrom,
         issued_to=issuedTo,
         email_status=emailStatus,
+        site_code=siteCode,
     )
     page = await services.list_documents(reads, tenant, type, where, decode_cursor(listing, cursor), limit)
     return InvoicePage(items=page.items, nextCursor=next_cursor(listing, page.keys, limit))

@@ -59,7 +59,9 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
     order_ids = request.distinct_order_ids()
     invoice_settings = None
     if request.jobType is JobType.AUTOMATIC:
-        invoice_settings = await app.tenant_settings.read(tenant, InvoiceSettings)
+        # A job limited to one site selects by the site's own invoice settings, else by the tenant's.
+        settings = await app.tenant_settings.read_all(tenant, request.siteCode)
+        invoice_settings = settings.get(InvoiceSettings)
         if invoice_settings is None:
             raise InvalidRequest(
                 f"AUTOMATIC jobs select orders by the tenant's invoice settings, and tenant {tenant} has none: "
@@ -67,7 +69,12 @@ async def create_job(app: JobServices, tenant: str, request: JobRequest) -> str:
             )
     job_id = uuid.uuid4().hex
     event = JobRequested(
-        tenant=tenant, jobId=job_id, jobType=request.jobType, orderIds=order_ids, invoiceSettings=invoice_settings
+        tenant=tenant,
+        jobId=job_id,
+        jobType=request.jobType,
+        orderIds=order_ids,
+        invoiceSettings=invoice_settings,
+        siteCode=request.siteCode,
     )
     await app.jobs.create(
         tenant=tenant, job_id=job_id, job_type=request.jobType, order_ids=order_ids, request_digest=event.digest()

@@ -46,7 +46,7 @@ async def select_automatic_orders(resources: WorkerResources, request: JobReques
     finds the claims it made before and keeps them."""
     if request.invoiceSettings is None:  # the API always sends them with an AUTOMATIC job: a defect
         raise ValueError(f"AUTOMATIC job {request.jobId} carries no invoice settings")
-    selection = order_selection(request.invoiceSettings)
+    selection = order_selection(request.invoiceSettings, request.siteCode)
     candidates = resources.orders.select(request.tenant, selection, selection.delivered_before(request.requestedAt))
     batch: list[str] = []
 

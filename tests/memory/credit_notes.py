@@ -20,8 +20,10 @@ from infra.records import (
 from invoicing.credit_state import check_final
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
+from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus
 from schemas.events import utc_now
+from tests.memory.invoices import mark_key
 
 # --- credit notes ----------------------------------------------------------------------------------
 
@@ -93,8 +95,8 @@ class MemoryCreditNotes:
         found = [n for n in self.notes.values() if n.tenant == tenant and n.invoice_number == invoice_number]
         return sorted(found, key=lambda note: note.ordinal)
 
-    async def last_seq(self, tenant: str) -> int | None:
-        return self.marks.get(tenant)
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None:
+        return self.marks.get(mark_key(tenant, scope))
 
     async def allocate(
         self,
@@ -110,6 +112,8 @@ class MemoryCreditNotes:
         document: InvoiceDocument,
         logo_sha256: str | None,
         refund: RefundState,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> CreditNoteRecord:
         if note_id in self.notes:
             return self.notes[note_id]
@@ -118,8 +122,9 @@ class MemoryCreditNotes:
             for n in self.notes.values()
         ):
             raise CreditRaced(invoice_number)
-        self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
-        if any(n.tenant == tenant and n.seq == seq for n in self.notes.values()):
+        mark = mark_key(tenant, scope)
+        self.marks[mark] = max(self.marks.get(mark, seq), seq)
+        if any(n.tenant == tenant and n.sequence_scope == scope and n.seq == seq for n in self.notes.values()):
             raise NumberTaken(number)
         if any(n.tenant == tenant and n.number == number for n in self.notes.values()):
             raise NumberInUse(number)
@@ -138,6 +143,8 @@ class MemoryCreditNotes:
             storage_key=None,
             logo_sha256=logo_sha256,
             refund=refund,
+            site_code=site_code,
+            sequence_scope=scope,
         )
         self.notes[note_id] = note
         return note

@@ -21,10 +21,16 @@ from infra.records import (
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
+from invoicing.sites import TENANT_SCOPE
 from schemas.events import utc_now
 from tests.memory.paging import newest_first_page, within_period
 
 # --- invoices and their numbers --------------------------------------------------------------------
+
+
+def mark_key(tenant: str, scope: str) -> str:
+    """The fakes' high-water mark of a sequence: the tenant's under the tenant, a site's under both."""
+    return tenant if scope == TENANT_SCOPE else f"{tenant}:{scope}"
 
 
 class MemoryInvoices:
@@ -61,10 +67,12 @@ class MemoryInvoices:
     async def invoiced_among(self, tenant: str, order_ids: Sequence[str]) -> set[str]:
         return {order_id for order_id in order_ids if invoice_identity(tenant, order_id) in self.records}
 
-    async def last_seq(self, tenant: str) -> int | None:
-        if tenant in self.marks:
-            return self.marks[tenant]
-        return max((r.seq for r in self.records.values() if r.tenant == tenant), default=None)
+    async def last_seq(self, tenant: str, scope: str = TENANT_SCOPE) -> int | None:
+        mark = mark_key(tenant, scope)
+        if mark in self.marks:
+            return self.marks[mark]
+        of_scope = (r.seq for r in self.records.values() if r.tenant == tenant and r.sequence_scope == scope)
+        return max(of_scope, default=None)
 
     async def allocate(
         self,
@@ -77,13 +85,16 @@ class MemoryInvoices:
         document: InvoiceDocument,
         logo_sha256: str | None = None,
         generation: int = FIRST_INVOICE,
+        site_code: str | None = None,
+        scope: str = TENANT_SCOPE,
     ) -> InvoiceRecord | None:
         self.allocations += 1
         key = invoice_identity(tenant, order_id, generation)
         if key in self.records:
             return None
-        self.marks[tenant] = max(self.marks.get(tenant, seq), seq)
-        if any(r.tenant == tenant and r.seq == seq for r in self.records.values()):
+        mark = mark_key(tenant, scope)
+        self.marks[mark] = max(self.marks.get(mark, seq), seq)
+        if any(r.tenant == tenant and r.sequence_scope == scope and r.seq == seq for r in self.records.values()):
             raise NumberTaken(number)
         if any(r.tenant == tenant and r.number == number for r in self.records.values()):
             raise NumberInUse(number)
@@ -98,6 +109,8 @@ class MemoryInvoices:
             storage_key=None,
             logo_sha256=logo_sha256,
             generation=generation,
+            site_code=site_code,
+            sequence_scope=scope,
         )
         self.records[key] = record
         return record
@@ -127,6 +140,7 @@ class MemoryInvoices:
             and where.invoice_number in (None, invoice.record.number)
             and where.job_id in (None, invoice.record.job_id)
             and where.email_status in (None, invoice.record.email_status)
+            and where.site_code in (None, invoice.record.site_code)
             and within_period(invoice.issued_at, where.issued_from, where.issued_to)
         ]
         return newest_first_page(found, after, limit)
@@ -145,6 +159,7 @@ class MemoryInvoices:
             if note.tenant == tenant
             and where.order_id in (None, note.order_id)
             and where.invoice_number in (None, note.invoice_number)
+            and where.site_code in (None, note.site_code)
             and within_period(note.issued_at, where.issued_from, where.issued_to)
         ]
         return newest_first_page(found, after, limit)

@@ -162,6 +162,7 @@ class MemoryOrders:
                 and delivered is not None
                 and delivered <= delivered_before
                 and (not selection.extended_statuses or order.extendedOrderStatus in selection.extended_statuses)
+                and selection.site_code in (None, order.siteCode)
             ):
                 yield order.id
 
