@@ -118,6 +118,7 @@ class Delivery:
     last_error: str | None = None
     last_response: str | None = None
     last_attempt_at: datetime | None = None
+    version: int = 0  # raised by each claim of an attempt: two workers never claim the same attempt
 
     def succeeded(self, now: datetime, status: int, response: str) -> "Delivery":
         return replace(
