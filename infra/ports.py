@@ -326,8 +326,13 @@ class WebhookStore(Protocol):
         """The endpoint's deliveries, newest first."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        """Pending deliveries whose next attempt is at or before `now`, earliest first."""
+    async def due(self, now: datetime, limit: int, exclude_endpoints: Sequence[str] = ()) -> list[Delivery]:
+        """Pending deliveries whose next attempt is at or before `now`, earliest first, but for those of
+        `exclude_endpoints` (endpoints with no room for another attempt)."""
+        ...
+
+    async def mark_success(self, tenant: str, endpoint_id: str, at: datetime) -> None:
+        """An attempt to the endpoint got a 2xx `at`."""
         ...
 
     async def claim(self, delivery: Delivery, lease_until: datetime) -> Delivery | None:

@@ -8,6 +8,7 @@ the equality part finds only the deliveries still to make, however long the log 
 never make the same attempt.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -134,8 +135,10 @@ class WebhookRepository:
         cursor = self.deliveries_.find(query).sort([("createdAt", DESCENDING), ("_id", DESCENDING)]).limit(limit)
         return [delivery_of(doc) async for doc in cursor]
 
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
-        query = {"state": DeliveryState.PENDING.value, "nextAttemptAt": {"$lte": now}}
+    async def due(self, now: datetime, limit: int, exclude_endpoints: Sequence[str] = ()) -> list[Delivery]:
+        query: Document = {"state": DeliveryState.PENDING.value, "nextAttemptAt": {"$lte": now}}
+        if exclude_endpoints:
+            query["endpointId"] = {"$nin": list(exclude_endpoints)}
         cursor = self.deliveries_.find(query).sort([("nextAttemptAt", 1), ("_id", 1)]).limit(limit)
         return [delivery_of(doc) async for doc in cursor]
 
@@ -146,6 +149,9 @@ class WebhookRepository:
             return_document=ReturnDocument.AFTER,
         )
         return None if claimed is None else delivery_of(claimed)
+
+    async def mark_success(self, tenant: str, endpoint_id: str, at: datetime) -> None:
+        await self.endpoints_.update_one({"_id": endpoint_id, "tenant": tenant}, {"$set": {"lastSuccessAt": at}})
 
     async def save_delivery(self, delivery: Delivery) -> None:
         await self.deliveries_.replace_one({"_id": delivery.id}, delivery_document(delivery))

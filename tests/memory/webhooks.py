@@ -1,5 +1,6 @@
 """In-memory fake of the webhook store (infra/webhooks.py), with the same claim rule: one claim per version."""
 
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -47,11 +48,14 @@ class MemoryWebhooks:
         mine = [d for d in self.deliveries_.values() if d.tenant == tenant and d.endpoint_id == endpoint_id]
         return sorted(mine, key=lambda d: (d.created_at, d.id), reverse=True)[:limit]
 
-    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+    async def due(self, now: datetime, limit: int, exclude_endpoints: Sequence[str] = ()) -> list[Delivery]:
         due = [
             d
             for d in self.deliveries_.values()
-            if d.state is DeliveryState.PENDING and d.next_attempt_at is not None and d.next_attempt_at <= now
+            if d.state is DeliveryState.PENDING
+            and d.next_attempt_at is not None
+            and d.next_attempt_at <= now
+            and d.endpoint_id not in exclude_endpoints
         ]
         return sorted(due, key=lambda d: (d.next_attempt_at or now, d.id))[:limit]
 
@@ -62,6 +66,11 @@ class MemoryWebhooks:
         claimed = replace(stored, next_attempt_at=lease_until, version=stored.version + 1)
         self.deliveries_[delivery.id] = claimed
         return claimed
+
+    async def mark_success(self, tenant: str, endpoint_id: str, at: datetime) -> None:
+        found = await self.endpoint(tenant, endpoint_id)
+        if found is not None:
+            self.endpoints_[endpoint_id] = replace(found, last_success_at=at)
 
     async def save_delivery(self, delivery: Delivery) -> None:
         if delivery.id in self.deliveries_:
