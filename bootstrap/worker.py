@@ -21,6 +21,8 @@ from infra.payments import PaymentGateway
 from infra.settings import Settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
+from infra.webhook_http import WebhookSender
+from infra.webhooks import WebhookRepository
 from streams import agents, failures
 from streams.announcements import Announce
 from streams.app import Topics, create_faust_app, create_topics
@@ -80,4 +82,6 @@ async def open_worker_resources(settings: Settings, announce: Announce) -> Worke
         mailer=Mailer(settings),
         credit_notes=CreditNoteRepository(db),
         announce=announce,
+        webhooks=WebhookRepository(db),
+        webhook_sender=WebhookSender(settings),
     )

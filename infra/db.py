@@ -127,6 +127,14 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
         "credit_notes", [("tenant", ASCENDING), ("invoiceNumber", ASCENDING), ("ordinal", ASCENDING)], unique=True
     )
     await index.drop("credit_notes", [("tenant", ASCENDING), ("orderId", ASCENDING), ("ordinal", ASCENDING)])
+    # Webhooks (infra/webhooks.py): a tenant's endpoints; an endpoint's delivery log; the due deliveries
+    # (equality on state "pending", which a delivery leaves once made, then the range on nextAttemptAt).
+    await index.create("webhook_endpoints", [("tenant", ASCENDING), ("createdAt", ASCENDING)])
+    await index.create(
+        "webhook_deliveries",
+        [("tenant", ASCENDING), ("endpointId", ASCENDING), ("createdAt", DESCENDING), ("_id", DESCENDING)],
+    )
+    await index.create("webhook_deliveries", [("state", ASCENDING), ("nextAttemptAt", ASCENDING)])
     # The windowed counters of login backoff and tenant quotas (infra/limits.py): a TTL index removes
     # ended windows; where the store refuses TTL indexes (FerretDB v1) a plain one serves the purge
     # that the counters then run themselves.

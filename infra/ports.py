@@ -38,6 +38,7 @@ from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
 from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
+from invoicing.webhooks import Delivery, Endpoint
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
 
@@ -306,3 +307,49 @@ class EventPublisher(Protocol):
 Render = Callable[[InvoiceDocument], Awaitable[bytes]]
 # Raises invoicing.einvoice.EInvoiceRefused when the document cannot become an e-invoice.
 CheckEInvoice = Callable[[InvoiceDocument], Awaitable[None]]
+
+
+class WebhookStore(Protocol):
+    """Webhook endpoints and their deliveries (infra/webhooks.py; rules in invoicing/webhooks.py)."""
+
+    async def add_endpoint(self, endpoint: Endpoint) -> None: ...
+
+    async def endpoint(self, tenant: str, endpoint_id: str) -> Endpoint | None: ...
+
+    async def endpoints(self, tenant: str) -> list[Endpoint]:
+        """All of a tenant's endpoints, oldest first."""
+        ...
+
+    async def save_endpoint(self, endpoint: Endpoint) -> None: ...
+
+    async def delete_endpoint(self, tenant: str, endpoint_id: str) -> bool:
+        """Whether it existed; its deliveries go with it."""
+        ...
+
+    async def add_delivery(self, delivery: Delivery) -> bool:
+        """False when a delivery of that ID exists already (a redelivered event): nothing changes."""
+        ...
+
+    async def delivery(self, tenant: str, delivery_id: str) -> Delivery | None: ...
+
+    async def deliveries(self, tenant: str, endpoint_id: str, limit: int) -> list[Delivery]:
+        """The endpoint's deliveries, newest first."""
+        ...
+
+    async def due(self, now: datetime, limit: int, exclude_endpoints: Sequence[str] = ()) -> list[Delivery]:
+        """Pending deliveries whose next attempt is at or before `now`, earliest first, but for those of
+        `exclude_endpoints` (endpoints with no room for another attempt)."""
+        ...
+
+    async def mark_success(self, tenant: str, endpoint_id: str, at: datetime) -> None:
+        """An attempt to the endpoint got a 2xx `at`."""
+        ...
+
+    async def claim(self, delivery: Delivery, lease_until: datetime) -> Delivery | None:
+        """Take the attempt: its next attempt moves to `lease_until` (when another worker may take it, should
+        this one die), unless another worker claimed it first (None)."""
+        ...
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """The outcome of an attempt, or a replay."""
+        ...

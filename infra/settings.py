@@ -182,6 +182,24 @@ class Settings(BaseSettings):
     )
     # --- end of trust boundaries -----------------------------------------------------------------------
 
+    # --- Webhooks (docs/webhooks.md): tenants' endpoints, signed by Standard Webhooks ----------------------
+    webhooks_allow_http: bool = Field(default=False, description="Accept plain http endpoints (local runs only)")
+    webhooks_allow_private_addresses: bool = Field(
+        default=False, description="Call loopback, private and link-local addresses (the tests and `make run`)"
+    )
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=60, description="One attempt, connect to answer")
+    webhooks_secret_overlap_hours: float = Field(
+        default=24.0, ge=0, description="After a secret rotation, the old secret signs too for this long"
+    )
+    webhooks_retry_schedule_seconds: list[float] | None = Field(
+        default=None,
+        description="Waits after each failed attempt; unset: 5 s, 5 min, 30 min, 2 h, 5 h, 6 x 10 h (2.8 days)",
+    )
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="How often a worker looks for due deliveries")
+    webhooks_concurrency: int = Field(default=32, ge=1, description="Attempts in flight per worker, all endpoints")
+    webhooks_endpoint_concurrency: int = Field(default=2, ge=1, description="Attempts in flight per endpoint")
+    webhooks_max_endpoints: int = Field(default=20, ge=1, description="Endpoints per tenant")
+
     @field_validator("jwt_signing_key", "link_signing_key")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:

@@ -101,6 +101,31 @@ class CreditNoteEmailFailed(PublicEvent):
     retrying: bool
 
 
+class CreditNoteIssued(PublicEvent):
+    """A credit note exists: numbered, rendered and stored (sent once per credit note)."""
+
+    type: Literal["credit_note.issued"] = "credit_note.issued"
+    orderId: OrderId
+    creditNoteNumber: str
+    invoiceNumber: str = Field(description="The invoice the credit note corrects")
+    currency: str
+    issueDate: date
+    netTotal: Decimal = Field(description="What is credited: lines and shipping, before tax")
+    taxTotal: Decimal
+    grossTotal: Decimal
+    storageKey: str = Field(description="Key of the PDF in the service's storage (never a signed link)")
+
+
+class WebhookEndpointDisabled(PublicEvent):
+    """A webhook endpoint failed every attempt of a delivery's whole retry schedule and was disabled."""
+
+    type: Literal["webhook.endpoint_disabled"] = "webhook.endpoint_disabled"
+    endpointId: str
+    url: str
+    reason: str
+    disabledAt: AwareDatetime
+
+
 class JobCompleted(PublicEvent):
     """Every order of the job has its result."""
 
@@ -119,6 +144,8 @@ ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
     InvoiceEmailFailed,
     CreditNoteEmailed,
     CreditNoteEmailFailed,
+    CreditNoteIssued,
+    WebhookEndpointDisabled,
     JobCompleted,
 )
 PublicEventT = (
@@ -128,10 +155,17 @@ PublicEventT = (
     | InvoiceEmailFailed
     | CreditNoteEmailed
     | CreditNoteEmailFailed
+    | CreditNoteIssued
+    | WebhookEndpointDisabled
     | JobCompleted
 )
 
 
 def subject_of(event: PublicEventT) -> str:
-    """What an event is about (its CloudEvents subject): the job for job.completed, else the order."""
-    return event.jobId if isinstance(event, JobCompleted) else event.orderId
+    """What an event is about (its CloudEvents subject): the job for job.completed, the endpoint for webhook
+    events, else the order."""
+    if isinstance(event, JobCompleted):
+        return event.jobId
+    if isinstance(event, WebhookEndpointDisabled):
+        return event.endpointId
+    return event.orderId

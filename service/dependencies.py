@@ -19,15 +19,19 @@ from infra.ports import (
     InvoiceStore,
     JobStore,
     TenantSettingsStore,
+    WebhookStore,
 )
 from infra.settings import Settings
 from infra.tokens import TokenService
+from infra.webhook_http import Resolver
+from infra.webhook_http import resolve as resolve_host
 from schemas.api import ErrorResponse
 from schemas.events import utc_now
 from schemas.orders import TENANT_PATTERN
 from service.errors import ApiError
 from service.login_limits import LoginBackoff
 from service.services import CreditServices, InvoiceReading, JobServices
+from service.services.webhooks import WebhookServices
 
 
 class InvoiceRepository(InvoiceStore, InvoiceCatalog, Protocol):
@@ -58,6 +62,8 @@ class ApiResources:
     # GET /health: each dependency's check by the name it answers under ("kafka", "mongodb", "storage").
     health_checks: dict[str, HealthCheck] = field(default_factory=dict)
     clock: Callable[[], datetime] = utc_now
+    webhooks: WebhookStore | None = None  # None: the webhook operations answer 503
+    resolve: Resolver = resolve_host  # a webhook URL's host to its addresses (tests: a fake)
 
 
 def get_resources(request: Request) -> ApiResources:
@@ -100,6 +106,15 @@ def get_credit_services(res: Resources) -> CreditServices:
 
 
 Credits = Annotated[CreditServices, Depends(get_credit_services)]
+
+
+def get_webhook_services(res: Resources) -> WebhookServices:
+    if res.webhooks is None:
+        raise ApiError(503, "Webhooks are not available")
+    return WebhookServices(settings=res.settings, webhooks=res.webhooks, resolve=res.resolve, clock=res.clock)
+
+
+Webhooks = Annotated[WebhookServices, Depends(get_webhook_services)]
 
 
 # --- the pieces a path operation takes one by one (never the whole bag) -----------------------------

@@ -5,11 +5,12 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from infra.records import CreditNoteRecord, InvoiceRecord
-from infra.storage import invoice_key
+from infra.storage import credit_note_key, invoice_key
 from schemas.events import OrderFailed
 from schemas.public_events import (
     CreditNoteEmailed,
     CreditNoteEmailFailed,
+    CreditNoteIssued,
     InvoiceEmailed,
     InvoiceEmailFailed,
     InvoiceFailed,
@@ -83,4 +84,21 @@ def credit_note_email_failed(note: CreditNoteRecord, reason: str, *, retrying: b
         invoiceNumber=note.invoice_number,
         reason=reason,
         retrying=retrying,
+    )
+
+
+def credit_note_issued(note: CreditNoteRecord) -> CreditNoteIssued:
+    document = note.credit_document()
+    totals = document.totals
+    return CreditNoteIssued(
+        tenant=note.tenant,
+        orderId=note.order_id,
+        creditNoteNumber=note.number,
+        invoiceNumber=note.invoice_number,
+        currency=totals.currency,
+        issueDate=document.invoice_date,
+        netTotal=totals.subtotal + totals.shipping_net,
+        taxTotal=totals.tax_total,
+        grossTotal=totals.total,
+        storageKey=note.storage_key or credit_note_key(note.tenant, note.number),
     )

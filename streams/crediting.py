@@ -34,6 +34,7 @@ from invoicing.payments import RefundRequest, refund_idempotency_key
 from schemas.api import CreditNoteStatus
 from schemas.events import CreditNoteRequested, RefundRequested, utc_now
 from schemas.settings import CreditNoteSequenceSettings
+from streams.announcements import credit_note_issued
 from streams.email_documents import CreditNoteEmail
 from streams.emailing import EmailDeps, QueueEmail, email_once
 
@@ -80,6 +81,7 @@ async def make_credit_note(request: CreditNoteRequested, deps: CreditDeps) -> No
         return
     pdf = await store_credit_note(note, deps) if not note.stored else None
     await deps.credit_notes.project_onto_invoice(tenant, note.invoice_number)
+    await deps.email.announce(credit_note_issued(note))  # again on a redelivery: the same ce_id
     refund = await refund_once(note, deps)
     email = await email_once(CreditNoteEmail(note, deps.credit_notes), deps.email, deps.queue_email, pdf)
     await deps.credit_notes.finish_request(

@@ -19,12 +19,14 @@ from schemas.events import JOB_RESULT, utc_now
 from schemas.public_events import (
     CreditNoteEmailed,
     CreditNoteEmailFailed,
+    CreditNoteIssued,
     InvoiceEmailed,
     InvoiceEmailFailed,
     InvoiceFailed,
     InvoiceIssued,
     JobCompleted,
     PublicEventT,
+    WebhookEndpointDisabled,
     subject_of,
 )
 from streams.announcements import Announce
@@ -49,6 +51,10 @@ def change_of(event: PublicEventT) -> str:
             return f"{event.creditNoteNumber}:{event.emailedAt.isoformat()}"
         case CreditNoteEmailFailed():
             return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
+        case CreditNoteIssued():
+            return event.creditNoteNumber
+        case WebhookEndpointDisabled():
+            return event.disabledAt.isoformat()
         case JobCompleted():
             return ""  # a job completes once
 

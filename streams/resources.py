@@ -22,6 +22,7 @@ from infra.ports import (
     PaymentRefunder,
     Render,
     TenantSettingsStore,
+    WebhookStore,
 )
 from infra.settings import Settings
 from infra.storage import InvoiceStorage
@@ -30,6 +31,7 @@ from streams.announcements import Announce
 from streams.crediting import CreditDeps
 from streams.emailing import EmailDeps
 from streams.pipeline import PipelineDeps, TenantNumbering
+from streams.webhooks import Sender
 
 
 class Invoices(InvoiceStore, InvoiceNumbers, Protocol):
@@ -60,6 +62,9 @@ class WorkerResources:
     announce: Announce  # the public events, on invoice-events
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
     now: Callable[[], datetime] = utc_now
+    # Webhook delivery (streams/webhooks.py); without them (fakes of other agents' tests) nothing is delivered.
+    webhooks: WebhookStore | None = None
+    webhook_sender: Sender | None = None
     # Kept open for the worker's lifetime (the MongoDB client the stores share), unused by the agents.
     mongo_client: Any = None
 

@@ -2,6 +2,7 @@
 MongoDB or storage. The one way unit tests build the app: `FakeApi.build(...)`, then `api.http` (a
 TestClient) with `api.token(...)` headers."""
 
+import ipaddress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from infra.clients import SCOPES, CachedClients, Client, hash_secret
 from infra.links import LinkSigner
 from infra.settings import Settings
 from infra.tokens import TokenService
+from invoicing.webhook_urls import IPAddress, literal_address
 from service.dependencies import ApiResources
 from tests.memory import (
     MemoryCreditNotes,
@@ -23,6 +25,7 @@ from tests.memory import (
     MemoryPublisher,
     MemoryStorage,
     MemoryTenantSettings,
+    MemoryWebhooks,
     MemoryWindowedCounters,
 )
 
@@ -63,6 +66,15 @@ class MemoryClients:
     def rotate(self, client_id: str, secret: str) -> None:
         rotated = replace(self.clients[client_id], secret_hash=hash_secret(secret), secret_rotated_at=datetime.now(UTC))
         self.clients[client_id] = rotated
+
+
+# What the fake API resolves webhook hosts to: *.internal.example to a private address, any other name to a
+# public documentation-free address; IP literals to themselves (no DNS in unit tests).
+async def fake_resolve(host: str, port: int) -> list[IPAddress]:
+    literal = literal_address(host)
+    if literal is not None:
+        return [literal]
+    return [ipaddress.ip_address("10.1.2.3" if host.endswith(".internal.example") else "93.184.215.14")]
 
 
 def fake_settings(**overrides: Any) -> Settings:
@@ -106,6 +118,8 @@ class FakeApi:
             client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds), clock=clock),
             health_checks={"storage": storage.check},
             clock=clock,
+            webhooks=MemoryWebhooks(),
+            resolve=fake_resolve,
         )
         resources = replace(resources, **overrides)
         app = build_api(settings, resources)

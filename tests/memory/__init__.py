@@ -15,6 +15,7 @@ from tests.memory.invoices import MemoryCaptures, MemoryInvoices
 from tests.memory.jobs import MemoryClaims, MemoryJobs, MemoryOrders
 from tests.memory.paging import newest_first_page
 from tests.memory.settings import MemoryTenantSettings
+from tests.memory.webhooks import MemoryWebhooks
 
 __all__ = [
     "MemoryCaptures",
@@ -29,6 +30,7 @@ __all__ = [
     "MemoryRenderer",
     "MemoryStorage",
     "MemoryTenantSettings",
+    "MemoryWebhooks",
     "MemoryWindowedCounters",
     "newest_first_page",
 ]

@@ -10,6 +10,7 @@ from tests.memory.credit_notes import MemoryCreditNotes
 from tests.memory.invoices import MemoryCaptures, MemoryInvoices
 from tests.memory.jobs import MemoryClaims, MemoryJobs, MemoryOrders
 from tests.memory.settings import MemoryTenantSettings
+from tests.memory.webhooks import MemoryWebhooks
 
 
 def memory_worker_resources(settings: Settings, announce: Announce, **given: Any) -> WorkerResources:
@@ -26,6 +27,7 @@ def memory_worker_resources(settings: Settings, announce: Announce, **given: Any
         "payment_gateway": MemoryGateway(),
         "mailer": MemoryMailer(),
         "credit_notes": MemoryCreditNotes(),
+        "webhooks": MemoryWebhooks(),
         "render": render,
         "check_einvoice": render.check_einvoice,
     }

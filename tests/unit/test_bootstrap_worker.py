@@ -38,6 +38,7 @@ def test_the_worker_has_every_agent_on_its_topic_with_its_concurrency(monkeypatc
         "streams.agents.orders.store_orders": ("p-order-events", 1),
         "streams.agents.plan.plan_jobs": ("p-invoice-job-requests", 1),
         "streams.agents.project.project_results": ("p-invoice-order-results", 1),
+        "streams.agents.webhooks.record_webhook_deliveries": ("p-invoice-events", 1),
     }
     assert worker.app.conf.id == "p-invoice-worker"  # the consumer group
     assert failures.dead_letters is worker.topics.dead_letters.channel
