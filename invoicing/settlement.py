@@ -1,0 +1,133 @@
+"""An invoice's settlement: what is paid, what is still due, and its payment status. Pure, no I/O.
+
+What is due is the gross total less what credit notes took back less what was paid, never below zero.
+The STORED status is open, partially_paid, paid or credited; `overdue` is derived at read time (open or
+partially paid, and "now" is past the due date) and never stored, so it needs no job to keep it true.
+A payment above what is due is refused with what is open; amounts are positive and have no more
+decimals than the currency's minor unit.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from invoicing.money import ZERO, minor_unit, round_money
+
+
+class InvoicePaymentStatus(StrEnum):
+    OPEN = "open"
+    PARTIALLY_PAID = "partially_paid"
+    PAID = "paid"
+    OVERDUE = "overdue"  # derived, never stored
+    CREDITED = "credited"
+
+
+STORED_STATUSES = (
+    InvoicePaymentStatus.OPEN,
+    InvoicePaymentStatus.PARTIALLY_PAID,
+    InvoicePaymentStatus.PAID,
+    InvoicePaymentStatus.CREDITED,
+)
+UNSETTLED = (InvoicePaymentStatus.OPEN, InvoicePaymentStatus.PARTIALLY_PAID)
+
+
+class PaymentSource(StrEnum):
+    API = "api"  # recorded by POST .../payments
+    ORDER_EVENT = "order_event"  # the order's payments said paid (at invoicing or in a later order event)
+
+
+@dataclass(frozen=True)
+class Payment:
+    payment_id: str
+    amount: Decimal
+    currency: str
+    date: date  # when the money came, as the payer says
+    method: str
+    reference: str | None
+    recorded_at: datetime
+    source: PaymentSource
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """The figures of one invoice's settlement, in its currency."""
+
+    currency: str
+    gross: Decimal
+    credited: Decimal = ZERO
+    paid: Decimal = ZERO
+
+    @property
+    def amount_due(self) -> Decimal:
+        return max(self.gross - self.credited - self.paid, ZERO)
+
+    @property
+    def status(self) -> InvoicePaymentStatus:
+        """The stored status: never overdue."""
+        if self.credited >= self.gross:
+            return InvoicePaymentStatus.CREDITED
+        if self.amount_due == ZERO:
+            return InvoicePaymentStatus.PAID
+        if self.paid > ZERO:
+            return InvoicePaymentStatus.PARTIALLY_PAID
+        return InvoicePaymentStatus.OPEN
+
+    def status_at(self, due_on: date | None, now: datetime) -> InvoicePaymentStatus:
+        """The status as shown at `now`: overdue when unsettled and `now` (in UTC) is past the due day."""
+        return shown_status(self.status, due_on, now)
+
+    def with_payment(self, amount: Decimal) -> "Settlement":
+        return Settlement(self.currency, self.gross, self.credited, self.paid + amount)
+
+    def with_credited(self, credited: Decimal) -> "Settlement":
+        return Settlement(self.currency, self.gross, credited, self.paid)
+
+
+def shown_status(stored: InvoicePaymentStatus, due_on: date | None, now: datetime) -> InvoicePaymentStatus:
+    """A stored status as shown at `now` (an aware instant): open or partially paid past the due day is overdue."""
+    if stored in UNSETTLED and due_on is not None and now.date() > due_on:
+        return InvoicePaymentStatus.OVERDUE
+    return stored
+
+
+def settlement_of(currency: str, gross: Decimal, credited: Decimal, payments: list[Payment]) -> Settlement:
+    return Settlement(currency, gross, credited, sum((p.amount for p in payments), ZERO))
+
+
+class InvalidPayment(Exception):
+    """The amount or currency cannot be a payment of this invoice (a 400); the message says why."""
+
+
+class Overpayment(Exception):
+    """The payment is more than is due (a 409); `amount_due` is what is open."""
+
+    def __init__(self, amount: Decimal, amount_due: Decimal, currency: str) -> None:
+        super().__init__(
+            f"the payment of {amount} {currency} is more than the amount due of {amount_due} {currency}"
+            if amount_due > ZERO
+            else f"nothing is due on the invoice; the payment of {amount} {currency} is refused"
+        )
+        self.amount = amount
+        self.amount_due = amount_due
+        self.currency = currency
+
+
+def check_amount(amount: Decimal, currency: str, invoice_currency: str) -> None:
+    """Raise InvalidPayment unless `amount` in `currency` can pay an invoice in `invoice_currency`."""
+    if currency != invoice_currency:
+        raise InvalidPayment(f"the payment is in {currency}, the invoice in {invoice_currency}")
+    if not amount.is_finite() or amount <= ZERO:
+        raise InvalidPayment(f"the amount must be positive, not {amount}")
+    if round_money(amount, currency) != amount:
+        raise InvalidPayment(
+            f"{amount} has more decimals than {currency} has (its smallest amount is {minor_unit(currency)})"
+        )
+
+
+def apply_payment(settlement: Settlement, amount: Decimal, currency: str) -> Settlement:
+    """The settlement after paying `amount`; raises InvalidPayment or Overpayment."""
+    check_amount(amount, currency, settlement.currency)
+    if settlement.status is InvoicePaymentStatus.CREDITED or amount > settlement.amount_due:
+        raise Overpayment(amount, settlement.amount_due, settlement.currency)
+    return settlement.with_payment(amount)
