@@ -36,6 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
+from invoicing.settlement import Payment, PaymentResult
 from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from schemas.orders import Order
 from schemas.settings import LogoInfo, TenantSettings
@@ -145,6 +146,11 @@ class InvoiceStore(Protocol):
     async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None: ...
     async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None: ...
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None: ...
+    async def record_payment(self, invoice: InvoiceRecord, payment: Payment) -> PaymentResult:
+        """Record a payment in one conditional update; raises the domain's InvalidPayment, Overpayment or
+        KeyReused (invoicing/settlement.py). A payment under a key recorded before answers that one again."""
+        ...
+
     # Email resends: recorded (API), started (the email agent's check), finished, or withdrawn (API).
     async def record_email_request(
         self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str

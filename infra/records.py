@@ -6,7 +6,7 @@ never raw documents, so a caller cannot come to depend on how a store keeps its 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.jobs import Job as Job
 from invoicing.jobs import JobOrderResult as JobOrderResult
+from invoicing.settlement import InvoicePaymentStatus, Payment, Settlement
 from invoicing.statuses import EmailStatus, JobStatus, JobType, OrderResultStatus
 from invoicing.statuses import RefundStatus as RefundStatus
 from schemas.settings import InvoiceSettings, LogoInfo, TenantSettings
@@ -100,6 +101,27 @@ class InvoiceRecord:
     # 1 for the order's first invoice, N for the Nth: an order is invoiced again (by a MANUAL job) only
     # once its current invoice is credited in full; the earlier invoices stay as they are.
     generation: int = FIRST_INVOICE
+    # What is paid and due (invoicing/settlement.py), the payments recorded and the due date, as stored
+    # top-level (infra/settlements.py). None only for a record built without one (it then reads as the
+    # document implies, see `settled`).
+    settlement: Settlement | None = None
+    payments: tuple[Payment, ...] = ()
+    due_on: date | None = None
+
+    @property
+    def settled(self) -> Settlement:
+        """The settlement as stored, or as the document implies for a record without one."""
+        if self.settlement is not None:
+            return self.settlement
+        totals = self.document["totals"]
+        gross = Decimal(str(totals["total"]))
+        paid = gross if (self.document.get("payment") or {}).get("paid") else Decimal(0)
+        return Settlement(totals["currency"], gross, paid=paid)
+
+    @property
+    def payment_status(self) -> InvoicePaymentStatus:
+        """The STORED status (never overdue: that is derived at read time)."""
+        return self.settled.status
 
     @property
     def record_id(self) -> str:
@@ -157,6 +179,11 @@ class InvoiceFilter:
     issued_from: datetime | None = None
     issued_to: datetime | None = None
     email_status: EmailStatus | None = None
+    # The status as shown (overdue: open or partially paid and due before `today`) and due-date bounds.
+    payment_status: InvoicePaymentStatus | None = None
+    due_from: date | None = None  # due on or after
+    due_to: date | None = None  # due before
+    today: date | None = None  # what "overdue" is measured at (the API's clock)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,14 @@ A payment above what is due is refused with what is open; amounts are positive a
 decimals than the currency's minor unit.
 """
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from invoicing.document import InvoiceDocument
 from invoicing.money import ZERO, minor_unit, round_money
 
 
@@ -47,6 +50,15 @@ class Payment:
     reference: str | None
     recorded_at: datetime
     source: PaymentSource
+    # The client's Idempotency-Key (or the order event's own key) and a digest of what was asked, so a
+    # retry answers the first result and another body under the same key is refused.
+    idempotency_key: str | None = None
+    request_digest: str | None = None
+
+    def digest(self) -> str:
+        """What was asked, for comparing a retry with the first request (not the instant it was recorded)."""
+        asked = f"{self.amount.normalize()}|{self.currency}|{self.date.isoformat()}|{self.method}|{self.reference}"
+        return hashlib.sha256(asked.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,7 @@ def shown_status(stored: InvoicePaymentStatus, due_on: date | None, now: datetim
     return stored
 
 
-def settlement_of(currency: str, gross: Decimal, credited: Decimal, payments: list[Payment]) -> Settlement:
+def settlement_of(currency: str, gross: Decimal, credited: Decimal, payments: Sequence[Payment]) -> Settlement:
     return Settlement(currency, gross, credited, sum((p.amount for p in payments), ZERO))
 
 
@@ -131,3 +143,56 @@ def apply_payment(settlement: Settlement, amount: Decimal, currency: str) -> Set
     if settlement.status is InvoicePaymentStatus.CREDITED or amount > settlement.amount_due:
         raise Overpayment(amount, settlement.amount_due, settlement.currency)
     return settlement.with_payment(amount)
+
+
+class KeyReused(Exception):
+    """An Idempotency-Key of an earlier payment of this invoice came with another body (a 422)."""
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment: Payment  # the payment recorded, or, for a retry, the one recorded first
+    settlement: Settlement  # the invoice's settlement after it (for a retry: as it is now)
+    replayed: bool = False
+    became_paid: bool = False  # this payment settled the invoice in full
+
+
+def record_payment(settlement: Settlement, payments: Sequence[Payment], payment: Payment) -> PaymentResult:
+    """Record `payment` on an invoice settled so far as `settlement`, with `payments` recorded before. A
+    payment under a key recorded before is that earlier payment again (KeyReused when it asked for
+    something else); raises InvalidPayment or Overpayment otherwise."""
+    if payment.idempotency_key is not None:
+        earlier = next((p for p in payments if p.idempotency_key == payment.idempotency_key), None)
+        if earlier is not None:
+            if earlier.request_digest != payment.request_digest:
+                raise KeyReused(
+                    f"the Idempotency-Key {payment.idempotency_key!r} was used for another payment of this invoice"
+                )
+            return PaymentResult(earlier, settlement, replayed=True)
+    after = apply_payment(settlement, payment.amount, payment.currency)
+    return PaymentResult(payment, after, became_paid=after.status is InvoicePaymentStatus.PAID)
+
+
+def with_digest(payment: Payment) -> Payment:
+    return replace(payment, request_digest=payment.digest())
+
+
+CAPTURED_AT_INVOICING = "invoicing"  # the payment ID of a payment the order had when it was invoiced
+
+
+def opening_settlement(document: InvoiceDocument, recorded_at: datetime) -> tuple[Settlement, tuple[Payment, ...]]:
+    """An invoice's settlement when it is made: paid in full when its order was paid (captured), else open."""
+    totals = document.totals
+    if not document.payment.paid:
+        return Settlement(totals.currency, totals.total), ()
+    paid = Payment(
+        payment_id=CAPTURED_AT_INVOICING,
+        amount=totals.total,
+        currency=totals.currency,
+        date=document.payment.paid_on or document.invoice_date,
+        method=document.payment.method or "unknown",
+        reference=None,
+        recorded_at=recorded_at,
+        source=PaymentSource.ORDER_EVENT,
+    )
+    return Settlement(totals.currency, totals.total, paid=totals.total), (paid,)
