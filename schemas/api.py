@@ -11,10 +11,19 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from invoicing.settlement import InvoicePaymentStatus
 from invoicing.statuses import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 
 # The stored states are the domain's (invoicing/statuses.py); the wire models show them as they are.
-__all__ = ["CreditNoteStatus", "EmailStatus", "JobStatus", "JobTrigger", "JobType", "OrderResultStatus"]
+__all__ = [
+    "CreditNoteStatus",
+    "EmailStatus",
+    "InvoicePaymentStatus",
+    "JobStatus",
+    "JobTrigger",
+    "JobType",
+    "OrderResultStatus",
+]
 
 MAX_ORDER_ID_LENGTH = 64
 # The job's request event carries its order IDs and must fit Kafka's default message size (1 MB): 10,000
@@ -140,6 +149,9 @@ _INVOICE_EXAMPLE: dict[str, JsonValue] = {
     },
     "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
     "emailStatus": "SENT",
+    "paymentStatus": "partially_paid",
+    "amountPaid": "100.00",
+    "amountDue": "46.58",
     "language": "de",
     "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
 }
@@ -200,6 +212,14 @@ class InvoiceSummary(BaseModel):
     credited: AmountsCreditedView | None = Field(default=None, description="Invoices: credited so far.")
     payment: PaymentView | None = None
     emailStatus: EmailStatus | None = None
+    # Extension (payments): invoices only.
+    paymentStatus: InvoicePaymentStatus | None = Field(
+        default=None, description="open, partially_paid, paid, overdue (derived: unsettled past dueOn) or credited."
+    )
+    amountPaid: Decimal | None = Field(default=None, description="Invoices: what payments paid so far.")
+    amountDue: Decimal | None = Field(
+        default=None, description="Invoices: gross less credit notes less payments, never below 0."
+    )
     language: str | None = Field(
         default=None,
         description="Extension: the language the invoice was issued in (BCP 47); its resends and credit notes use it.",

@@ -3,6 +3,7 @@ emailing an issued invoice to the customer again, for a customer who lost it (sc
 `invoice.invoice_manage`); an issued invoice's e-invoice XML (scope `invoice.invoice_read`, or a signed
 link from the job's `xmlLink`)."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Security
@@ -13,7 +14,14 @@ from pydantic import AwareDatetime
 from infra.clients import SCOPE_READ
 from infra.records import InvoiceFilter
 from invoicing.einvoice import EInvoiceFormat
-from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
+from schemas.api import (
+    DocumentType,
+    EmailStatus,
+    InvoiceDetail,
+    InvoiceEmailAccepted,
+    InvoicePage,
+    InvoicePaymentStatus,
+)
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
 from service.dependencies import (
@@ -61,6 +69,11 @@ async def list_invoices(
     issuedTo: Annotated[AwareDatetime | None, Query(description="Issued before (with offset).")] = None,
     type: Annotated[DocumentType, Query()] = DocumentType.INVOICE,
     emailStatus: Annotated[EmailStatus | None, Query()] = None,
+    paymentStatus: Annotated[
+        InvoicePaymentStatus | None, Query(description="As shown: overdue is open or partially paid past dueOn.")
+    ] = None,
+    dueFrom: Annotated[date | None, Query(description="Due on or after this day.")] = None,
+    dueTo: Annotated[date | None, Query(description="Due before this day.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the page before.")] = None,
 ) -> InvoicePage:
@@ -72,6 +85,9 @@ async def list_invoices(
         issued_from=issuedFrom,
         issued_to=issuedTo,
         email_status=emailStatus,
+        payment_status=paymentStatus,
+        due_from=dueFrom,
+        due_to=dueTo,
     )
     page = await services.list_documents(reads, tenant, type, where, decode_cursor(listing, cursor), limit)
     return InvoicePage(items=page.items, nextCursor=next_cursor(listing, page.keys, limit))
