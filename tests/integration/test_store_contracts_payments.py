@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from infra.records import InvoiceFilter, InvoiceRecord
+from infra.records import InvoiceFilter, InvoiceRecord, RefundState, RefundStatus
 from invoicing.settlement import (
     InvoicePaymentStatus,
     KeyReused,
@@ -133,3 +133,31 @@ async def test_the_list_filters_by_payment_status_and_due_date(stores: Stores, t
     assert await numbers(
         due_from=due, due_to=after_due, payment_status=InvoicePaymentStatus.OVERDUE, today=after_due
     ) == ["N1", "N2"]
+
+
+async def test_a_credit_note_lowers_what_is_due_and_a_full_one_makes_it_credited(stores: Stores, tenant: str) -> None:
+    """MongoDB only: the fake credit-note store keeps its summaries apart from the fake invoices."""
+    if stores.kind == "memory":
+        pytest.skip("the credit projection writes onto the invoice document")
+    invoice = await issued(stores, tenant)
+    await stores.invoices.record_payment(invoice, payment("10.00"))
+    await stores.credit_notes.allocate(
+        tenant=tenant, note_id=f"{tenant}-cn", order_id="o-1", invoice_number="N1", ordinal=1, seq=1,
+        number="CN-1", reason="returned", document=document(tenant, "o-1", "CN-1"), logo_sha256=None,
+        refund=RefundState(RefundStatus.NOT_NEEDED, GROSS),
+    )  # fmt: skip
+    await stores.credit_notes.project_onto_invoice(tenant, "N1")
+    await stores.credit_notes.project_onto_invoice(tenant, "N1")  # a repeat changes nothing
+    stored = await stores.invoices.find_by_number(tenant, "N1")
+    assert stored is not None
+    assert (stored.payment_status, stored.settled.amount_due, stored.settled.credited) == (
+        InvoicePaymentStatus.CREDITED,
+        Decimal(0),
+        GROSS,
+    )
+    with pytest.raises(Overpayment):
+        await stores.invoices.record_payment(stored, payment("1.00"))
+    page = await stores.invoices.issued_invoices(
+        tenant, InvoiceFilter(payment_status=InvoicePaymentStatus.CREDITED), None, 10
+    )
+    assert [i.record.number for i in page] == ["N1"]
