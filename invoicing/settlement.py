@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from invoicing.document import InvoiceDocument
 from invoicing.money import ZERO, minor_unit, round_money
+from invoicing.orders import PaymentInput, PaymentStatus
 
 
 class InvoicePaymentStatus(StrEnum):
@@ -196,3 +197,38 @@ def opening_settlement(document: InvoiceDocument, recorded_at: datetime) -> tupl
         source=PaymentSource.ORDER_EVENT,
     )
     return Settlement(totals.currency, totals.total, paid=totals.total), (paid,)
+
+
+ORDER_EVENT_KEY = "order-event"  # the idempotency key of the one payment an order event records
+_ORDER_EVENT_DIGEST = "order-event"  # the same for every copy: a redelivery is always the first again
+
+
+def order_says_paid(payments: Sequence[PaymentInput], gross: Decimal) -> bool:
+    """An order's payments say it is paid: one is CAPTURED, or what they say was paid adds up to the gross."""
+    if any(payment.status is PaymentStatus.CAPTURED for payment in payments):
+        return True
+    paid = sum((payment.paidAmount or ZERO for payment in payments), ZERO)
+    return paid > ZERO and paid >= gross
+
+
+def order_event_payment(
+    payments: Sequence[PaymentInput], settlement: Settlement, paid_on: date, recorded_at: datetime
+) -> Payment | None:
+    """The payment to record when an order event says its (issued) invoice is paid: what is still due,
+    under one key per invoice, so however often the event comes it is recorded once. None when the
+    event does not say paid or nothing is open any more."""
+    if settlement.status not in UNSETTLED or not order_says_paid(payments, settlement.gross):
+        return None
+    method = next((p.method for p in payments if p.status is PaymentStatus.CAPTURED), None)
+    return Payment(
+        payment_id=ORDER_EVENT_KEY,
+        amount=settlement.amount_due,
+        currency=settlement.currency,
+        date=paid_on,
+        method=method or (payments[0].method if payments else "unknown"),
+        reference=None,
+        recorded_at=recorded_at,
+        source=PaymentSource.ORDER_EVENT,
+        idempotency_key=ORDER_EVENT_KEY,
+        request_digest=_ORDER_EVENT_DIGEST,
+    )

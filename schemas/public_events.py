@@ -101,6 +101,18 @@ class CreditNoteEmailFailed(PublicEvent):
     retrying: bool
 
 
+class InvoicePaid(PublicEvent):
+    """The invoice is paid in full (by payments recorded through the API or an order event): sent once."""
+
+    type: Literal["invoice.paid"] = "invoice.paid"
+    orderId: OrderId
+    invoiceNumber: str
+    currency: str
+    grossTotal: Decimal
+    amountPaid: Decimal = Field(description="What the payments paid (the gross less what credit notes took back)")
+    paidAt: AwareDatetime = Field(description="When the payment that settled it was recorded")
+
+
 class JobCompleted(PublicEvent):
     """Every order of the job has its result."""
 
@@ -119,6 +131,7 @@ ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
     InvoiceEmailFailed,
     CreditNoteEmailed,
     CreditNoteEmailFailed,
+    InvoicePaid,
     JobCompleted,
 )
 PublicEventT = (
@@ -128,6 +141,7 @@ PublicEventT = (
     | InvoiceEmailFailed
     | CreditNoteEmailed
     | CreditNoteEmailFailed
+    | InvoicePaid
     | JobCompleted
 )
 

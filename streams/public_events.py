@@ -23,6 +23,7 @@ from schemas.public_events import (
     InvoiceEmailFailed,
     InvoiceFailed,
     InvoiceIssued,
+    InvoicePaid,
     JobCompleted,
     PublicEventT,
     subject_of,
@@ -49,6 +50,8 @@ def change_of(event: PublicEventT) -> str:
             return f"{event.creditNoteNumber}:{event.emailedAt.isoformat()}"
         case CreditNoteEmailFailed():
             return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
+        case InvoicePaid():
+            return event.invoiceNumber  # an invoice is paid once
         case JobCompleted():
             return ""  # a job completes once
 
