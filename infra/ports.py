@@ -294,9 +294,12 @@ class PaymentRefunder(Protocol):
 
 
 class EventPublisher(Protocol):
-    """Raises infra.kafka.KafkaUnavailable when Kafka did not take the event."""
+    """Raises infra.kafka.KafkaUnavailable when Kafka did not take the event. `headers`: the record's own
+    (a public event's CloudEvents headers); by default the trace context's."""
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None: ...
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None: ...
 
 
 Render = Callable[[InvoiceDocument], Awaitable[bytes]]

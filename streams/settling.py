@@ -4,27 +4,15 @@ invoice.paid when that payment settled it (invoicing/settlement.py decides, infr
 
 import logging
 
+from infra.cloud_events import invoice_paid
 from infra.ports import InvoiceStore
-from infra.records import InvoiceRecord, as_stored
+from infra.records import as_stored
 from invoicing.clock import Clock, utc_now
 from invoicing.orders import OrderInput
 from invoicing.settlement import Overpayment, PaymentResult, order_event_payment
-from schemas.public_events import InvoicePaid
 from streams.announcements import Announce
 
 log = logging.getLogger(__name__)
-
-
-def invoice_paid(invoice: InvoiceRecord, result: PaymentResult) -> InvoicePaid:
-    return InvoicePaid(
-        tenant=invoice.tenant,
-        orderId=invoice.order_id,
-        invoiceNumber=invoice.number,
-        currency=result.settlement.currency,
-        grossTotal=result.settlement.gross,
-        amountPaid=result.settlement.paid,
-        paidAt=result.payment.recorded_at,
-    )
 
 
 async def settle_from_order(

@@ -54,7 +54,8 @@ async def record_payment(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> InvoicePaymentRecorded:
-    recorded = await payments.record_invoice_payment(invoices, res.clock, tenant, invoiceNumber, body, idempotency_key)
+    deps = payments.PaymentDeps(res.settings, invoices, res.publisher, res.clock)
+    recorded = await payments.record_invoice_payment(deps, tenant, invoiceNumber, body, idempotency_key)
     if recorded.result.replayed:
         response.status_code = 200
     return InvoicePaymentRecorded(

@@ -6,11 +6,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from infra.ports import InvoiceStore
+from infra.cloud_events import cloud_event_headers, invoice_paid
+from infra.kafka import KafkaUnavailable
+from infra.ports import EventPublisher, InvoiceStore
 from infra.records import InvoiceRecord, as_stored
+from infra.settings import Settings
 from invoicing.clock import Clock
 from invoicing.settlement import (
     InvalidPayment,
+    InvoicePaymentStatus,
     KeyReused,
     Overpayment,
     Payment,
@@ -19,7 +23,8 @@ from invoicing.settlement import (
     with_digest,
 )
 from schemas.payments import InvoicePaymentRequest, InvoicePaymentView, InvoiceSettlementView
-from service.services.common import Conflict, InvalidRequest
+from schemas.topics import PUBLIC_EVENTS
+from service.services.common import Conflict, InvalidRequest, Unconfirmed
 from service.services.invoices import issued_invoice
 
 
@@ -29,17 +34,24 @@ class PaymentRecorded:
     invoice: InvoiceRecord
 
 
+@dataclass(frozen=True)
+class PaymentDeps:
+    settings: Settings
+    invoices: InvoiceStore
+    publisher: EventPublisher
+    clock: Clock
+
+
 async def record_invoice_payment(
-    invoices: InvoiceStore,
-    clock: Clock,
+    deps: PaymentDeps,
     tenant: str,
     invoice_number: str,
     ask: InvoicePaymentRequest,
     idempotency_key: str | None,
 ) -> PaymentRecorded:
     """404 unknown invoice; 400 a bad amount or currency; 409 more than is due (with what is open) or a
-    key used before for another payment of this invoice."""
-    invoice = await issued_invoice(invoices, tenant, invoice_number)
+    key used before for another payment of this invoice. invoice.paid when the payment settles it."""
+    invoice = await issued_invoice(deps.invoices, tenant, invoice_number)
     payment = with_digest(
         Payment(
             payment_id=uuid.uuid4().hex,
@@ -48,13 +60,13 @@ async def record_invoice_payment(
             date=ask.date,
             method=ask.method,
             reference=ask.reference,
-            recorded_at=as_stored(clock()),
+            recorded_at=as_stored(deps.clock()),
             source=PaymentSource.API,
             idempotency_key=idempotency_key,
         )
     )
     try:
-        result = await invoices.record_payment(invoice, payment)
+        result = await deps.invoices.record_payment(invoice, payment)
     except InvalidPayment as invalid:
         raise InvalidRequest(f"Invoice {invoice_number}: {invalid}") from None
     except Overpayment as over:
@@ -63,7 +75,31 @@ async def record_invoice_payment(
         raise Conflict(
             f"Invoice {invoice_number}: {reused}", "send another Idempotency-Key for a new payment"
         ) from None
+    if paid_by(invoice, result):
+        await announce_paid(deps, invoice, result)
     return PaymentRecorded(result, invoice)
+
+
+def paid_by(invoice: InvoiceRecord, result: PaymentResult) -> bool:
+    """This payment settled the invoice: now, or (a retry) when it was recorded, as the invoice's last
+    payment; the retry announces again under the same ce_id, in case Kafka did not take it the first time."""
+    if result.became_paid:
+        return True
+    last = invoice.payments[-1].payment_id if invoice.payments else None
+    settled = result.settlement.status is InvoicePaymentStatus.PAID
+    return result.replayed and settled and last == result.payment.payment_id
+
+
+async def announce_paid(deps: PaymentDeps, invoice: InvoiceRecord, result: PaymentResult) -> None:
+    event = invoice_paid(invoice, result)
+    topic = deps.settings.topic(deps.settings.topic_invoice_events)
+    try:
+        await deps.publisher.publish(topic, PUBLIC_EVENTS.key_text(event), event.to_bytes(), cloud_event_headers(event))
+    except KafkaUnavailable:
+        raise Unconfirmed(
+            f"the payment is recorded and invoice {invoice.number} is paid, but Kafka did not take invoice.paid; "
+            "send the request again with the same Idempotency-Key to announce it"
+        ) from None
 
 
 async def invoice_payments(invoices: InvoiceStore, tenant: str, invoice_number: str) -> InvoiceRecord:

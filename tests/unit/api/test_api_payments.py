@@ -1,6 +1,7 @@
 """Payments over the fakes: POST/GET .../payments, every 4xx, the Idempotency-Key, the invoice's
 settlement fields (overdue derived by the injected clock) and the list's payment filters."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from infra.clients import SCOPE_READ
+from infra.kafka import KafkaUnavailable
 from infra.records import InvoiceRecord
 from tests.api_fakes import FakeApi
 from tests.unit.api.test_api_invoices import issue
@@ -167,3 +169,40 @@ async def test_recording_needs_the_manage_scope(fake: FakeApi, invoice: object) 
     answer = fake.http.post(f"{URL}/INV/7/payments", json=body(), headers=read_only)
     assert answer.status_code == 403
     assert fake.http.get(f"{URL}/INV/7/payments", headers=read_only).status_code == 200
+
+
+def paid_events(fake: FakeApi) -> list[tuple[dict[str, Any], dict[str, bytes]]]:
+    return [
+        (json.loads(value), dict(headers))
+        for (topic, _, value), headers in zip(fake.publisher.published, fake.publisher.headers, strict=True)
+        if topic.endswith("invoice-events")
+    ]
+
+
+async def test_invoice_paid_is_published_when_a_payment_settles_the_invoice(
+    api: httpx.AsyncClient, fake: FakeApi, invoice: object
+) -> None:
+    await pay(api, "20.00")
+    assert paid_events(fake) == []
+    await pay(api, "38.76", key="last")
+    [(event, headers)] = paid_events(fake)
+    assert event | {"paidAt": "t"} == {
+        "tenant": "shop", "type": "invoice.paid", "orderId": "o-7", "invoiceNumber": "INV/7", "currency": "EUR",
+        "grossTotal": "58.76", "amountPaid": "58.76", "paidAt": "t",
+    }  # fmt: skip
+    assert headers["ce_type"] == b"invoice.paid" and headers["ce_subject"] == b"o-7"
+
+
+async def test_when_kafka_misses_invoice_paid_a_retry_with_the_key_announces_it_under_the_same_id(
+    api: httpx.AsyncClient, fake: FakeApi, invoice: object
+) -> None:
+    fake.publisher.failing = KafkaUnavailable("down")
+    missed = await pay(api, "58.76", key="k")
+    assert missed.status_code == 503 and "same Idempotency-Key" in missed.json()["message"]
+    fake.publisher.failing = None
+    again = await pay(api, "58.76", key="k")
+    assert again.status_code == 200 and again.json()["invoice"]["paymentStatus"] == "paid"
+    third = await pay(api, "58.76", key="k")
+    assert third.status_code == 200
+    ids = {headers["ce_id"] for _, headers in paid_events(fake)}
+    assert len(paid_events(fake)) == 2 and len(ids) == 1  # announced again, one state change
