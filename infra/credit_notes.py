@@ -31,6 +31,7 @@ from infra.records import (
     as_stored,
 )
 from infra.sequences import CREDIT_NOTE_SEQUENCE, SequenceMarks
+from infra.settlements import change_settlement, settlement_fields, settlement_of
 from invoicing.credit_state import check_final
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
@@ -243,9 +244,14 @@ class CreditNoteRepository:
         recomputed whole, so a repeat or a late writer leaves the same figures. The invoice is addressed by
         its number (the unique (tenant, number) index): an order invoiced again has more than one."""
         notes = await self.of_invoice(tenant, invoice_number)
-        await self.invoices.update_one(
-            {"tenant": tenant, "number": invoice_number}, {"$set": {"credit": credit_summary(notes)}}
-        )
+        credit = credit_summary(notes)
+
+        def credited(doc: Document) -> tuple[Document, Document]:
+            # What is due drops by what is credited (infra/settlements.py: conditional, like a payment).
+            after = settlement_of(doc | {"credit": credit})
+            return {"credit": credit} | settlement_fields(after), {}
+
+        await change_settlement(self.invoices, {"tenant": tenant, "number": invoice_number}, credited)
 
 
 def credit_summary(notes: Sequence[CreditNoteRecord]) -> Document:

@@ -101,6 +101,9 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("invoices", [("tenant", ASCENDING), ("number", ASCENDING), *newest_first])  # invoiceNumber
     await index.create("invoices", [("tenant", ASCENDING), ("jobId", ASCENDING), *newest_first])  # jobId
     await index.create("invoices", [("tenant", ASCENDING), ("emailStatus", ASCENDING), *newest_first])
+    # paymentStatus (the stored one); overdue and unsettled ones by `settled`, the range on dueOn applied after.
+    await index.create("invoices", [("tenant", ASCENDING), ("paymentStatus", ASCENDING), *newest_first])
+    await index.create("invoices", [("tenant", ASCENDING), ("settled", ASCENDING), *newest_first])
     # orderId: an order invoiced again (after a full credit) has more than one invoice, each its own _id.
     await index.create("invoices", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
     await index.create("invoices", [("tenant", ASCENDING), ("siteCode", ASCENDING), *newest_first])  # siteCode

@@ -40,9 +40,19 @@ from infra.records import (
     PageKey,
 )
 from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
+from infra.settlements import (
+    change_settlement,
+    due_on_of,
+    opening_fields,
+    payment_fields,
+    payments_of,
+    settlement_fields,
+    settlement_of,
+)
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
+from invoicing.settlement import UNSETTLED, InvoicePaymentStatus, Payment, PaymentResult, record_payment
 from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import EmailStatus
 from schemas.events import utc_now
@@ -143,6 +153,7 @@ class InvoiceRepository:
             "storageKey": None,
             "emailStatus": EmailStatus.NOT_SENT.value,
         }
+        doc |= opening_fields(document, doc["allocatedAt"])
         try:
             await self.invoices.insert_one(doc)
         except DuplicateKeyError:
@@ -176,6 +187,24 @@ class InvoiceRepository:
         """Store the state the domain gave, and its status for the emailStatus filter (one write)."""
         fields = email_fields(email, sent_to) | {"emailStatus": email.status.value}
         await self.invoices.update_one({"_id": invoice.record_id}, {"$set": fields})
+
+    # Payments: one conditional update each (infra/settlements.py), so two concurrent payments never
+    # together exceed what is due, and a retry under the same Idempotency-Key answers the first result.
+
+    async def record_payment(self, invoice: InvoiceRecord, payment: Payment) -> PaymentResult:
+        """Record `payment` on the invoice; raises InvalidPayment, Overpayment or KeyReused (the domain's)."""
+        outcome: list[PaymentResult] = []
+
+        def pay(doc: Document) -> tuple[Document, Document] | None:
+            outcome[:] = [record_payment(settlement_of(doc), payments_of(doc), payment)]
+            if outcome[0].replayed:
+                return None
+            after = outcome[0].settlement
+            return settlement_fields(after), {"payments": payment_fields(payment)}
+
+        if await change_settlement(self.invoices, {"_id": invoice.record_id}, pay) is None:
+            raise LookupError(f"invoice {invoice.number} of tenant {invoice.tenant} is gone")
+        return outcome[0]
 
     # Email resends a client asked for: recorded by the API before it publishes the request, started
     # (checked) by the email agent before it sends, finished once sent; a request the API withdrew after
@@ -238,6 +267,7 @@ class InvoiceRepository:
             query["emailStatus"] = where.email_status.value
         if where.site_code is not None:
             query["siteCode"] = where.site_code
+        query |= _payment_query(where)
         return [_issued_invoice(doc) for doc in await newest_first_page(self.invoices, query, "issuedAt", after, limit)]
 
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
@@ -268,6 +298,27 @@ def _issued_range(where: InvoiceFilter) -> Document:
     if where.issued_to is not None:
         issued["$lt"] = where.issued_to
     return issued
+
+
+def _payment_query(where: InvoiceFilter) -> Document:
+    query: Document = {}
+    if where.payment_status is InvoicePaymentStatus.OVERDUE:
+        query["settled"] = False
+    elif where.payment_status is not None:
+        query["paymentStatus"] = where.payment_status.value
+    due: Document = {}
+    if where.due_from is not None:
+        due["$gte"] = where.due_from.isoformat()
+    if where.due_to is not None:
+        due["$lt"] = where.due_to.isoformat()
+    today = (where.today or utc_now().date()).isoformat()
+    if where.payment_status is InvoicePaymentStatus.OVERDUE:  # due before today
+        due["$lt"] = min(due.get("$lt", today), today)
+    elif where.payment_status in UNSETTLED:  # and not (yet) overdue: due today or later
+        due["$gte"] = max(due.get("$gte", today), today)
+    if due:
+        query["dueOn"] = due
+    return query
 
 
 def _money(value: Any) -> Decimal:
@@ -330,4 +381,7 @@ def _invoice_record(doc: Document) -> InvoiceRecord:
         generation=int(doc.get("generation") or FIRST_INVOICE),
         site_code=doc.get("siteCode"),
         sequence_scope=doc.get("seqScope") or TENANT_SCOPE,
+        settlement=settlement_of(doc),
+        payments=payments_of(doc),
+        due_on=due_on_of(doc),
     )

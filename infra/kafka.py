@@ -1,6 +1,7 @@
 """The API's side of Kafka: publish one event and wait until the broker has it, or fail fast."""
 
 import asyncio
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -72,11 +73,16 @@ class KafkaPublisher:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None:
         producer = await self._started()
         try:
             await asyncio.wait_for(
-                producer.send_and_wait(topic, value=value, key=key.encode(), headers=trace_headers()), self._timeout
+                producer.send_and_wait(
+                    topic, value=value, key=key.encode(), headers=trace_headers() if headers is None else list(headers)
+                ),
+                self._timeout,
             )
         except (KafkaError, OSError, TimeoutError) as error:
             KAFKA_ERRORS.labels("publish").inc()

@@ -36,6 +36,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
+from invoicing.settlement import Payment, PaymentResult
 from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from invoicing.webhooks import Delivery, Endpoint
@@ -147,6 +148,11 @@ class InvoiceStore(Protocol):
     async def mark_emailed(self, invoice: InvoiceRecord, recipient: str, at: datetime) -> None: ...
     async def mark_email_pending(self, invoice: InvoiceRecord, reason: str) -> None: ...
     async def mark_email_failed(self, invoice: InvoiceRecord, reason: str) -> None: ...
+    async def record_payment(self, invoice: InvoiceRecord, payment: Payment) -> PaymentResult:
+        """Record a payment in one conditional update; raises the domain's InvalidPayment, Overpayment or
+        KeyReused (invoicing/settlement.py). A payment under a key recorded before answers that one again."""
+        ...
+
     # Email resends: recorded (API), started (the email agent's check), finished, or withdrawn (API).
     async def record_email_request(
         self, *, tenant: str, request_id: str, invoice_number: str, order_id: str, request_digest: str
@@ -299,9 +305,12 @@ class PaymentRefunder(Protocol):
 
 
 class EventPublisher(Protocol):
-    """Raises infra.kafka.KafkaUnavailable when Kafka did not take the event."""
+    """Raises infra.kafka.KafkaUnavailable when Kafka did not take the event. `headers`: the record's own
+    (a public event's CloudEvents headers); by default the trace context's."""
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None: ...
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None: ...
 
 
 Render = Callable[[InvoiceDocument], Awaitable[bytes]]

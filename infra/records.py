@@ -6,7 +6,7 @@ never raw documents, so a caller cannot come to depend on how a store keeps its 
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
 from invoicing.jobs import Job as Job
 from invoicing.jobs import JobOrderResult as JobOrderResult
+from invoicing.settlement import InvoicePaymentStatus, Payment, Settlement
 from invoicing.sites import TENANT_SCOPE, sequence_scope, site_over_tenant
 from invoicing.statuses import EmailStatus, JobStatus, JobType, OrderResultStatus
 from invoicing.statuses import RefundStatus as RefundStatus
@@ -105,6 +106,27 @@ class InvoiceRecord:
     # site's own when the site had a sequence setting of its own, else the tenant's (invoicing/sites.py).
     site_code: str | None = None
     sequence_scope: str = TENANT_SCOPE
+    # What is paid and due (invoicing/settlement.py), the payments recorded and the due date, as stored
+    # top-level (infra/settlements.py). None only for a record built without one (it then reads as the
+    # document implies, see `settled`).
+    settlement: Settlement | None = None
+    payments: tuple[Payment, ...] = ()
+    due_on: date | None = None
+
+    @property
+    def settled(self) -> Settlement:
+        """The settlement as stored, or as the document implies for a record without one."""
+        if self.settlement is not None:
+            return self.settlement
+        totals = self.document["totals"]
+        gross = Decimal(str(totals["total"]))
+        paid = gross if (self.document.get("payment") or {}).get("paid") else Decimal(0)
+        return Settlement(totals["currency"], gross, paid=paid)
+
+    @property
+    def payment_status(self) -> InvoicePaymentStatus:
+        """The STORED status (never overdue: that is derived at read time)."""
+        return self.settled.status
 
     @property
     def record_id(self) -> str:
@@ -136,13 +158,6 @@ class InvoiceRecord:
         return language if isinstance(language, str) else "en"
 
     @property
-    def site_code(self) -> str | None:
-        """The order's site (shop) the invoice is of, when its document records one (documents made before
-        sites, and orders without a siteCode, have none)."""
-        site = self.document.get("site_code")
-        return site if isinstance(site, str) else None
-
-    @property
     def customer_email(self) -> str | None:
         """The address on the invoice (the order's customer email when it was made)."""
         buyer = self.document.get("buyer") or {}
@@ -170,6 +185,11 @@ class InvoiceFilter:
     issued_to: datetime | None = None
     email_status: EmailStatus | None = None
     site_code: str | None = None  # the order's siteCode, stored on the invoice and its credit notes
+    # The status as shown (overdue: open or partially paid and due before `today`) and due-date bounds.
+    payment_status: InvoicePaymentStatus | None = None
+    due_from: date | None = None  # due on or after
+    due_to: date | None = None  # due before
+    today: date | None = None  # what "overdue" is measured at (the API's clock)
 
 
 @dataclass(frozen=True)
@@ -328,13 +348,6 @@ class CreditNoteRecord:
 
     def credit_document(self) -> InvoiceDocument:
         return STORED_DOCUMENT.validate_python(self.document)
-
-    @property
-    def site_code(self) -> str | None:
-        """The order's site (shop) the invoice is of, when its document records one (documents made before
-        sites, and orders without a siteCode, have none)."""
-        site = self.document.get("site_code")
-        return site if isinstance(site, str) else None
 
     @property
     def customer_email(self) -> str | None:

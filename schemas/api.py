@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
+from invoicing.settlement import InvoicePaymentStatus
 from invoicing.sites import SITE_CODE_MAX_LENGTH, SITE_CODE_PATTERN
 from invoicing.statuses import CreditNoteStatus, EmailStatus, JobStatus, JobTrigger, JobType, OrderResultStatus
 from schemas.invoice_views import RESOURCE_EXAMPLE, BuyerView, SellerView, VatBreakdownView
@@ -23,6 +24,7 @@ __all__ = [
     "SITE_CODE_PATTERN",
     "CreditNoteStatus",
     "EmailStatus",
+    "InvoicePaymentStatus",
     "JobStatus",
     "JobTrigger",
     "JobType",
@@ -165,6 +167,9 @@ _INVOICE_EXAMPLE: dict[str, JsonValue] = {
     },
     "payment": {"paid": False, "method": "invoice", "dueOn": "2026-12-13", "captured": "0", "refunded": "0"},
     "emailStatus": "SENT",
+    "paymentStatus": "partially_paid",
+    "amountPaid": "100.00",
+    "amountDue": "46.58",
     "language": "de",
     **RESOURCE_EXAMPLE,
     "links": {"pdf": "http://127.0.0.1:8000/invoice/demo/invoices/INV-000042/pdf?expires=1796040000&signature=..."},
@@ -235,6 +240,14 @@ class InvoiceSummary(BaseModel):
     credited: AmountsCreditedView | None = Field(default=None, description="Invoices: credited so far.")
     payment: PaymentView | None = None
     emailStatus: EmailStatus | None = None
+    # Extension (payments): invoices only.
+    paymentStatus: InvoicePaymentStatus | None = Field(
+        default=None, description="open, partially_paid, paid, overdue (derived: unsettled past dueOn) or credited."
+    )
+    amountPaid: Decimal | None = Field(default=None, description="Invoices: what payments paid so far.")
+    amountDue: Decimal | None = Field(
+        default=None, description="Invoices: gross less credit notes less payments, never below 0."
+    )
     language: str | None = Field(
         default=None,
         description="Extension: the language the invoice was issued in (BCP 47); its resends and credit notes use it.",

@@ -11,21 +11,19 @@ order-events           schemas.orders.OrderEvent (the upstream contract)
 """
 
 import hashlib
-from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from invoicing.clock import utc_now
 from schemas.api import JobType
 from schemas.orders import OrderId, Tenant, unstorable_text
 from schemas.public_events import ReasonClass
 from schemas.settings import InvoiceSettings
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["utc_now"]  # the one clock (invoicing/clock.py), re-exported for the callers that import it here
 
 
 class Event(BaseModel):

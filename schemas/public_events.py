@@ -126,6 +126,18 @@ class WebhookEndpointDisabled(PublicEvent):
     disabledAt: AwareDatetime
 
 
+class InvoicePaid(PublicEvent):
+    """The invoice is paid in full (by payments recorded through the API or an order event): sent once."""
+
+    type: Literal["invoice.paid"] = "invoice.paid"
+    orderId: OrderId
+    invoiceNumber: str
+    currency: str
+    grossTotal: Decimal
+    amountPaid: Decimal = Field(description="What the payments paid (the gross less what credit notes took back)")
+    paidAt: AwareDatetime = Field(description="When the payment that settled it was recorded")
+
+
 class JobCompleted(PublicEvent):
     """Every order of the job has its result."""
 
@@ -146,6 +158,7 @@ ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
     CreditNoteEmailFailed,
     CreditNoteIssued,
     WebhookEndpointDisabled,
+    InvoicePaid,
     JobCompleted,
 )
 PublicEventT = (
@@ -157,6 +170,7 @@ PublicEventT = (
     | CreditNoteEmailFailed
     | CreditNoteIssued
     | WebhookEndpointDisabled
+    | InvoicePaid
     | JobCompleted
 )
 

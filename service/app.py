@@ -15,7 +15,7 @@ from service.body_limit import BodySizeLimit
 from service.dependencies import ApiResources
 from service.errors import install_error_handlers
 from service.http_metrics import HttpMetrics, metrics
-from service.routes import credit_notes, downloads, health, invoices, jobs, oauth, webhooks
+from service.routes import credit_notes, downloads, health, invoices, jobs, oauth, payments, webhooks
 from service.routes import settings as tenant_settings
 
 DESCRIPTION = """The Emporix Invoice Service can be used for invoices generation based on provided order IDs.
@@ -47,6 +47,7 @@ ROUTERS: list[APIRouter] = [
     jobs.router,
     tenant_settings.router,
     downloads.router,
+    payments.router,  # before invoices: its GET .../payments would be taken by the {invoiceNumber:path} catch-all
     invoices.router,
     credit_notes.router,
     webhooks.router,

@@ -93,7 +93,7 @@ Jobs = Annotated[JobServices, Depends(get_job_services)]
 
 
 def get_invoice_reading(res: Resources) -> InvoiceReading:
-    return InvoiceReading(catalog=res.invoices, storage=res.storage)
+    return InvoiceReading(catalog=res.invoices, storage=res.storage, clock=res.clock)
 
 
 InvoiceReads = Annotated[InvoiceReading, Depends(get_invoice_reading)]

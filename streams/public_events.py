@@ -7,75 +7,21 @@ once, across worker crashes. The key is tenant:orderId (tenant:jobId for job eve
 events stay in order on one partition.
 """
 
-import hashlib
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from infra.cloud_events import cloud_event_headers as cloud_event_headers
+from infra.cloud_events import cloud_event_id as cloud_event_id  # its callers' name here (made in infra)
 from infra.ports import JobStore
-from infra.tracing import trace_headers
 from schemas.api import JobStatus, OrderResultStatus
-from schemas.events import JOB_RESULT, utc_now
+from schemas.events import JOB_RESULT
 from schemas.public_events import (
-    CreditNoteEmailed,
-    CreditNoteEmailFailed,
-    CreditNoteIssued,
-    InvoiceEmailed,
-    InvoiceEmailFailed,
-    InvoiceFailed,
-    InvoiceIssued,
     JobCompleted,
     PublicEventT,
-    WebhookEndpointDisabled,
-    subject_of,
 )
 from streams.announcements import Announce
 from streams.app import Topic
-
-SPEC_VERSION = b"1.0"
-SOURCE = "/invoice-service"
-
-
-def change_of(event: PublicEventT) -> str:
-    """What makes this state change one of a kind: the same change always gives the same text."""
-    match event:
-        case InvoiceIssued():
-            return event.invoiceNumber
-        case InvoiceFailed():
-            return event.jobId  # an order fails at most once per job
-        case InvoiceEmailed():
-            return f"{event.invoiceNumber}:{event.emailedAt.isoformat()}"
-        case InvoiceEmailFailed():
-            return f"{event.invoiceNumber}:{event.retrying}:{event.reason}"
-        case CreditNoteEmailed():
-            return f"{event.creditNoteNumber}:{event.emailedAt.isoformat()}"
-        case CreditNoteEmailFailed():
-            return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
-        case CreditNoteIssued():
-            return event.creditNoteNumber
-        case WebhookEndpointDisabled():
-            return event.disabledAt.isoformat()
-        case JobCompleted():
-            return ""  # a job completes once
-
-
-def cloud_event_id(event: PublicEventT) -> str:
-    identity = f"{event.tenant}:{subject_of(event)}:{event.type}:{change_of(event)}"
-    return hashlib.sha256(identity.encode()).hexdigest()
-
-
-def cloud_event_headers(event: PublicEventT) -> list[tuple[str, bytes]]:
-    """The CloudEvents Kafka protocol binding, binary content mode: attributes as ce_ headers."""
-    return [
-        ("ce_specversion", SPEC_VERSION),
-        ("ce_id", cloud_event_id(event).encode()),
-        ("ce_type", event.type.encode()),
-        ("ce_source", f"{SOURCE}/{event.tenant}".encode()),
-        ("ce_time", utc_now().isoformat().encode()),
-        ("ce_subject", subject_of(event).encode()),
-        ("content-type", b"application/json"),
-        *trace_headers(),  # CloudEvents' distributed tracing extension: traceparent, tracestate
-    ]
 
 
 def announcer(public_events: Topic[PublicEventT]) -> Announce:

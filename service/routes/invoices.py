@@ -3,6 +3,7 @@ emailing an issued invoice to the customer again, for a customer who lost it (sc
 `invoice.invoice_manage`); an issued invoice's e-invoice XML (scope `invoice.invoice_read`, or a signed
 link from the job's `xmlLink`)."""
 
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Security
@@ -14,7 +15,14 @@ from infra.clients import SCOPE_READ
 from infra.records import InvoiceFilter
 from invoicing.einvoice import EInvoiceFormat
 from invoicing.sites import SITE_CODE_MAX_LENGTH, SITE_CODE_PATTERN
-from schemas.api import DocumentType, EmailStatus, InvoiceDetail, InvoiceEmailAccepted, InvoicePage
+from schemas.api import (
+    DocumentType,
+    EmailStatus,
+    InvoiceDetail,
+    InvoiceEmailAccepted,
+    InvoicePage,
+    InvoicePaymentStatus,
+)
 from service import services
 from service.auth import ManageScope, ReadScope, authorized, oauth2
 from service.dependencies import (
@@ -72,6 +80,11 @@ async def list_invoices(
             examples=["fr"],
         ),
     ] = None,
+    paymentStatus: Annotated[
+        InvoicePaymentStatus | None, Query(description="As shown: overdue is open or partially paid past dueOn.")
+    ] = None,
+    dueFrom: Annotated[date | None, Query(description="Due on or after this day.")] = None,
+    dueTo: Annotated[date | None, Query(description="Due before this day.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=512, description="`nextCursor` of the page before.")] = None,
 ) -> InvoicePage:
@@ -84,6 +97,9 @@ async def list_invoices(
         issued_to=issuedTo,
         email_status=emailStatus,
         site_code=siteCode,
+        payment_status=paymentStatus,
+        due_from=dueFrom,
+        due_to=dueTo,
     )
     page = await services.list_documents(reads, tenant, type, where, decode_cursor(listing, cursor), limit)
     return InvoicePage(items=page.items, nextCursor=next_cursor(listing, page.keys, limit))

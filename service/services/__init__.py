@@ -20,6 +20,7 @@ from service.services.invoices import (
     request_invoice_email,
 )
 from service.services.jobs import JobServices, create_job, job_order_fields, job_summary, job_with_orders, list_jobs
+from service.services.payments import PaymentRecorded, record_invoice_payment
 
 __all__ = [
     "Conflict",
@@ -30,6 +31,7 @@ __all__ = [
     "JobServices",
     "NotFound",
     "Page",
+    "PaymentRecorded",
     "Unconfirmed",
     "create_job",
     "credit_note",
@@ -45,6 +47,7 @@ __all__ = [
     "list_documents",
     "list_jobs",
     "publish_or_withdraw",
+    "record_invoice_payment",
     "request_credit_note",
     "request_invoice_email",
 ]

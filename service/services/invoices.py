@@ -1,7 +1,8 @@
 """Invoices: email one again, its e-invoice XML, invoices and credit notes as lists and one invoice in detail."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 from functools import partial
 
@@ -20,6 +21,7 @@ from infra.records import (
 )
 from infra.settings import Settings
 from infra.storage import invoice_key
+from invoicing.clock import Clock, utc_now
 from invoicing.einvoice import EInvoiceFormat, EInvoiceRefused, invoice_xml
 from invoicing.recipients import NoRecipient, invoice_recipient
 from schemas.api import (
@@ -98,6 +100,7 @@ async def request_invoice_email(
 class InvoiceReading:
     catalog: InvoiceCatalog
     storage: InvoiceStorage
+    clock: Clock = utc_now  # what "overdue" is measured at
 
 
 async def list_documents(
@@ -111,19 +114,27 @@ async def list_documents(
     """One page of the tenant's invoices or credit notes, newest first. One more than `limit` is read,
     so the caller knows whether a next page exists without a second query."""
     if document_type is DocumentType.CREDIT_NOTE:
-        if where.job_id is not None or where.email_status is not None:
-            raise InvalidRequest("jobId and emailStatus filter invoices only; leave them out with type=credit-note")
+        if any(
+            f is not None
+            for f in (where.job_id, where.email_status, where.payment_status, where.due_from, where.due_to)
+        ):
+            raise InvalidRequest(
+                "jobId, emailStatus, paymentStatus, dueFrom and dueTo filter invoices only; "
+                "leave them out with type=credit-note"
+            )
         notes = await app.catalog.credit_notes_page(tenant, where, after, limit + 1)
         return Page([await credit_note_summary(app.storage, note) for note in notes[:limit]], [n.key for n in notes])
-    invoices = await app.catalog.issued_invoices(tenant, where, after, limit + 1)
-    return Page([await invoice_summary(app.storage, inv) for inv in invoices[:limit]], [i.key for i in invoices])
+    now = app.clock()
+    invoices = await app.catalog.issued_invoices(tenant, replace(where, today=now.date()), after, limit + 1)
+    summaries = [await invoice_summary(app.storage, inv, now) for inv in invoices[:limit]]
+    return Page(summaries, [i.key for i in invoices])
 
 
 async def invoice_detail(app: InvoiceReading, tenant: str, number: str) -> InvoiceDetail:
     invoice = await app.catalog.issued_invoice(tenant, number)
     if invoice is None:
         raise NotFound(f"Invoice {number} not found for tenant {tenant}")
-    summary = await invoice_summary(app.storage, invoice)
+    summary = await invoice_summary(app.storage, invoice, app.clock())
     document = invoice.record.invoice_document()
     lines = line_views(document)
     notes = await app.catalog.credit_notes_page(tenant, InvoiceFilter(invoice_number=number), None, 1000)
@@ -136,8 +147,9 @@ async def invoice_detail(app: InvoiceReading, tenant: str, number: str) -> Invoi
     )
 
 
-async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> InvoiceSummary:
+async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice, now: datetime) -> InvoiceSummary:
     record, credited = invoice.record, invoice.credited
+    settlement = record.settled
     document = record.invoice_document()
     totals = document.totals
     gross = totals.total
@@ -166,6 +178,9 @@ async def invoice_summary(storage: InvoiceStorage, invoice: IssuedInvoice) -> In
             refunded=credited.gross if paid else Decimal(0),
         ),
         emailStatus=record.email_status,
+        paymentStatus=settlement.status_at(record.due_on, now),
+        amountPaid=settlement.paid,
+        amountDue=settlement.amount_due,
         language=record.language,
         siteCode=record.site_code,
         dueDate=None if paid else document.payment.due_on,

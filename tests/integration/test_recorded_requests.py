@@ -6,7 +6,7 @@ broker took the record leaves no phantom work (README "Under faults")."""
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import httpx
@@ -156,7 +156,9 @@ class TimesOutAfterTheBrokerTookIt:
         self.inner, self.first = inner, first
         self.late: list[tuple[str, str, bytes]] = []
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None:
         if self.first is None:
             self.late.append((topic, key, value))
         else:

@@ -1,6 +1,7 @@
 """In-memory fakes of storage, mail, payment gateway, publisher, renderer and the windowed counters."""
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -81,12 +82,16 @@ class MemoryGateway:
 class MemoryPublisher:
     def __init__(self) -> None:
         self.published: list[tuple[str, str, bytes]] = []
+        self.headers: list[list[tuple[str, bytes]]] = []  # of each published record
         self.failing: Exception | None = None
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None:
         if self.failing is not None:
             raise self.failing
         self.published.append((topic, key, value))
+        self.headers.append(list(headers or ()))
 
 
 class MemoryRenderer:

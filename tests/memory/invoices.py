@@ -2,7 +2,7 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from infra.ports import RequestState
@@ -21,6 +21,14 @@ from infra.records import (
 from invoicing.document import InvoiceDocument
 from invoicing.email_state import EmailState
 from invoicing.identity import FIRST_INVOICE, invoice_identity
+from invoicing.settlement import (
+    InvoicePaymentStatus,
+    Payment,
+    PaymentResult,
+    opening_settlement,
+    record_payment,
+    shown_status,
+)
 from invoicing.sites import TENANT_SCOPE
 from schemas.events import utc_now
 from tests.memory.paging import newest_first_page, within_period
@@ -98,7 +106,11 @@ class MemoryInvoices:
             raise NumberTaken(number)
         if any(r.tenant == tenant and r.number == number for r in self.records.values()):
             raise NumberInUse(number)
+        settlement, payments = opening_settlement(document, as_stored(utc_now()))
         record = InvoiceRecord(
+            settlement=settlement,
+            payments=payments,
+            due_on=document.payment.due_on,
             tenant=tenant,
             order_id=order_id,
             job_id=job_id,
@@ -142,8 +154,20 @@ class MemoryInvoices:
             and where.email_status in (None, invoice.record.email_status)
             and where.site_code in (None, invoice.record.site_code)
             and within_period(invoice.issued_at, where.issued_from, where.issued_to)
+            and _payment_matches(invoice.record, where)
         ]
         return newest_first_page(found, after, limit)
+
+    async def record_payment(self, invoice: InvoiceRecord, payment: Payment) -> PaymentResult:
+        stored = self.records[invoice.record_id]
+        result = record_payment(
+            stored.settled, stored.payments, replace(payment, recorded_at=as_stored(payment.recorded_at))
+        )
+        if not result.replayed:
+            self.records[invoice.record_id] = replace(
+                stored, settlement=result.settlement, payments=(*stored.payments, result.payment)
+            )
+        return result
 
     async def issued_invoice(self, tenant: str, number: str) -> IssuedInvoice | None:
         record = await self.find_by_number(tenant, number)
@@ -204,6 +228,21 @@ class MemoryInvoices:
             return False
         del self.email_requests[request_id]
         return True
+
+
+def _payment_matches(record: InvoiceRecord, where: InvoiceFilter) -> bool:
+    """The payment filters as infra/invoices.py applies them: the status as shown on `where.today`."""
+    due = record.due_on
+    if where.due_from is not None and (due is None or due < where.due_from):
+        return False
+    if where.due_to is not None and (due is None or due >= where.due_to):
+        return False
+    if where.payment_status is None:
+        return True
+    today = where.today or utc_now().date()
+    at = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    shown: InvoicePaymentStatus = shown_status(record.payment_status, due, at)
+    return shown is where.payment_status
 
 
 class MemoryCaptures:

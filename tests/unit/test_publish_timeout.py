@@ -3,7 +3,7 @@ The API withdraws the request unless the worker started it: withdrawn, the answe
 created" and the worker's check refuses the record, so indeed nothing is done; started, the request
 goes on and the answer says it was accepted. On the fakes, with a publisher that sends and then times out."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from pymongo.errors import AutoReconnect
@@ -30,7 +30,9 @@ class SendsThenTimesOut(MemoryPublisher):
         super().__init__()
         self.meanwhile = meanwhile
 
-    async def publish(self, topic: str, key: str, value: bytes) -> None:
+    async def publish(
+        self, topic: str, key: str, value: bytes, headers: Sequence[tuple[str, bytes]] | None = None
+    ) -> None:
         await super().publish(topic, key, value)
         if self.meanwhile is not None:
             await self.meanwhile(value)
