@@ -125,6 +125,9 @@ async def change_settlement(
             return doc
         fields, push = changed
         version = doc.get("settlementVersion")  # None (missing) in documents from before settlements
+        if "dueOn" not in doc:  # such a document gets its due date with its first settlement write
+            due_on = due_on_of(doc)
+            fields = fields | {"dueOn": None if due_on is None else due_on.isoformat()}
         update: Document = {"$set": fields | {"settlementVersion": (version or 0) + 1}}
         if push:
             update["$push"] = push

@@ -231,6 +231,13 @@ LIST_QUERIES: dict[str, dict[str, Any]] = {
     "invoiceNumber": {"number": "INV-000001", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
     # All of an order's invoices (more than one once it was invoiced again after a full credit).
     "orderId": {"orderId": "o-1", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
+    # Payments (README "Payments"): the stored status; overdue is the unsettled ones due before today.
+    "paymentStatus": {"paymentStatus": "paid", "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)}},
+    "paymentStatus=overdue": {
+        "settled": False,
+        "dueOn": {"$lt": "2026-12-01"},
+        "issuedAt": {"$gte": datetime(1970, 1, 1, tzinfo=UTC)},
+    },
 }
 NEXT_PAGE: dict[str, Any] = {
     "$or": [{"issuedAt": {"$lt": datetime.now(UTC)}}, {"issuedAt": datetime.now(UTC), "_id": {"$lt": "z"}}]
@@ -293,6 +300,9 @@ def other_tenants_invoices(count: int) -> list[dict[str, Any]]:
             "number": f"OTHER-{i:06d}",
             "jobId": f"other-job-{i % 100}",
             "emailStatus": "PENDING",
+            "paymentStatus": "open",
+            "settled": True,
+            "dueOn": "2026-01-15",
             "orderId": f"other-order-{i}",
             "issuedAt": issued - timedelta(minutes=i),
         }

@@ -161,3 +161,25 @@ async def test_a_credit_note_lowers_what_is_due_and_a_full_one_makes_it_credited
         tenant, InvoiceFilter(payment_status=InvoicePaymentStatus.CREDITED), None, 10
     )
     assert [i.record.number for i in page] == ["N1"]
+
+
+async def test_an_invoice_stored_before_settlements_takes_a_payment(stores: Stores, tenant: str) -> None:
+    """MongoDB only: a document without the settlement fields (from before them) reads as its document
+    implies, and its first payment writes them (the version filter matches the missing field)."""
+    if stores.kind == "memory":
+        pytest.skip("the fake has no documents from before")
+    invoice = await issued(stores, tenant)
+    fields = ["paymentStatus", "settled", "amountPaid", "amountDue", "dueOn", "payments", "settlementVersion"]
+    await stores.raw_db.invoices.update_one({"_id": invoice.record_id}, {"$unset": dict.fromkeys(fields, "")})
+    old = await stores.invoices.find_by_number(tenant, "N1")
+    assert old is not None and old.settled.amount_due == GROSS and old.due_on == invoice.due_on
+    result = await stores.invoices.record_payment(old, payment("8.76"))
+    assert result.settlement.amount_due == Decimal("50.00")
+    raw = await stores.raw_db.invoices.find_one({"_id": invoice.record_id})
+    assert (raw["paymentStatus"], raw["amountDue"], raw["settlementVersion"], len(raw["payments"])) == (
+        "partially_paid",
+        "50.00",
+        1,
+        1,
+    )
+    assert invoice.due_on is not None and raw["dueOn"] == invoice.due_on.isoformat()
