@@ -48,7 +48,8 @@ def supported_language(tag: str | None) -> str | None:
 
 def invoice_language(order_language: str | None, tenant_default: str | None) -> str:
     """The language an invoice is written in: the order's, else the tenant's default, each with its
-    fallback (de-AT → de, pt-BR → pt), else English. A site layer adds its default between the two."""
+    fallback (de-AT → de, pt-BR → pt), else English. For an order of a site with a seller of its own,
+    `tenant_default` is that seller's language (the seller in force for the site: invoicing/sites.py)."""
     for tag in (order_language, tenant_default):
         language = supported_language(tag)
         if language is not None:

@@ -28,6 +28,10 @@ class InvoiceEmail:
         return self.record.tenant
 
     @property
+    def site_code(self) -> str | None:
+        return self.record.site_code
+
+    @property
     def order_id(self) -> str:
         return self.record.order_id
 
@@ -92,6 +96,10 @@ class CreditNoteEmail:
     @property
     def tenant(self) -> str:
         return self.note.tenant
+
+    @property
+    def site_code(self) -> str | None:
+        return self.note.site_code
 
     @property
     def order_id(self) -> str:

@@ -50,6 +50,8 @@ class EmailedDocument(Protocol):
     @property
     def tenant(self) -> str: ...
     @property
+    def site_code(self) -> str | None: ...  # the order's site: its own seller sends, else the tenant's
+    @property
     def order_id(self) -> str: ...
     @property
     def number(self) -> str: ...
@@ -174,6 +176,8 @@ async def email_document(
         invoice_recipient(document.customer_email)  # raises NoRecipient before the file is fetched for nobody
         # The key the PDF was stored under (recorded when it was stored), not one rebuilt from the number.
         pdf = await deps.storage.get(document.storage_key)
+    if sender is None:
+        sender = await sender_address(deps.tenant_settings, document.tenant, deps.default_sender, document.site_code)
     recipient = await send_document(
         document.tenant, document.content(), document.customer_email, pdf, deps, sender=sender, resend=resend
     )
@@ -193,9 +197,12 @@ async def email_document(
     return recipient
 
 
-async def sender_address(tenant_settings: TenantSettingsStore, tenant: str, default: str) -> str:
-    """The tenant's address as it is now (a resend months later comes from where the tenant is now)."""
-    seller = await tenant_settings.read(tenant, SellerSettings)
+async def sender_address(
+    tenant_settings: TenantSettingsStore, tenant: str, default: str, site: str | None = None
+) -> str:
+    """The seller's address as it is now (a resend months later comes from where the seller is now): the
+    site's own seller's for a document of a site with one, else the tenant's (invoicing/sites.py)."""
+    seller = (await tenant_settings.read_all(tenant, site)).get(SellerSettings)
     return seller.email if seller is not None and seller.email else default
 
 

@@ -1,8 +1,8 @@
 """The contract's two endpoints: create an invoice job, read its status."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Body, Path, Query
 from pydantic import AwareDatetime
 
 from infra.records import JobFilter
@@ -18,6 +18,16 @@ JOBS_LISTING = "jobs"
 router = APIRouter(tags=["Invoice Jobs"])
 
 
+JOB_REQUEST_EXAMPLES: dict[str, Any] = {
+    "manual": {"summary": "The invoices of these orders", "value": {"jobType": "MANUAL", "orderIds": ["order-1"]}},
+    "automatic": {"summary": "The due orders, by the tenant's invoice settings", "value": {"jobType": "AUTOMATIC"}},
+    "automatic-site": {
+        "summary": "Extension: the due orders of one site, by the site's invoice settings (else the tenant's)",
+        "value": {"jobType": "AUTOMATIC", "siteCode": "fr"},
+    },
+}
+
+
 @router.post(
     "/invoice/{tenant}/jobs/invoices",
     dependencies=[ManageScope, JobQuota],  # in this order: only an authorised request uses the quota
@@ -28,12 +38,16 @@ router = APIRouter(tags=["Invoice Jobs"])
         "in full (by credit notes) invoices it again: a new invoice with the next number, recalculated from the "
         "order as stored now; the earlier invoice and its credit notes stay as they are. For an order whose "
         "invoice is not credited in full the order's result is FAILURE \"Order X is already invoiced as N; "
-        'credit it fully to invoice it again". AUTOMATIC jobs never take an order that has an invoice.'
+        'credit it fully to invoice it again". AUTOMATIC jobs never take an order that has an invoice. '
+        "Extension: `siteCode` limits an AUTOMATIC job to one site's orders, selected by the site's own "
+        "invoice settings, else the tenant's."
     ),
     status_code=201,
     responses={**error_responses(400, 401, 403, 500, 503), **QUOTA_EXCEEDED},
 )
-async def create_job(tenant: Tenant, request: JobRequest, jobs: Jobs) -> JobCreationResponse:
+async def create_job(
+    tenant: Tenant, request: Annotated[JobRequest, Body(openapi_examples=JOB_REQUEST_EXAMPLES)], jobs: Jobs
+) -> JobCreationResponse:
     return JobCreationResponse(jobId=await services.create_job(jobs, tenant, request))
 
 

@@ -5,6 +5,8 @@ notes), a site without one shares the tenant's, and the invoice and credit note 
 from decimal import Decimal
 
 from schemas.settings import CreditNoteSequenceSettings, SellerSettings, SequenceSettings
+from streams.email_documents import CreditNoteEmail, InvoiceEmail
+from streams.emailing import email_document
 from tests.unit.test_crediting import CreditWorld
 from tests.unit.test_pipeline import TENANT
 from tests.unit.test_site_settings import FRENCH, GERMAN
@@ -74,3 +76,26 @@ async def test_credit_notes_take_the_invoices_sites_credit_note_sequence_or_the_
     # The site at has no credit-note sequence of its own: the tenant's default one.
     assert other is not None and (other.number, other.site_code, other.sequence_scope) == ("CN-000001", "at", "")
     assert note.credit_document().totals.total == Decimal("58.76")
+
+
+async def test_a_sites_documents_are_emailed_from_its_seller_also_when_sent_again() -> None:
+    world = CreditWorld()
+    await world.tenant_settings.write(TENANT, SellerSettings.model_validate({**GERMAN, "email": "rechnung@de.example"}))
+    french = SellerSettings.model_validate({**FRENCH, "email": "factures@fr.example"})
+    await world.tenant_settings.write(TENANT, french, site="fr")
+    invoice_number = await number(world, "o1", "fr")
+    await number(world, "o2", None)
+    record = await world.invoices.find(TENANT, "o1")
+    assert record is not None
+    await email_document(InvoiceEmail(record, world.invoices), world.deps().email, resend=True)
+    note = await world.credit("n1", "o1", invoice_number, wholeInvoice=True)
+    assert note is not None
+    await email_document(CreditNoteEmail(note, world.credit_notes), world.deps().email, resend=True)
+    senders = [(mail.subject.split()[0], mail.sender) for mail in world.mailer.sent]
+    assert senders == [
+        ("Facture", "factures@fr.example"),  # the first send
+        ("Rechnung", "rechnung@de.example"),  # the tenant's own order
+        ("Facture", "factures@fr.example"),  # sent again: the seller read again, the site's
+        ("Avoir", "factures@fr.example"),  # the credit note's first send
+        ("Avoir", "factures@fr.example"),  # and sent again
+    ]
