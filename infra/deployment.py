@@ -44,6 +44,10 @@ def deployment_problems(settings: Settings, process: Process = "api") -> list[st
         problems.append(
             f"SMTP to {settings.smtp_host} without TLS (INVOICE_SMTP_SECURITY=starttls or tls; none only on loopback)"
         )
+    if settings.webhooks_allow_private_addresses:
+        problems.append("INVOICE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES: tenants' webhooks could reach the internal network")
+    if settings.webhooks_allow_http:
+        problems.append("INVOICE_WEBHOOKS_ALLOW_HTTP: webhook events and signatures would travel unencrypted")
     if process == "worker":
         return problems
     if settings.link_signing_key is None:

@@ -9,6 +9,8 @@ bin="$root/.venv/bin"
 # Zero-setup default: invoice PDFs in a local folder. INVOICE_STORAGE=s3 uses the local MinIO instead.
 export INVOICE_STORAGE="${INVOICE_STORAGE:-local}"
 export INVOICE_ENVIRONMENT="${INVOICE_ENVIRONMENT:-local}"  # accepts minioadmin and plain SMTP (infra/deployment.py)
+export INVOICE_WEBHOOKS_ALLOW_HTTP="${INVOICE_WEBHOOKS_ALLOW_HTTP:-true}"  # webhooks to a receiver on this machine
+export INVOICE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES="${INVOICE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:-true}"
 
 # Tokens and download links must outlive a restart of the API: local keys, made once, kept in .local/.
 keys="$root/.local/signing-keys.env"

@@ -318,3 +318,46 @@ async def test_a_worker_killed_mid_delivery_leaves_it_to_the_next(
     assert receiver.accepted[done["id"]] >= 1  # at least once; the same webhook-id lets the receiver dedupe
     assert set(receiver.by_path[path]) == {done["id"]}
     receiver.slow.discard(path)
+
+
+async def test_the_due_deliveries_and_the_log_are_index_lookups(hooks_settings: Settings) -> None:
+    """On FerretDB (the local store), the due query's equality on state and the log's on tenant and endpoint
+    are pushed down to PostgreSQL and answered from an index, among thousands of delivered deliveries."""
+    from infra.db import ensure_indexes
+    from tests.integration.test_invoice_lists import plan_scans
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(hooks_settings.mongo_url.get_secret_value())
+    db = client[f"plans-wh-{uuid.uuid4().hex[:8]}"]
+    try:
+        await ensure_indexes(db)
+        now = datetime.now(UTC)
+        made = [
+            {"_id": f"msg_{i}", "tenant": f"t{i % 50}", "endpointId": f"ep{i % 200}", "state": "delivered",
+             "createdAt": now, "nextAttemptAt": None}
+            for i in range(3000)
+        ]  # fmt: skip
+        await db.webhook_deliveries.insert_many(made, ordered=False)
+        await db.unindexed.insert_many(made, ordered=False)  # the same, without the indexes: the check tells
+        queries = {
+            "state": {"state": "pending", "nextAttemptAt": {"$lte": now}},
+            "tenant": {"tenant": "t1", "endpointId": "ep1"},
+            "endpointId": {"tenant": "t1", "endpointId": "ep1"},
+        }
+
+        async def problems(collection: str) -> list[str]:
+            found = []
+            for field_name, query in queries.items():
+                plan = await db.command("explain", {"find": collection, "filter": query})
+                if "ferretdbVersion" not in plan.get("serverInfo", {}):
+                    pytest.skip("not FerretDB: MongoDB serves these by the same compound indexes")
+                scans = plan_scans(plan["queryPlanner"])
+                by_index = [c for node, c in scans if node.endswith("Index Scan") and f"'{field_name}'" in c]
+                if plan.get("filterPushdown") is not True or not by_index or any(n == "Seq Scan" for n, _ in scans):
+                    found.append(f"{field_name}: {scans}")
+            return found
+
+        assert await problems("webhook_deliveries") == []
+        assert len(await problems("unindexed")) == len(queries)
+    finally:
+        await client.drop_database(db.name)
+        await client.close()

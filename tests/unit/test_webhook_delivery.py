@@ -7,7 +7,9 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import jsonschema
 from standardwebhooks import Webhook
 
 from infra.settings import Settings
@@ -178,3 +180,14 @@ async def test_a_claimed_attempt_is_not_made_twice_and_a_lost_worker_s_is_made_a
     clock.now += dispatcher.lease
     assert await run(dispatcher) == 1
     assert len(receiver.requests) == 1
+
+
+async def test_the_data_of_every_delivery_is_valid_against_the_kafka_events_json_schema() -> None:
+    store, *_ = world()
+    await store.add_endpoint(endpoint("ep1"))
+    await record_deliveries(store, failed_event(), "ce-1", START)
+    [delivery] = store.deliveries_.values()
+    body = json.loads(delivery.payload)
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "json" / "InvoiceFailed.schema.json").read_text())
+    jsonschema.validate(body["data"], schema)
+    assert set(body) == {"type", "timestamp", "data"}
