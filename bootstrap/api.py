@@ -21,7 +21,7 @@ from infra.settings import Settings, get_settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.tokens import TokenService
-from infra.webhooks import WebhookRepository
+from infra.webhooks import webhook_repository
 from schemas.events import utc_now
 from service.app import create_app
 from service.dependencies import ApiResources
@@ -63,7 +63,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[ApiResources]:
         tokens=TokenService(settings),
         clients=clients,
         credit_notes=CreditNoteRepository(db),
-        webhooks=WebhookRepository(db),
+        webhooks=webhook_repository(db, settings),
         counters=counters,
         login_backoff=login_backoff(settings, counters),
         client_checks=CachedClients(clients, timedelta(seconds=settings.client_check_seconds)),

@@ -22,7 +22,7 @@ from infra.settings import Settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.webhook_http import WebhookSender
-from infra.webhooks import WebhookRepository
+from infra.webhooks import webhook_repository
 from streams import agents, failures
 from streams.announcements import Announce
 from streams.app import Topics, create_faust_app, create_topics
@@ -82,6 +82,6 @@ async def open_worker_resources(settings: Settings, announce: Announce) -> Worke
         mailer=Mailer(settings),
         credit_notes=CreditNoteRepository(db),
         announce=announce,
-        webhooks=WebhookRepository(db),
+        webhooks=webhook_repository(db, settings),
         webhook_sender=WebhookSender(settings),
     )

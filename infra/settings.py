@@ -198,6 +198,9 @@ class Settings(BaseSettings):
     webhooks_poll_seconds: float = Field(default=1.0, gt=0, description="How often a worker looks for due deliveries")
     webhooks_concurrency: int = Field(default=32, ge=1, description="Attempts in flight per worker, all endpoints")
     webhooks_endpoint_concurrency: int = Field(default=2, ge=1, description="Attempts in flight per endpoint")
+    webhooks_secret_key: SecretStr | None = Field(
+        default=None, description="Encrypts webhook signing secrets at rest (AES-GCM); the same on API and worker"
+    )
     webhooks_max_endpoints: int = Field(default=20, ge=1, description="Endpoints per tenant")
 
     @field_validator("jwt_signing_key", "link_signing_key")

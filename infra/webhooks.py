@@ -5,30 +5,40 @@ endpoint's delivery log by (`tenant`, `endpointId`); the due deliveries by `stat
 the range on `nextAttemptAt`. A delivery leaves `pending` with its 2xx (or when its schedule ran out), so
 the equality part finds only the deliveries still to make, however long the log grows. A claim raises
 `version` by a write conditional on the version read (an atomic single-document update), so two workers
-never make the same attempt.
+never make the same attempt. Signing secrets are sealed (AES-GCM) when INVOICE_WEBHOOKS_SECRET_KEY is set.
 """
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from infra.secret_box import NoBox, SecretBox
+from infra.settings import Settings
 from invoicing.webhooks import Delivery, DeliveryState, Endpoint, SigningSecret
 
 Document = dict[str, Any]
 
 
-def endpoint_document(endpoint: Endpoint) -> Document:
+class Box(Protocol):
+    """Seals a secret for the store and opens it again (infra/secret_box.py)."""
+
+    def seal(self, secret: str) -> str: ...
+
+    def open(self, stored: str) -> str: ...
+
+
+def endpoint_document(endpoint: Endpoint, box: Box) -> Document:
     return {
         "_id": endpoint.id,
         "tenant": endpoint.tenant,
         "url": endpoint.url,
         "eventTypes": sorted(endpoint.event_types),
         "enabled": endpoint.enabled,
-        "secrets": [{"secret": s.secret, "expiresAt": s.expires_at} for s in endpoint.secrets],
+        "secrets": [{"secret": box.seal(s.secret), "expiresAt": s.expires_at} for s in endpoint.secrets],
         "createdAt": endpoint.created_at,
         "updatedAt": endpoint.updated_at,
         "description": endpoint.description,
@@ -37,14 +47,14 @@ def endpoint_document(endpoint: Endpoint) -> Document:
     }
 
 
-def endpoint_of(doc: Document) -> Endpoint:
+def endpoint_of(doc: Document, box: Box) -> Endpoint:
     return Endpoint(
         id=doc["_id"],
         tenant=doc["tenant"],
         url=doc["url"],
         event_types=frozenset(doc["eventTypes"]),
         enabled=doc["enabled"],
-        secrets=tuple(SigningSecret(s["secret"], s.get("expiresAt")) for s in doc["secrets"]),
+        secrets=tuple(SigningSecret(box.open(s["secret"]), s.get("expiresAt")) for s in doc["secrets"]),
         created_at=doc["createdAt"],
         updated_at=doc["updatedAt"],
         description=doc.get("description", ""),
@@ -96,23 +106,26 @@ def delivery_of(doc: Document) -> Delivery:
 
 
 class WebhookRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], box: Box | None = None) -> None:
+        self.box: Box = box or NoBox()
         self.endpoints_ = db.webhook_endpoints
         self.deliveries_ = db.webhook_deliveries
 
     async def add_endpoint(self, endpoint: Endpoint) -> None:
-        await self.endpoints_.insert_one(endpoint_document(endpoint))
+        await self.endpoints_.insert_one(endpoint_document(endpoint, self.box))
 
     async def endpoint(self, tenant: str, endpoint_id: str) -> Endpoint | None:
         doc = await self.endpoints_.find_one({"_id": endpoint_id, "tenant": tenant})
-        return None if doc is None else endpoint_of(doc)
+        return None if doc is None else endpoint_of(doc, self.box)
 
     async def endpoints(self, tenant: str) -> list[Endpoint]:
         cursor = self.endpoints_.find({"tenant": tenant}).sort([("createdAt", 1), ("_id", 1)])
-        return [endpoint_of(doc) async for doc in cursor]
+        return [endpoint_of(doc, self.box) async for doc in cursor]
 
     async def save_endpoint(self, endpoint: Endpoint) -> None:
-        await self.endpoints_.replace_one({"_id": endpoint.id, "tenant": endpoint.tenant}, endpoint_document(endpoint))
+        await self.endpoints_.replace_one(
+            {"_id": endpoint.id, "tenant": endpoint.tenant}, endpoint_document(endpoint, self.box)
+        )
 
     async def delete_endpoint(self, tenant: str, endpoint_id: str) -> bool:
         deleted = await self.endpoints_.delete_one({"_id": endpoint_id, "tenant": tenant})
@@ -155,3 +168,9 @@ class WebhookRepository:
 
     async def save_delivery(self, delivery: Delivery) -> None:
         await self.deliveries_.replace_one({"_id": delivery.id}, delivery_document(delivery))
+
+
+def webhook_repository(db: AsyncDatabase[Document], settings: Settings) -> WebhookRepository:
+    """The store of `settings`: secrets sealed under INVOICE_WEBHOOKS_SECRET_KEY when it is set."""
+    key = settings.webhooks_secret_key
+    return WebhookRepository(db, SecretBox(key.get_secret_value()) if key is not None else None)

@@ -123,6 +123,7 @@ def hooks_env(hooks_endpoints: Endpoints, payment_gateway: FakePaymentGateway, s
         INVOICE_WEBHOOKS_RETRY_SCHEDULE_SECONDS=SCHEDULE,
         INVOICE_WEBHOOKS_TIMEOUT_SECONDS="2",
         INVOICE_WEBHOOKS_POLL_SECONDS="0.2",
+        INVOICE_WEBHOOKS_SECRET_KEY="webhook-secret-key-" + uuid.uuid4().hex,
     )
 
 
@@ -225,6 +226,11 @@ async def test_a_rotated_secret_verifies_beside_the_new_one_during_the_overlap(
     path = f"rotate-{tenant}"
     endpoint_id = await register(hooks_api, receiver, tenant, path, "job.completed")
     old = receiver.secrets[path][0]
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(hooks_settings.mongo_url.get_secret_value())
+    stored = await client[hooks_settings.mongo_database].webhook_endpoints.find_one({"_id": endpoint_id})
+    await client.close()
+    assert stored is not None and old not in str(stored)  # sealed at rest (INVOICE_WEBHOOKS_SECRET_KEY)
+    assert stored["secrets"][0]["secret"].startswith("enc:v1:")
     rotated = await hooks_api.post(f"/invoice/{tenant}/webhooks/{endpoint_id}/rotate-secret")
     assert rotated.status_code == 200, rotated.text
     new = rotated.json()["secret"]
