@@ -11,7 +11,6 @@ delivers to a receiver in this process that verifies every request with the `sta
 
 import asyncio
 import json
-import os
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -100,21 +99,9 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-def hooks_endpoints(request: pytest.FixtureRequest) -> Endpoints:
-    """The session's services; with INVOICE_TEST_SERVICES_RUNNING=1 the local ones already running, without
-    asking deploy/local/services.sh to start them (for a run beside other users of the same services)."""
-    if os.environ.get("INVOICE_TEST_SERVICES_RUNNING") == "1":
-        return Endpoints(
-            "127.0.0.1:9092", "mongodb://127.0.0.1:27017", "http://127.0.0.1:9000", "minioadmin", "minioadmin"
-        )
-    endpoints: Endpoints = request.getfixturevalue("endpoints")
-    return endpoints
-
-
-@pytest.fixture(scope="module")
-def hooks_env(hooks_endpoints: Endpoints, payment_gateway: FakePaymentGateway, smtp_sink: SmtpSink) -> dict[str, str]:
+def hooks_env(endpoints: Endpoints, payment_gateway: FakePaymentGateway, smtp_sink: SmtpSink) -> dict[str, str]:
     return env_for(
-        hooks_endpoints,
+        endpoints,
         "wh" + uuid.uuid4().hex[:8],
         **fakes_env(payment_gateway, smtp_sink),
         INVOICE_STORAGE="local",
