@@ -39,8 +39,10 @@ class TenantSettingsRepository:
 
     async def read_all(self, tenant: str, site: str | None = None) -> TenantSettingsSnapshot:
         """All of the tenant's settings and the site's own in one query (the `tenant` index serves it: the
-        sites' documents carry the tenant too); other sites' documents are left out here."""
-        docs = await self.settings.find({"tenant": tenant}, {"kind": 1, "value": 1, "site": 1}).to_list()
+        sites' documents carry the tenant too); other sites' documents are left out by the store (`$in`
+        with null takes the tenant's own, which have no `site`), and here again."""
+        query = {"tenant": tenant, "site": {"$in": [None] if site is None else [None, site]}}
+        docs = await self.settings.find(query, {"kind": 1, "value": 1, "site": 1}).to_list()
         own = {doc["kind"]: doc["value"] for doc in docs if doc.get("site") is None}
         of_site = {doc["kind"]: doc["value"] for doc in docs if site is not None and doc.get("site") == site}
         return TenantSettingsSnapshot(own, of_site, site)

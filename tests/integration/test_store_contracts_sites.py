@@ -34,6 +34,11 @@ async def test_a_sites_settings_come_with_the_tenants_in_one_snapshot(stores: St
     assert (of_tenant.get(SequenceSettings), of_tenant.sequence_scope(SequenceSettings)) == (own, "")
     assert (of_other.get(SequenceSettings), of_other.sequence_scope(SequenceSettings)) == (own, "")
     assert of_tenant.get(InvoiceSettings) is None and of_site.get(InvoiceSettings) is not None
+    if stores.raw_db is not None:  # the store itself leaves other sites' documents out of the one query
+        query = {"tenant": tenant, "site": {"$in": [None, "at"]}}
+        assert sorted(doc["_id"] for doc in await stores.raw_db.tenant_settings.find(query).to_list()) == [
+            f"{tenant}:sequence"
+        ]
 
     logo = check_logo(png())
     info = await settings.put_logo(tenant, logo, "fr")
