@@ -7,7 +7,6 @@ in one call, Mustang once per PDF (two at a time)."""
 import io
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,9 +164,8 @@ def test_every_pdf_of_a_job_is_factur_x_pdf_a_3b(issued: IssuedJob) -> None:
     paths = list(issued.pdfs.values())
     failures = toolkit.verapdf(paths)
     assert failures == {path: [] for path in paths}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        verdicts = dict(zip(issued.pdfs, pool.map(toolkit.mustang, paths), strict=True))
-    for order_id, verdict in verdicts.items():
+    verdicts = toolkit.mustang_all(paths)
+    for order_id, verdict in ((order_id, verdicts[path]) for order_id, path in issued.pdfs.items()):
         assert (verdict.pdf_valid, verdict.xml_valid, verdict.failed_rules) == (True, True, 0), (
             order_id,
             verdict.report,

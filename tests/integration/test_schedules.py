@@ -103,9 +103,17 @@ async def test_two_running_workers_start_an_every_minute_job_once_per_minute_and
     await stored(stored_order, tenant, "due-1")
     every_minute = {"threshold": "0", "status": "COMPLETED", "schedule": "* * * * *"}
     assert (await api.put(f"/invoice/{tenant}/settings/invoice", json=every_minute)).status_code == 200
+    # Set a minute ago, as far as the workers can tell: the current minute is already one of its due times,
+    # so their next tick (every second) starts it instead of the test waiting up to a minute for the next.
+    # Not in a minute's last seconds, where the job of this minute and of the next could share a createdAt minute.
+    now = datetime.now(UTC)
+    if now.second >= 55:
+        await asyncio.sleep(60.1 - now.second - now.microsecond / 1e6)  # the clock, not the stream
+    set_before = {"$set": {"updatedAt": datetime.now(UTC) - timedelta(minutes=1)}}
+    assert (await mongo_db.tenant_settings.update_one({"_id": f"{tenant}:invoice"}, set_before)).modified_count == 1
 
     first_job = await wait_for(
-        lambda: first_scheduled(mongo_db, tenant), timeout=90, what="the first scheduled job (at the next minute)"
+        lambda: first_scheduled(mongo_db, tenant), timeout=60, what="the first scheduled job (this minute's)"
     )
     done = await finished_job(api, tenant, first_job["_id"])
     assert [(o["orderId"], o["orderStatus"]) for o in done["orders"]] == [("due-1", "SUCCESS")]

@@ -2,18 +2,15 @@
 XML Schema and Schematron (EN 16931, XRechnung 3.0.x, Peppol BIS 3.0) for each format, veraPDF
 PDF/A-3b and Mustang for each Factur-X PDF; and proof that the checks can fail."""
 
-import dataclasses
-import re
 from pathlib import Path
 
 import pytest
 
-from invoicing.einvoice import EInvoiceFormat, FacturXProfile, einvoice_xml
-from streams.rendering.facturx import facturx_pdf
+from invoicing.einvoice import EInvoiceFormat
 from streams.rendering.pdf import render_invoice_pdf
-from tests.einvoice_cases import SETTINGS, cases
+from tests.einvoice_cases import cases
 from tests.validators import toolkit
-from tests.validators.conftest import EInvoiceFiles, xml_for
+from tests.validators.conftest import EInvoiceFiles, changed_total, xml_for, xrechnung_profile_xml
 
 pytestmark = pytest.mark.validators
 
@@ -49,33 +46,16 @@ def test_embedded_xml_is_the_standalone_facturx_xml(einvoice_files: EInvoiceFile
         assert embedded == einvoice_files.xml(name, EInvoiceFormat.FACTURX).read_bytes()
 
 
-def _changed_total(xml: bytes, fmt: EInvoiceFormat) -> bytes:
-    """The invoice total (BT-112) one cent higher, nothing else changed."""
-    tag = (
-        b"ram:GrandTotalAmount"
-        if fmt in (EInvoiceFormat.FACTURX, EInvoiceFormat.XRECHNUNG_CII)
-        else b"cbc:TaxInclusiveAmount"
-    )
-    match = re.search(rb"(<" + tag + rb"[^>]*>)([0-9.]+)(<)", xml)
-    assert match is not None
-    changed = f"{float(match[2]) + 0.01:.2f}".encode()
-    return xml[: match.start(2)] + changed + xml[match.end(2) :]
-
-
 @pytest.mark.parametrize("fmt", list(EInvoiceFormat), ids=str)
 def test_a_changed_total_is_refused_naming_br_co_15(validators_installed: None, fmt: EInvoiceFormat) -> None:
     [case] = [case for case in cases() if case.name == "several-rates-shipping"]
-    changed = _changed_total(xml_for(case, fmt), fmt)
+    changed = changed_total(xml_for(case, fmt), fmt)
     problems = toolkit.xml_problems(changed, fmt)
     assert any("[BR-CO-15]" in problem for problem in problems), problems
 
 
-def test_mustang_refuses_a_pdf_whose_xml_has_a_changed_total(validators_installed: None, tmp_path: Path) -> None:
-    [case] = [case for case in cases() if case.name == "several-rates-shipping"]
-    changed = _changed_total(xml_for(case, EInvoiceFormat.FACTURX), EInvoiceFormat.FACTURX)
-    pdf = tmp_path / "changed-total.pdf"
-    pdf.write_bytes(facturx_pdf(render_invoice_pdf(case.document), changed))
-    result = toolkit.mustang(pdf)
+def test_mustang_refuses_a_pdf_whose_xml_has_a_changed_total(mustang_results: dict[str, toolkit.MustangResult]) -> None:
+    result = mustang_results["changed-total"]  # conftest.changed_total_pdf
     assert result.pdf_valid, "the PDF itself is still PDF/A-3b"
     assert not result.xml_valid and result.failed_rules > 0
     assert "BR-CO-15" in result.report
@@ -89,17 +69,18 @@ def test_verapdf_refuses_the_pdf_as_rendered_before_post_processing(validators_i
     assert any(failure.startswith("6.6.2.1") for failure in failures), failures  # no XMP metadata
 
 
-def test_xrechnung_profile_in_the_pdf(validators_installed: None, tmp_path: Path) -> None:
-    """A Factur-X PDF carrying the XRechnung CII (profile XRECHNUNG), as German public buyers accept."""
-    [case] = [case for case in cases() if case.name == "german-seller"]
-    settings = dataclasses.replace(SETTINGS, profile=FacturXProfile.XRECHNUNG)
-    xml = einvoice_xml(case.document, settings, EInvoiceFormat.FACTURX, case.facts)
-    assert not toolkit.xml_problems(xml, EInvoiceFormat.XRECHNUNG_CII)
-    pdf = tmp_path / "xrechnung.pdf"
-    pdf.write_bytes(facturx_pdf(render_invoice_pdf(case.document), xml, profile=FacturXProfile.XRECHNUNG))
-    result = toolkit.mustang(pdf)
+def test_xrechnung_profile_in_the_pdf(
+    einvoice_files: EInvoiceFiles,
+    verapdf_results: dict[Path, list[str]],
+    mustang_results: dict[str, toolkit.MustangResult],
+) -> None:
+    """A Factur-X PDF carrying the XRechnung CII (profile XRECHNUNG), as German public buyers accept
+    (conftest.xrechnung_profile_pdf)."""
+    assert not toolkit.xml_problems(xrechnung_profile_xml(), EInvoiceFormat.XRECHNUNG_CII)
+    assert toolkit.embedded_xml(einvoice_files.pdf("xrechnung-profile")) == xrechnung_profile_xml()
+    result = mustang_results["xrechnung-profile"]
     assert result.valid, result.report
-    assert toolkit.verapdf([pdf])[pdf] == []
+    assert verapdf_results[einvoice_files.pdf("xrechnung-profile")] == []
 
 
 def test_a_missing_validator_fails_saying_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
