@@ -23,6 +23,7 @@ from schemas.public_events import (
     InvoiceEmailFailed,
     InvoiceFailed,
     InvoiceIssued,
+    InvoiceOverdue,
     InvoicePaid,
     JobCompleted,
     PublicEventT,
@@ -52,6 +53,8 @@ def change_of(event: PublicEventT) -> str:
             return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
         case InvoicePaid():
             return event.invoiceNumber  # an invoice is paid once
+        case InvoiceOverdue():
+            return event.invoiceNumber  # an invoice becomes overdue once
         case JobCompleted():
             return ""  # a job completes once
 
