@@ -30,7 +30,7 @@ from infra.records import (
     ScheduledTenant,
     TenantSettingsSnapshot,
 )
-from infra.reminders import ReminderCandidate
+from infra.reminders import ReminderCandidate, ReminderEmailState
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.identity import FIRST_INVOICE
@@ -276,6 +276,8 @@ class ReminderStore(Protocol):
     async def claim_level(self, record_id: str, sent: int, level: int) -> bool: ...
     async def mark_queued(self, record_id: str, level: int) -> None: ...
     async def move_to(self, record_id: str, day: date | None) -> None: ...
+    async def find(self, record_id: str) -> ReminderCandidate | None: ...
+    async def mark_reminder_email(self, record_id: str, level: int, state: ReminderEmailState) -> None: ...
 
 
 class TenantSettingsStore(Protocol):

@@ -12,7 +12,8 @@ equality each (FerretDB pushes equality down, infra/db.py), so it reads the invo
 that day and never all open invoices. The day swept through is kept in `reminder_sweeps`.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -25,6 +26,13 @@ from invoicing.reminders import next_action_on
 from invoicing.settlement import UNSETTLED, InvoicePaymentStatus
 
 SWEEP_ID = "reminders"
+
+
+@dataclass(frozen=True)
+class ReminderEmailState:
+    emailed_at: datetime | None = None
+    pending: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class ReminderCandidate:
     overdue_announced: bool
     sent: int
     queued: int
+    # Each level's email state, by level: when the mail server took it, or why it is pending / failed.
+    emails: Mapping[int, ReminderEmailState] = field(default_factory=dict)
 
     @property
     def settled(self) -> bool:
@@ -85,6 +95,10 @@ def candidate_of(doc: Document) -> ReminderCandidate:
         overdue_announced=bool(doc.get("overdueAnnounced")),
         sent=int(doc.get("remindersSent") or 0),
         queued=int(doc.get("remindersQueued") or 0),
+        emails={
+            int(level): ReminderEmailState(state.get("emailedAt"), bool(state.get("pending")), state.get("error"))
+            for level, state in (doc.get("reminderEmails") or {}).items()
+        },
     )
 
 
@@ -129,3 +143,11 @@ class ReminderRepository:
         """Into the bucket of `day`, or out of every bucket."""
         update = {"$unset": {"nextReminderOn": ""}} if day is None else {"$set": {"nextReminderOn": day.isoformat()}}
         await self.invoices.update_one({"_id": record_id}, update)
+
+    async def find(self, record_id: str) -> ReminderCandidate | None:
+        doc = await self.invoices.find_one({"_id": record_id})
+        return None if doc is None else candidate_of(doc)
+
+    async def mark_reminder_email(self, record_id: str, level: int, state: ReminderEmailState) -> None:
+        fields = {"emailedAt": state.emailed_at, "pending": state.pending, "error": state.error}
+        await self.invoices.update_one({"_id": record_id}, {"$set": {f"reminderEmails.{level}": fields}})

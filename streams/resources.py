@@ -20,6 +20,7 @@ from infra.ports import (
     OrderStore,
     PaymentCapturer,
     PaymentRefunder,
+    ReminderStore,
     Render,
     TenantSettingsStore,
 )
@@ -58,6 +59,7 @@ class WorkerResources:
     mailer: MailSender
     credit_notes: CreditNoteStore
     announce: Announce  # the public events, on invoice-events
+    reminders: ReminderStore  # the reminder state of invoices (infra/reminders.py)
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
     now: Callable[[], datetime] = utc_now
     # Kept open for the worker's lifetime (the MongoDB client the stores share), unused by the agents.

@@ -5,7 +5,7 @@ import asyncio
 from dataclasses import replace
 from datetime import date
 
-from infra.reminders import ReminderCandidate
+from infra.reminders import ReminderCandidate, ReminderEmailState
 from invoicing.settlement import InvoicePaymentStatus
 
 
@@ -60,3 +60,10 @@ class MemoryReminders:
             self.next_on.pop(record_id, None)
         else:
             self.next_on[record_id] = day
+
+    async def find(self, record_id: str) -> ReminderCandidate | None:
+        return self.invoices.get(record_id)
+
+    async def mark_reminder_email(self, record_id: str, level: int, state: ReminderEmailState) -> None:
+        invoice = self.invoices[record_id]
+        self.invoices[record_id] = replace(invoice, emails={**invoice.emails, level: state})
