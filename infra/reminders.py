@@ -103,17 +103,18 @@ def candidate_of(doc: Document) -> ReminderCandidate:
 
 
 class ReminderRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], sweep_id: str = SWEEP_ID) -> None:
         self.invoices = db.invoices
         self.sweeps = db.reminder_sweeps
+        self.sweep_id = sweep_id  # a test's own, so its moved clock never moves the workers' sweep
 
     async def swept_through(self) -> date | None:
-        doc = await self.sweeps.find_one({"_id": SWEEP_ID})
+        doc = await self.sweeps.find_one({"_id": self.sweep_id})
         return None if doc is None else date.fromisoformat(doc["through"])
 
     async def mark_swept(self, day: date) -> None:
         # Only forward: a worker with a late clock never moves it back (ISO days compare as dates).
-        await self.sweeps.update_one({"_id": SWEEP_ID}, {"$max": {"through": day.isoformat()}}, upsert=True)
+        await self.sweeps.update_one({"_id": self.sweep_id}, {"$max": {"through": day.isoformat()}}, upsert=True)
 
     async def due_on(self, day: date) -> list[ReminderCandidate]:
         return [candidate_of(doc) async for doc in self.invoices.find({"nextReminderOn": day.isoformat()})]
