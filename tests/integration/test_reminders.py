@@ -58,7 +58,7 @@ async def test_overdue_then_reminder_1_then_2_once_each_with_two_passes(mongo_db
         await asyncio.gather(*(remind(one, now) for one in deps))
 
     def mine() -> tuple[list[str], list[int | None]]:
-        events = [event.type for event in announced if event.tenant == tenant]
+        events = [str(event.type) for event in announced if event.tenant == tenant]
         return events, [request.reminderLevel for request in queued if request.tenant == tenant]
 
     await two_passes(0)
