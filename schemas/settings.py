@@ -413,6 +413,28 @@ class ReminderSettings(TenantSettings):
     """Overdue invoices and their reminders: the levels, each sent once per invoice."""
 
     KIND = "reminders"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "levels": [
+                        {"daysAfterDue": 7},
+                        {
+                            "daysAfterDue": 21,
+                            "fee": "5.00",
+                            "wording": {
+                                "de": {
+                                    "subject": "Zweite Mahnung zu Rechnung {number}",
+                                    "body": "Guten Tag {buyer},\n\nRechnung {number} über {amount_due} war am "
+                                    "{due_date} fällig. Mahngebühr: {fee}.\n\n{seller}",
+                                }
+                            },
+                        },
+                    ]
+                }
+            ]
+        }
+    )
     levels: list[ReminderLevel] = Field(
         max_length=MAX_REMINDER_LEVELS,
         description="The reminder levels, by strictly increasing daysAfterDue; level 1 is the first.",

@@ -5,6 +5,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api_fakes import FakeApi
+
 URL = "/invoice/shop/settings/reminders"
 LEVELS = {
     "levels": [
@@ -45,3 +47,14 @@ async def test_invalid_reminder_settings_are_400_and_not_stored(
     assert response.status_code == 400, response.text
     assert says in response.text
     assert (await api.get(URL)).status_code == 404
+
+
+def test_the_openapi_document_has_the_reminder_settings_with_an_example(fake: FakeApi) -> None:
+    document = fake.app.openapi()
+    operations = document["paths"]["/invoice/{tenant}/settings/reminders"]
+    assert {operations["get"]["operationId"], operations["put"]["operationId"]} == {
+        "GET-invoice-retrieve-reminders-settings",
+        "PUT-invoice-update-reminders-settings",
+    }
+    example = document["components"]["schemas"]["ReminderSettings"]["examples"][0]
+    assert example["levels"][1]["fee"] == "5.00"
