@@ -18,11 +18,13 @@ from infra.links import LinkSigner
 from infra.mail import Mailer
 from infra.orders import OrderRepository
 from infra.payments import PaymentGateway
+from infra.reminders import ReminderRepository
 from infra.settings import Settings
 from infra.storage import open_storage
 from infra.tenant_settings import TenantSettingsRepository
 from infra.webhook_http import WebhookSender
 from infra.webhooks import webhook_repository
+from invoicing.clock import offset_clock
 from streams import agents, failures
 from streams.announcements import Announce
 from streams.app import Topics, create_faust_app, create_topics
@@ -84,4 +86,6 @@ async def open_worker_resources(settings: Settings, announce: Announce) -> Worke
         announce=announce,
         webhooks=webhook_repository(db, settings),
         webhook_sender=WebhookSender(settings),
+        reminders=ReminderRepository(db),
+        now=offset_clock(settings.clock_offset_seconds),
     )

@@ -20,6 +20,7 @@ from schemas.public_events import (
     InvoiceEmailFailed,
     InvoiceFailed,
     InvoiceIssued,
+    InvoiceOverdue,
     InvoicePaid,
     JobCompleted,
     PublicEventT,
@@ -48,6 +49,8 @@ def change_of(event: PublicEventT) -> str:
             return f"{event.creditNoteNumber}:{event.retrying}:{event.reason}"
         case InvoicePaid():
             return event.invoiceNumber  # an invoice is paid once
+        case InvoiceOverdue():
+            return event.invoiceNumber  # an invoice becomes overdue once
         case CreditNoteIssued():
             return event.creditNoteNumber
         case WebhookEndpointDisabled():

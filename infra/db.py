@@ -116,6 +116,8 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     await index.create("jobs", [("tenant", ASCENDING), ("status", ASCENDING), *jobs_newest_first])
     await index.create("jobs", [("tenant", ASCENDING), ("jobType", ASCENDING), *jobs_newest_first])
 
+    # Invoices with a reminder step due on a day (infra/reminders.py: one day's bucket per equality query).
+    await index.create("invoices", [("nextReminderOn", ASCENDING)])
     # Tenants with a scheduled AUTOMATIC job, found by the scheduler on every tick.
     await db.tenant_settings.create_index([("scheduled", ASCENDING)])
     # Credit notes: a unique number per tenant (as sequence value and as string, like invoices), and a

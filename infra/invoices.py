@@ -39,6 +39,7 @@ from infra.records import (
     NumberTaken,
     PageKey,
 )
+from infra.reminders import opening_reminder_fields
 from infra.sequences import INVOICE_SEQUENCE, SequenceMarks
 from infra.settlements import (
     change_settlement,
@@ -153,7 +154,7 @@ class InvoiceRepository:
             "storageKey": None,
             "emailStatus": EmailStatus.NOT_SENT.value,
         }
-        doc |= opening_fields(document, doc["allocatedAt"])
+        doc |= opening_fields(document, doc["allocatedAt"]) | opening_reminder_fields(document, doc["allocatedAt"])
         try:
             await self.invoices.insert_one(doc)
         except DuplicateKeyError:

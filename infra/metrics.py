@@ -66,7 +66,7 @@ PIPELINE_STEP_SECONDS = Histogram(
 RENDER_QUEUE_DEPTH = Gauge("invoice_render_queue_depth", "PDFs waiting for a free render process")
 RENDER_BUSY_PROCESSES = Gauge("invoice_render_busy_processes", "Render processes rendering a PDF now")
 # The emails of every document the worker sends (streams/emailing.py), by `document`: invoice, credit_note.
-EmailedKind = Literal["invoice", "credit_note"]
+EmailedKind = Literal["invoice", "credit_note", "reminder"]
 EMAILS_PENDING = Counter(
     "invoice_emails_pending",
     "Emails whose first send failed and were queued for retries (invoice-emails), by document",
@@ -113,3 +113,12 @@ def tenant_label(tenant: str) -> str:
     """The tenant as a label value only when INVOICE_METRICS_TENANT_LABELS is set: one time series per
     tenant multiplies the series of every metric that carries it, which few Prometheus servers afford."""
     return tenant if get_settings().metrics_tenant_labels else ""
+
+
+REMINDERS_SENT = Counter("invoice_reminders_sent", "Reminder emails the mail server took, by level", ["level"])
+OVERDUE_ANNOUNCED = Counter("invoice_overdue_announced", "Invoices announced overdue (invoice.overdue)")
+AMOUNT_OPEN = Gauge(
+    "invoice_amount_open",
+    "What the invoices a reminder pass looked at leave open, by payment status and currency",
+    ["status", "currency"],
+)

@@ -7,7 +7,7 @@ Both sides (`service/` and `streams/`) import the ports from here, so neither im
 """
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol, TypeVar
 
@@ -30,6 +30,7 @@ from infra.records import (
     ScheduledTenant,
     TenantSettingsSnapshot,
 )
+from infra.reminders import ReminderCandidate, ReminderEmailState
 from infra.storage import InvoiceStorage
 from invoicing.document import InvoiceDocument
 from invoicing.identity import FIRST_INVOICE
@@ -270,6 +271,21 @@ class CaptureStore(Protocol):
         idempotency_key: str,
         generation: int = FIRST_INVOICE,
     ) -> CaptureRecord: ...
+
+
+class ReminderStore(Protocol):
+    """The reminder state of invoices (infra/reminders.py): day buckets, and the claims of each step."""
+
+    async def swept_through(self) -> date | None: ...
+    async def mark_swept(self, day: date) -> None: ...
+    async def due_on(self, day: date) -> list[ReminderCandidate]: ...
+    async def claim_overdue(self, record_id: str, since: date) -> bool: ...
+    async def mark_overdue_announced(self, record_id: str) -> None: ...
+    async def claim_level(self, record_id: str, sent: int, level: int) -> bool: ...
+    async def mark_queued(self, record_id: str, level: int) -> None: ...
+    async def move_to(self, record_id: str, day: date | None) -> None: ...
+    async def find(self, record_id: str) -> ReminderCandidate | None: ...
+    async def mark_reminder_email(self, record_id: str, level: int, state: ReminderEmailState) -> None: ...
 
 
 class TenantSettingsStore(Protocol):

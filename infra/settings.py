@@ -159,6 +159,13 @@ class Settings(BaseSettings):
     schedule_check_seconds: float = Field(
         default=30.0, gt=0, description="How often each worker looks for scheduled AUTOMATIC jobs that are due"
     )
+    reminder_pass_seconds: float = Field(
+        default=60.0, gt=0, description="How often each worker runs the overdue and reminder pass"
+    )
+    clock_offset_seconds: float = Field(
+        default=0.0,
+        description="Moves the worker's clock by this many seconds (tests of overdue and reminders); 0 in production",
+    )
     topic_credit_note_requests: str = "invoice-credit-note-requests"
     topic_refunds: str = Field(default="invoice-refunds", description="Refunds of credit notes to retry")
     refund_retry_initial_seconds: float = Field(default=5.0, description="First wait before a refund is tried again")

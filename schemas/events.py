@@ -137,6 +137,7 @@ class OrderFailed(Event):
 class EmailReason(StrEnum):
     RETRY = "RETRY"  # the first send failed: send until the mail server takes it
     RESEND = "RESEND"  # asked for through the API: send again, even if sent before
+    REMINDER = "REMINDER"  # a reminder level of an overdue invoice (reminderLevel): sent once, retried like RETRY
 
 
 class InvoiceEmailRequested(Event):
@@ -154,6 +155,9 @@ class InvoiceEmailRequested(Event):
     requestId: str | None = Field(
         default=None,
         description="RESEND: the ID of the email request the API recorded (the worker sends only a recorded one)",
+    )
+    reminderLevel: int | None = Field(
+        default=None, ge=1, description="REMINDER: the reminder level (1-based) of the invoice to email"
     )
     requestedAt: AwareDatetime = Field(default_factory=utc_now)
 

@@ -138,6 +138,18 @@ class InvoicePaid(PublicEvent):
     paidAt: AwareDatetime = Field(description="When the payment that settled it was recorded")
 
 
+class InvoiceOverdue(PublicEvent):
+    """The invoice is past its due date and neither paid nor credited: sent once per invoice."""
+
+    type: Literal["invoice.overdue"] = "invoice.overdue"
+    orderId: OrderId
+    invoiceNumber: str
+    currency: str
+    amountDue: Decimal
+    dueOn: date
+    overdueSince: date = Field(description="The first day it was overdue (the day after dueOn)")
+
+
 class JobCompleted(PublicEvent):
     """Every order of the job has its result."""
 
@@ -159,6 +171,7 @@ ALL_PUBLIC_EVENTS: tuple[type[PublicEvent], ...] = (
     CreditNoteIssued,
     WebhookEndpointDisabled,
     InvoicePaid,
+    InvoiceOverdue,
     JobCompleted,
 )
 PublicEventT = (
@@ -171,6 +184,7 @@ PublicEventT = (
     | CreditNoteIssued
     | WebhookEndpointDisabled
     | InvoicePaid
+    | InvoiceOverdue
     | JobCompleted
 )
 

@@ -8,6 +8,7 @@ them into the domain objects the worker uses.
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -350,6 +351,121 @@ class EInvoiceSettings(TenantSettings):
         return self
 
 
+# The placeholders a reminder's subject and body may use (invoicing/reminders.py fills them in).
+REMINDER_PLACEHOLDERS = ("number", "amount_due", "due_date", "fee", "level", "seller", "buyer")
+MAX_REMINDER_LEVELS = 10
+MAX_REMINDER_DAYS = 3650
+
+
+def _placeholders_known(text: str) -> str:
+    try:
+        text.format(**dict.fromkeys(REMINDER_PLACEHOLDERS, ""))
+    except (KeyError, IndexError, ValueError) as error:
+        known = ", ".join(f"{{{name}}}" for name in REMINDER_PLACEHOLDERS)
+        raise ValueError(f"may use only the placeholders {known} (and {{{{ }}}} for braces); {error!r}") from None
+    return text
+
+
+class ReminderWording(BaseModel):
+    """A level's subject and body in one language, replacing the catalog's default wording."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)] | None = None
+
+    @field_validator("subject", "body")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        return None if value is None else _placeholders_known(value)
+
+
+class ReminderLevel(BaseModel):
+    """One reminder: sent `daysAfterDue` days after the invoice's due date while it is not paid or credited."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    daysAfterDue: int = Field(ge=1, le=MAX_REMINDER_DAYS, description="Days after the due date.", examples=[7])
+    fee: str | None = Field(
+        default=None,
+        description="A late fee the reminder names, a decimal string in the invoice's currency.",
+        examples=["5.00"],
+    )
+    wording: dict[str, ReminderWording] = Field(
+        default_factory=dict,
+        description="Subject/body overrides by BCP 47 language tag (a language with a catalog). Placeholders: "
+        + ", ".join(f"{{{name}}}" for name in REMINDER_PLACEHOLDERS)
+        + ". Without one, the catalog's wording in the invoice's language.",
+        examples=[{"de": {"subject": "Zahlungserinnerung zu Rechnung {number}"}}],
+    )
+
+    @field_validator("fee", mode="before")
+    @classmethod
+    def _fee(cls, value: object) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise ValueError('must be a decimal string, e.g. "5.00"')
+        try:
+            fee = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f'must be a decimal string, e.g. "5.00"; got {value!r}') from None
+        if not fee.is_finite() or fee < 0 or fee > Decimal(10**9) or fee != fee.quantize(Decimal("0.0001")):
+            raise ValueError(f"must be between 0 and 1000000000 with at most 4 decimals; got {value!r}")
+        return str(fee)
+
+    @field_validator("wording")
+    @classmethod
+    def _languages(cls, value: dict[str, ReminderWording]) -> dict[str, ReminderWording]:
+        wording: dict[str, ReminderWording] = {}
+        for tag, words in value.items():
+            language = supported_language(tag)
+            if language is None:
+                available = ", ".join(sorted(available_languages()))
+                raise ValueError(f"{tag!r} is not a language with a catalog; use one of {available}")
+            wording[language] = words
+        return wording
+
+
+class ReminderSettings(TenantSettings):
+    """Overdue invoices and their reminders: the levels, each sent once per invoice."""
+
+    KIND = "reminders"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "levels": [
+                        {"daysAfterDue": 7},
+                        {
+                            "daysAfterDue": 21,
+                            "fee": "5.00",
+                            "wording": {
+                                "de": {
+                                    "subject": "Zweite Mahnung zu Rechnung {number}",
+                                    "body": "Guten Tag {buyer},\n\nRechnung {number} über {amount_due} war am "
+                                    "{due_date} fällig. Mahngebühr: {fee}.\n\n{seller}",
+                                }
+                            },
+                        },
+                    ]
+                }
+            ]
+        }
+    )
+    levels: list[ReminderLevel] = Field(
+        max_length=MAX_REMINDER_LEVELS,
+        description="The reminder levels, by strictly increasing daysAfterDue; level 1 is the first.",
+        examples=[[{"daysAfterDue": 7}, {"daysAfterDue": 21, "fee": "5.00"}]],
+    )
+
+    @field_validator("levels")
+    @classmethod
+    def _increasing(cls, levels: list[ReminderLevel]) -> list[ReminderLevel]:
+        days = [level.daysAfterDue for level in levels]
+        if any(later <= earlier for earlier, later in pairwise(days)):
+            raise ValueError(f"daysAfterDue must be strictly increasing from level to level; got {days}")
+        return levels
+
+
 # Every settings concern with a model (the logo is a file of its own): the tenant's and each site's.
 ALL_SETTINGS: tuple[type[TenantSettings], ...] = (
     InvoiceSettings,
@@ -357,4 +473,5 @@ ALL_SETTINGS: tuple[type[TenantSettings], ...] = (
     CreditNoteSequenceSettings,
     SellerSettings,
     EInvoiceSettings,
+    ReminderSettings,
 )

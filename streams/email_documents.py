@@ -12,6 +12,7 @@ from invoicing.document import InvoiceDocument
 from schemas.events import EmailReason, InvoiceEmailRequested
 from schemas.public_events import PublicEventT
 from streams.announcements import credit_note_email_failed, credit_note_emailed, invoice_email_failed, invoice_emailed
+from streams.rendering.mail import MailText, invoice_mail_text
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,13 @@ class InvoiceEmail:
 
     def failed_event(self, reason: str, *, retrying: bool) -> PublicEventT:
         return invoice_email_failed(self.record, reason, retrying=retrying)
+
+    def mail_text(self) -> MailText:
+        return invoice_mail_text(self.content())
+
+    @property
+    def message_variant(self) -> str:
+        return ""
 
     def retry_request(self) -> InvoiceEmailRequested:
         record = self.record
@@ -146,6 +154,13 @@ class CreditNoteEmail:
 
     def failed_event(self, reason: str, *, retrying: bool) -> PublicEventT:
         return credit_note_email_failed(self.note, reason, retrying=retrying)
+
+    def mail_text(self) -> MailText:
+        return invoice_mail_text(self.content())
+
+    @property
+    def message_variant(self) -> str:
+        return ""
 
     def retry_request(self) -> InvoiceEmailRequested:
         note = self.note

@@ -31,7 +31,7 @@ from schemas.events import InvoiceEmailRequested, utc_now
 from schemas.public_events import PublicEventT
 from schemas.settings import SellerSettings
 from streams.announcements import Announce, keep_to_yourself
-from streams.rendering.mail import invoice_mail_text, one_line
+from streams.rendering.mail import MailText, invoice_mail_text, one_line
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +73,17 @@ class EmailedDocument(Protocol):
     async def mark_emailed(self, recipient: str, at: datetime) -> None: ...
     async def mark_email_pending(self, reason: str) -> None: ...
     async def mark_email_failed(self, reason: str) -> None: ...
-    def emailed_event(self, emailed_at: datetime) -> PublicEventT: ...
-    def failed_event(self, reason: str, *, retrying: bool) -> PublicEventT: ...
+    def emailed_event(self, emailed_at: datetime) -> PublicEventT | None: ...
+    def failed_event(self, reason: str, *, retrying: bool) -> PublicEventT | None: ...
     def retry_request(self) -> InvoiceEmailRequested: ...
+    def mail_text(self) -> MailText:
+        """The email's subject, body and attachment name, in the document's language."""
+        ...
+
+    @property
+    def message_variant(self) -> str:
+        """Tells apart the Message-IDs of several emails of one document (a reminder's level); "" for one."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,10 @@ class EmailDeps:
     now: Callable[[], datetime] = utc_now
     # Publishes the documents' emailed / email_failed events (streams/public_events.py in the worker).
     announce: Announce = keep_to_yourself
+
+    async def announce_any(self, event: PublicEventT | None) -> None:
+        if event is not None:  # a reminder's email has no public event of its own
+            await self.announce(event)
 
 
 def spelled(document: EmailedDocument) -> str:
@@ -114,7 +126,7 @@ async def email_once(
     address = (document.customer_email or "").strip()
     if document.emailed_at is not None:
         # Announced again (same ce_id): the first attempt may have died between recording and announcing.
-        await deps.announce(document.emailed_event(document.emailed_at))
+        await deps.announce_any(document.emailed_event(document.emailed_at))
         return f" and emailed to {address}"
     if document.email_pending:
         return f"; the email to {address} is pending and will be retried ({document.email_error})"
@@ -130,7 +142,7 @@ async def email_once(
         # Marked after it is queued: a crash in between leaves a duplicate request at worst, never none.
         await document.mark_email_pending(failure.reason)
         EMAILS_PENDING.labels(document.kind).inc()
-        await deps.announce(document.failed_event(failure.reason, retrying=True))
+        await deps.announce_any(document.failed_event(failure.reason, retrying=True))
         log.warning("%s email pending: %s", spelled(document), failure.reason, extra=named(document))
         return f"; the email to {address} is pending and will be retried ({failure.reason})"
     EMAILS_SENT.labels("first", document.kind).inc()
@@ -158,7 +170,7 @@ async def send_requested(document: EmailedDocument, deps: EmailDeps, retrying: A
 async def refused_for_good(document: EmailedDocument, deps: EmailDeps, reason: str) -> None:
     EMAILS_FAILED.labels(document.kind).inc()
     await document.mark_email_failed(reason)
-    await deps.announce(document.failed_event(reason, retrying=False))
+    await deps.announce_any(document.failed_event(reason, retrying=False))
 
 
 async def email_document(
@@ -179,7 +191,15 @@ async def email_document(
     if sender is None:
         sender = await sender_address(deps.tenant_settings, document.tenant, deps.default_sender, document.site_code)
     recipient = await send_document(
-        document.tenant, document.content(), document.customer_email, pdf, deps, sender=sender, resend=resend
+        document.tenant,
+        document.content(),
+        document.customer_email,
+        pdf,
+        deps,
+        sender=sender,
+        resend=resend,
+        text=document.mail_text(),
+        variant=document.message_variant,
     )
     emailed_at = as_stored(deps.now())  # an announcement from the stored time gets the same ce_id
     # Recorded first, as soon as the mail server took it: the moment between the two is the one in which
@@ -191,7 +211,7 @@ async def email_document(
         with attempt:
             await document.mark_emailed(recipient, emailed_at)
     # Then announced; a crash before it is announced again by the redelivery (email_once), same ce_id.
-    await deps.announce(document.emailed_event(emailed_at))
+    await deps.announce_any(document.emailed_event(emailed_at))
     # The customer's address stays out of the log: it is personal data, and the document records it.
     log.info("%s emailed", spelled(document), extra=named(document))
     return recipient
@@ -206,14 +226,16 @@ async def sender_address(
     return seller.email if seller is not None and seller.email else default
 
 
-def message_id(tenant: str, document: InvoiceDocument, sender: str) -> str:
+def message_id(tenant: str, document: InvoiceDocument, sender: str, variant: str = "") -> str:
     """The Message-ID of a document's email, the same for its first send and every automatic retry.
 
     SMTP has no idempotency key: when the mail server took the email and the worker died before recording
     it, the next attempt sends it again. With the same Message-ID that second copy is the same message
     (RFC 5322), which mail systems that keep Message-IDs deliver once. An explicit resend is a new message."""
-    digest = hashlib.sha256(f"{tenant}\x1f{document.kind.value}\x1f{document.invoice_number}".encode()).hexdigest()
-    return f"<{document.kind.value}.{digest[:40]}@{sender.rpartition('@')[2] or 'invoice-service'}>"
+    identity = f"{tenant}\x1f{document.kind.value}\x1f{document.invoice_number}" + (f"\x1f{variant}" if variant else "")
+    digest = hashlib.sha256(identity.encode()).hexdigest()
+    kind = f"{document.kind.value}.{variant}" if variant else document.kind.value
+    return f"<{kind}.{digest[:40]}@{sender.rpartition('@')[2] or 'invoice-service'}>"
 
 
 async def send_document(
@@ -224,11 +246,13 @@ async def send_document(
     deps: EmailDeps,
     sender: str | None = None,
     resend: bool = False,
+    text: MailText | None = None,
+    variant: str = "",
 ) -> str:
     """Send an invoice or a credit note (`document`, rendered as `pdf`) to the customer; returns the
     recipient. Raises NoRecipient, or infra.mail.EmailNotSent when the mail server did not take it."""
     recipient = invoice_recipient(customer_email)
-    text = invoice_mail_text(document)
+    text = text or invoice_mail_text(document)
     if sender is None:
         sender = await sender_address(deps.tenant_settings, tenant, deps.default_sender)
     await deps.mailer.send(
@@ -241,7 +265,7 @@ async def send_document(
             body=text.body,
             attachment=pdf,
             attachment_name=text.attachment_name,
-            message_id=None if resend else message_id(tenant, document, sender),
+            message_id=None if resend else message_id(tenant, document, sender, variant),
         )
     )
     return recipient

@@ -20,6 +20,7 @@ from infra.ports import (
     OrderStore,
     PaymentCapturer,
     PaymentRefunder,
+    ReminderStore,
     Render,
     TenantSettingsStore,
     WebhookStore,
@@ -60,6 +61,7 @@ class WorkerResources:
     mailer: MailSender
     credit_notes: CreditNoteStore
     announce: Announce  # the public events, on invoice-events
+    reminders: ReminderStore  # the reminder state of invoices (infra/reminders.py)
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
     now: Callable[[], datetime] = utc_now
     # Webhook delivery (streams/webhooks.py); without them (fakes of other agents' tests) nothing is delivered.

@@ -20,6 +20,7 @@ from schemas.settings import (
     EInvoiceSettings,
     InvoiceSettings,
     LogoInfo,
+    ReminderSettings,
     SellerSettings,
     SequenceSettings,
     TenantSettings,
@@ -157,6 +158,13 @@ add_settings_resource(
     EInvoiceSettings,
     "what e-invoices need beyond the seller settings (profile, electronic address, contact, buyer reference)",
     "invoices embed Factur-X EN 16931 XML with the order ID as buyer reference until they exist",
+)
+add_settings_resource(
+    ReminderSettings,
+    "the reminder levels of overdue invoices",
+    "no reminders are sent until they exist (overdue invoices are still announced)",
+    "Each level is sent once per invoice, daysAfterDue days after its due date, while it is neither paid "
+    "nor credited; an invoice that missed several levels (e.g. levels added later) gets the latest one due.",
 )
 
 

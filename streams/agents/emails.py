@@ -10,6 +10,7 @@ the agents' policy (streams/failures.py): the request is dead-lettered with the 
 """
 
 import logging
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -19,15 +20,19 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 from infra.logs import log_context
 from infra.mail import EmailNotSent
 from infra.metrics import EMAILS_RETRIED, EmailedKind
-from infra.ports import InvoiceStore
+from infra.ports import InvoiceStore, ReminderStore, TenantSettingsStore
 from infra.settings import Settings
+from invoicing.reminders import Level
 from schemas.events import EmailReason, InvoiceEmailRequested
+from schemas.settings import ReminderSettings
 from streams.app import Topics
 from streams.crediting import CreditDeps
 from streams.email_documents import CreditNoteEmail, InvoiceEmail
 from streams.emailing import EmailDeps, send_requested
 from streams.failures import is_transient, parse_or_dead_letter, run_step, send_to_dead_letters
 from streams.recorded import UNRECORDED, acts_on_recorded, unrecorded_email_request
+from streams.reminder_email import ReminderEmail
+from streams.reminding import levels_of
 from streams.resources import ResourcesProvider
 
 log = logging.getLogger(__name__)
@@ -55,18 +60,29 @@ def retrying_email(settings: Settings, kind: EmailedKind) -> AsyncRetrying:
     )
 
 
+@dataclass(frozen=True)
+class ReminderEmailDeps:
+    reminders: ReminderStore
+    tenant_settings: TenantSettingsStore
+
+
 def register(app: faust.App, topics: Topics, resources: ResourcesProvider, settings: Settings) -> None:
     @app.agent(topics.invoice_emails.channel, name=f"{__name__}.email_invoices", concurrency=settings.email_concurrency)
     async def email_invoices(stream: Any) -> None:
         opened = await resources()
         deps = opened.email_deps()
         credit_deps = opened.credit_deps(topics.refunds.publish, topics.invoice_emails.publish)
+        reminder_deps = ReminderEmailDeps(opened.reminders, opened.tenant_settings)
         async for event in stream.events():
-            await handle_email_request(event, deps, opened.settings, credit_deps)
+            await handle_email_request(event, deps, opened.settings, credit_deps, reminder_deps)
 
 
 async def handle_email_request(
-    event: Any, deps: EmailDeps, settings: Settings, credit_deps: CreditDeps | None = None
+    event: Any,
+    deps: EmailDeps,
+    settings: Settings,
+    credit_deps: CreditDeps | None = None,
+    reminder_deps: ReminderEmailDeps | None = None,
 ) -> None:
     """One request of the topic: sent, recorded as refused, or dead-lettered with its reason; never dropped.
     A request with `creditNoteId` is the credit note's email (`credit_deps`), else the invoice's."""
@@ -84,6 +100,17 @@ async def handle_email_request(
                 event,
                 f"emailing credit note {request.creditNoteId} of tenant {request.tenant}",
                 partial(send_requested_credit_note, event, request, credit_deps, settings),
+            )
+        return
+    if request.reason is EmailReason.REMINDER:
+        if reminder_deps is None:
+            raise ValueError("a reminder email request needs the reminder ports")
+        with log_context(tenant=request.tenant, order=request.orderId, number=request.invoiceNumber):
+            await run_step(
+                event,
+                f"emailing reminder {request.reminderLevel} of invoice {request.invoiceNumber} "
+                f"of tenant {request.tenant}",
+                partial(send_requested_reminder, event, request, deps, reminder_deps, settings),
             )
         return
     with log_context(tenant=request.tenant, order=request.orderId, number=request.invoiceNumber):
@@ -107,6 +134,28 @@ async def send_requested_email(event: Any, request: InvoiceEmailRequested, deps:
     document = InvoiceEmail(record, deps.invoices)
     await send_requested(document, deps, retrying_email(settings, document.kind), request.reason is EmailReason.RESEND)
     await finish_email_request(deps.invoices, request)
+
+
+async def send_requested_reminder(
+    event: Any, request: InvoiceEmailRequested, deps: EmailDeps, reminder_deps: ReminderEmailDeps, settings: Settings
+) -> None:
+    """A reminder level's email: sent once (its state per level on the invoice), never once the invoice is
+    paid or credited (read again here, right before the send)."""
+    record = await deps.invoices.find_by_number(request.tenant, request.invoiceNumber)
+    invoice = None if record is None else await reminder_deps.reminders.find(record.record_id)
+    if record is None or invoice is None or record.order_id != request.orderId or not record.issued:
+        await send_to_dead_letters(
+            event, f"no issued invoice {request.invoiceNumber} of tenant {request.tenant} to remind of", UNRECORDED
+        )
+        return
+    if invoice.settled:
+        log.info("reminder %s not sent: the invoice is %s", request.reminderLevel, invoice.status.value)
+        return
+    levels = levels_of(await reminder_deps.tenant_settings.read(request.tenant, ReminderSettings))
+    number = request.reminderLevel or 1
+    level = levels[number - 1] if number <= len(levels) else Level(0)  # levels removed since: default words
+    document = ReminderEmail(record, invoice, number, level, reminder_deps.reminders)
+    await send_requested(document, deps, retrying_email(settings, document.kind), resend=False)
 
 
 async def send_requested_credit_note(

@@ -9,6 +9,7 @@ from tests.memory.adapters import MemoryGateway, MemoryMailer, MemoryRenderer, M
 from tests.memory.credit_notes import MemoryCreditNotes
 from tests.memory.invoices import MemoryCaptures, MemoryInvoices
 from tests.memory.jobs import MemoryClaims, MemoryJobs, MemoryOrders
+from tests.memory.reminders import MemoryReminders
 from tests.memory.settings import MemoryTenantSettings
 from tests.memory.webhooks import MemoryWebhooks
 
@@ -28,6 +29,7 @@ def memory_worker_resources(settings: Settings, announce: Announce, **given: Any
         "mailer": MemoryMailer(),
         "credit_notes": MemoryCreditNotes(),
         "webhooks": MemoryWebhooks(),
+        "reminders": MemoryReminders(),
         "render": render,
         "check_einvoice": render.check_einvoice,
     }

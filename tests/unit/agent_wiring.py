@@ -183,6 +183,8 @@ def credit_resources(world: World) -> Any:
     return resources(
         credit_deps=lambda *_: SimpleNamespace(credit_notes=credit_notes),
         email_deps=lambda: SimpleNamespace(invoices=None),
+        reminders=None,
+        tenant_settings=None,
     )
 
 
