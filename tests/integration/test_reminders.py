@@ -5,7 +5,8 @@ conditional updates on the invoice, so this is what makes "once" true across wor
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,12 @@ from schemas.events import InvoiceEmailRequested
 from schemas.public_events import PublicEventT
 from schemas.settings import ReminderSettings
 from streams.reminding import ReminderDeps, remind
+from tests.factories import order_event
+from tests.fakes import SmtpSink
+from tests.integration.flows import invoice_events
 from tests.integration.store_contracts import document
+from tests.integration.test_email import mails_to
+from tests.support import WorkerProcess, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -75,3 +81,67 @@ async def test_overdue_then_reminder_1_then_2_once_each_with_two_passes(mongo_db
     assert mine() == (["invoice.overdue"], [1, 2])
     stored = await mongo_db.invoices.find_one({"_id": made.record_id})
     assert stored["remindersSent"] == 2 and stored["remindersQueued"] == 2 and "nextReminderOn" not in stored
+
+
+async def test_two_workers_with_a_moved_clock_announce_overdue_then_send_reminder_1_then_2_once_each(
+    api: Any, worker: WorkerProcess, publish_orders: Any, stored_order: Any, smtp_sink: SmtpSink,
+    service_env: dict[str, str], mongo_db: Any,
+) -> None:  # fmt: skip
+    """End to end: an unpaid invoice made by the session's worker; then, for each step, two workers of the
+    same consumer group whose clocks are moved (INVOICE_CLOCK_OFFSET_SECONDS) to a day after the due date,
+    restarted between steps as a deployment would be. Each step happens once: one overdue mark, one email
+    per level, however many passes both workers run."""
+    tenant = f"rw{uuid.uuid4().hex[:8]}"
+    recipient = f"{tenant}@example.com"
+    event = order_event(tenant, "o-1")
+    event["order"]["customer"]["email"] = recipient
+    levels = {"levels": [{"daysAfterDue": 7}, {"daysAfterDue": 21, "fee": "5.00"}]}
+    response = await api.put(f"/invoice/{tenant}/settings/reminders", json=levels)
+    assert response.status_code == 200, response.text
+    results = await invoice_events(api, publish_orders, stored_order, tenant, event)
+    number = results["o-1"]["invoiceNumber"]
+    [issued_mail] = await mails_to(smtp_sink, recipient)
+    invoice = (await api.get(f"/invoice/{tenant}/invoices/{number}")).json()
+    due_on = date.fromisoformat(invoice["payment"]["dueOn"])
+    assert invoice["paymentStatus"] == "open", invoice
+
+    async def stored() -> dict[str, Any]:
+        found: dict[str, Any] = await mongo_db.invoices.find_one({"tenant": tenant, "number": number})
+        return found
+
+    def reminder_subjects() -> list[str]:
+        return [mail.message["Subject"] for mail in smtp_sink.mails_to(recipient) if mail is not issued_mail]
+
+    async def two_workers_at(days_after_due: int, done: Callable[[], Awaitable[bool]], what: str) -> None:
+        day = due_on + timedelta(days=days_after_due)
+        offset = (datetime(day.year, day.month, day.day, 10, tzinfo=UTC) - datetime.now(UTC)).total_seconds()
+        env = service_env | {"INVOICE_CLOCK_OFFSET_SECONDS": str(offset), "INVOICE_REMINDER_PASS_SECONDS": "1"}
+        workers = [WorkerProcess(env, f"test-reminder-worker-{days_after_due}-{i}-{tenant}") for i in range(2)]
+        try:
+            await asyncio.gather(*(one.start() for one in workers))
+
+            async def reached() -> bool | None:
+                return await done() or None
+
+            await wait_for(reached, timeout=90, what=what)
+            # Several more passes of both workers: none may do the step again.
+            passes = (await stored()).get("remindersSent"), len(reminder_subjects())
+            await asyncio.sleep(3)  # three pass intervals: what must NOT happen has no event to poll for
+            assert ((await stored()).get("remindersSent"), len(reminder_subjects())) == passes
+        finally:
+            for one in workers:
+                one.stop()
+
+    async def overdue() -> bool:
+        return (await stored()).get("overdueSince") == (due_on + timedelta(days=1)).isoformat()
+
+    async def reminded(level: int) -> bool:
+        return (await stored()).get("remindersSent") == level and len(reminder_subjects()) == level
+
+    await two_workers_at(1, overdue, "the invoice marked overdue")
+    assert reminder_subjects() == []
+    await two_workers_at(7, lambda: reminded(1), "reminder 1 sent")
+    await two_workers_at(21, lambda: reminded(2), "reminder 2 sent")
+    assert [subject.split(":")[0] for subject in reminder_subjects()] == ["Payment reminder 1", "Payment reminder 2"]
+    assert all(number in subject for subject in reminder_subjects())
+    assert (await api.get(f"/invoice/{tenant}/invoices/{number}")).json()["paymentStatus"] == "open"
