@@ -382,7 +382,8 @@ def _invoice_record(doc: Document) -> InvoiceRecord:
         generation=int(doc.get("generation") or FIRST_INVOICE),
         site_code=doc.get("siteCode"),
         sequence_scope=doc.get("seqScope") or TENANT_SCOPE,
-        settlement=settlement_of(doc),
+        # A document stored before settlements were kept reads as its own document implies (`settled`).
+        settlement=settlement_of(doc) if "paymentStatus" in doc else None,
         payments=payments_of(doc),
         due_on=due_on_of(doc),
     )
