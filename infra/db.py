@@ -104,6 +104,7 @@ async def ensure_indexes(db: AsyncDatabase[Document]) -> None:
     # paymentStatus (the stored one); overdue and unsettled ones by `settled`, the range on dueOn applied after.
     await index.create("invoices", [("tenant", ASCENDING), ("paymentStatus", ASCENDING), *newest_first])
     await index.create("invoices", [("tenant", ASCENDING), ("settled", ASCENDING), *newest_first])
+    await index.create("invoices", [("settled", ASCENDING)])  # every tenant's unsettled: the amount-open gauge
     # orderId: an order invoiced again (after a full credit) has more than one invoice, each its own _id.
     await index.create("invoices", [("tenant", ASCENDING), ("orderId", ASCENDING), *newest_first])
     await index.create("invoices", [("tenant", ASCENDING), ("siteCode", ASCENDING), *newest_first])  # siteCode

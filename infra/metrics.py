@@ -119,6 +119,6 @@ REMINDERS_SENT = Counter("invoice_reminders_sent", "Reminder emails the mail ser
 OVERDUE_ANNOUNCED = Counter("invoice_overdue_announced", "Invoices announced overdue (invoice.overdue)")
 AMOUNT_OPEN = Gauge(
     "invoice_amount_open",
-    "What the invoices a reminder pass looked at leave open, by payment status and currency",
+    "What every issued, unsettled invoice leaves open, by payment status as shown (overdue derived) and currency",
     ["status", "currency"],
 )

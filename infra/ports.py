@@ -37,7 +37,7 @@ from invoicing.identity import FIRST_INVOICE
 from invoicing.logo import Logo
 from invoicing.payments import CaptureRequest, RefundRequest
 from invoicing.selection import OrderSelection
-from invoicing.settlement import Payment, PaymentResult
+from invoicing.settlement import OpenAmount, Payment, PaymentResult
 from invoicing.sites import TENANT_SCOPE
 from invoicing.statuses import CreditNoteStatus, JobStatus, JobTrigger, JobType
 from invoicing.webhooks import Delivery, Endpoint
@@ -286,6 +286,7 @@ class ReminderStore(Protocol):
     async def move_to(self, record_id: str, day: date | None) -> None: ...
     async def find(self, record_id: str) -> ReminderCandidate | None: ...
     async def mark_reminder_email(self, record_id: str, level: int, state: ReminderEmailState) -> None: ...
+    async def unsettled(self) -> list[OpenAmount]: ...
 
 
 class TenantSettingsStore(Protocol):

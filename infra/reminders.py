@@ -23,7 +23,7 @@ from infra.db import Document
 from infra.settlements import due_on_of, settlement_of
 from invoicing.document import InvoiceDocument
 from invoicing.reminders import next_action_on
-from invoicing.settlement import UNSETTLED, InvoicePaymentStatus
+from invoicing.settlement import UNSETTLED, InvoicePaymentStatus, OpenAmount
 
 SWEEP_ID = "reminders"
 
@@ -117,6 +117,21 @@ class ReminderRepository:
     async def mark_swept(self, day: date) -> None:
         # Only forward: a worker with a late clock never moves it back (ISO days compare as dates).
         await self.sweeps.update_one({"_id": self.sweep_id}, {"$max": {"through": day.isoformat()}}, upsert=True)
+
+    async def unsettled(self) -> list[OpenAmount]:
+        """What each unsettled invoice of every tenant leaves open: an equality on `settled` (its own index),
+        only the four fields the gauge needs. It reads every open invoice, so it runs on a slow timer of its
+        own (INVOICE_AMOUNT_OPEN_SECONDS), never in the reminder pass."""
+        fields = {"paymentStatus": 1, "dueOn": 1, "amountDue": 1, "document.totals.currency": 1}
+        return [
+            OpenAmount(
+                InvoicePaymentStatus(doc["paymentStatus"]),
+                due_on_of(doc),
+                doc["document"]["totals"]["currency"],
+                Decimal(doc["amountDue"]),
+            )
+            async for doc in self.invoices.find({"settled": False, "issuedAt": {"$ne": None}}, fields)
+        ]
 
     async def due_on(self, day: date) -> list[ReminderCandidate]:
         return [candidate_of(doc) async for doc in self.invoices.find({"nextReminderOn": day.isoformat()})]

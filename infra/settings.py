@@ -162,6 +162,11 @@ class Settings(BaseSettings):
     reminder_pass_seconds: float = Field(
         default=60.0, gt=0, description="How often each worker runs the overdue and reminder pass"
     )
+    amount_open_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="How often each worker refreshes the invoice_amount_open gauge (it reads every open invoice)",
+    )
     clock_offset_seconds: float = Field(
         default=0.0,
         description="Moves the worker's clock by this many seconds (tests of overdue and reminders); 0 in production",

@@ -8,7 +8,7 @@ decimals than the currency's minor unit.
 """
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -232,3 +232,22 @@ def order_event_payment(
         idempotency_key=ORDER_EVENT_KEY,
         request_digest=_ORDER_EVENT_DIGEST,
     )
+
+
+@dataclass(frozen=True)
+class OpenAmount:
+    """What one unsettled invoice leaves open, as stored."""
+
+    status: InvoicePaymentStatus  # the stored one (open or partially paid)
+    due_on: date | None
+    currency: str
+    amount_due: Decimal
+
+
+def open_amounts(invoices: Iterable[OpenAmount], now: datetime) -> dict[tuple[InvoicePaymentStatus, str], Decimal]:
+    """The amounts open by status as shown at `now` (overdue derived, as `shown_status`) and currency."""
+    totals: dict[tuple[InvoicePaymentStatus, str], Decimal] = {}
+    for invoice in invoices:
+        key = (shown_status(invoice.status, invoice.due_on, now), invoice.currency)
+        totals[key] = totals.get(key, ZERO) + invoice.amount_due
+    return totals

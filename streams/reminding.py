@@ -25,6 +25,7 @@ from infra.metrics import AMOUNT_OPEN, OVERDUE_ANNOUNCED
 from infra.ports import ReminderStore, TenantSettingsStore
 from infra.reminders import ReminderCandidate
 from invoicing.reminders import Level, Wording, is_overdue, level_due, next_action_on, overdue_on
+from invoicing.settlement import open_amounts
 from schemas.events import EmailReason, InvoiceEmailRequested
 from schemas.public_events import InvoiceOverdue
 from schemas.settings import ReminderSettings
@@ -85,7 +86,6 @@ async def remind(deps: ReminderDeps, now: datetime) -> int:
     today = now.date()
     start = await deps.reminders.swept_through() or today - timedelta(days=FIRST_SWEEP_DAYS)
     levels: dict[tuple[str, str | None], tuple[Level, ...]] = {}
-    open_amounts: dict[tuple[str, str], Decimal] = {}
     seen = 0
     day = start
     while day <= today:
@@ -97,14 +97,18 @@ async def remind(deps: ReminderDeps, now: datetime) -> int:
                 in_force = await deps.tenant_settings.read_all(invoice.tenant, invoice.site_code)
                 levels[issuer] = levels_of(in_force.get(ReminderSettings))
             await step(deps, invoice, levels[issuer], today)
-            if not invoice.settled:
-                key = (invoice.status.value, invoice.currency)
-                open_amounts[key] = open_amounts.get(key, Decimal(0)) + invoice.amount_due
         day += timedelta(days=1)
     await deps.reminders.mark_swept(today)
-    for (status, currency), amount in open_amounts.items():
-        AMOUNT_OPEN.labels(status, currency).set(float(amount))
     return seen
+
+
+async def refresh_amount_open(reminders: ReminderStore, now: datetime) -> None:
+    """The gauge of what every unsettled invoice leaves open, by its status as shown at `now` (overdue
+    derived) and currency. Set whole each time: a status or currency with nothing open any more is dropped."""
+    totals = open_amounts(await reminders.unsettled(), now)
+    AMOUNT_OPEN.clear()
+    for (status, currency), amount in totals.items():
+        AMOUNT_OPEN.labels(status.value, currency).set(float(amount))  # a metric sample is a float by nature
 
 
 async def step(deps: ReminderDeps, invoice: ReminderCandidate, levels: tuple[Level, ...], today: date) -> None:

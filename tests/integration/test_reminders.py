@@ -7,11 +7,13 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from infra.invoices import InvoiceRepository
+from infra.records import InvoiceRecord
 from infra.reminders import ReminderRepository
 from infra.tenant_settings import TenantSettingsRepository
 from schemas.events import InvoiceEmailRequested
@@ -145,3 +147,41 @@ async def test_two_workers_with_a_moved_clock_announce_overdue_then_send_reminde
     assert [subject.split(":")[0] for subject in reminder_subjects()] == ["Payment reminder 1", "Payment reminder 2"]
     assert all(number in subject for subject in reminder_subjects())
     assert (await api.get(f"/invoice/{tenant}/invoices/{number}")).json()["paymentStatus"] == "open"
+
+
+async def test_the_amount_open_query_reads_every_issued_unsettled_invoice_and_only_those(
+    mongo_db: Any, run_id: str
+) -> None:
+    """On the real store, in a database of its own: issued and open, issued and partly paid, issued and paid,
+    and one still being made (no issuedAt); the gauge's query returns the first two with what they leave open."""
+    from infra.db import ensure_indexes
+    from tests.integration.test_store_contracts_payments import payment
+
+    db = mongo_db.client[f"open-amounts-{run_id}"]
+    await ensure_indexes(db)
+    invoices = InvoiceRepository(db)
+    made: dict[str, InvoiceRecord] = {}
+    for seq, order_id in enumerate(("open", "partly", "paid", "making"), start=1):
+        number = f"A{seq}"
+        record = await invoices.allocate(
+            tenant="shop",
+            order_id=order_id,
+            job_id="j",
+            seq=seq,
+            number=number,
+            document=document("shop", order_id, number),
+        )
+        assert record is not None
+        made[order_id] = record
+        if order_id != "making":
+            await invoices.mark_issued(record, f"shop/{number}.pdf")
+    await invoices.record_payment(made["partly"], payment("10.00"))
+    gross = made["paid"].settled.gross
+    await invoices.record_payment(made["paid"], payment(str(gross)))
+
+    found = sorted(await ReminderRepository(db).unsettled(), key=lambda amount: amount.amount_due)
+    assert [(amount.status.value, amount.currency, amount.amount_due) for amount in found] == [
+        ("partially_paid", "EUR", gross - Decimal("10.00")),
+        ("open", "EUR", gross),
+    ]
+    await mongo_db.client.drop_database(f"open-amounts-{run_id}")

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date
 
 from infra.reminders import ReminderCandidate, ReminderEmailState
-from invoicing.settlement import InvoicePaymentStatus
+from invoicing.settlement import InvoicePaymentStatus, OpenAmount
 
 
 class MemoryReminders:
@@ -27,6 +27,13 @@ class MemoryReminders:
 
     async def mark_swept(self, day: date) -> None:
         self.swept = day if self.swept is None else max(self.swept, day)
+
+    async def unsettled(self) -> list[OpenAmount]:
+        return [
+            OpenAmount(invoice.status, invoice.due_on, invoice.currency, invoice.amount_due)
+            for invoice in self.invoices.values()
+            if invoice.issued and not invoice.settled
+        ]
 
     async def due_on(self, day: date) -> list[ReminderCandidate]:
         await asyncio.sleep(0)  # lets a concurrent pass run in between, as a real query would

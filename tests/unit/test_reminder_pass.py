@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from prometheus_client import REGISTRY
 
 from infra.reminders import ReminderCandidate
 from invoicing.settlement import InvoicePaymentStatus
 from schemas.events import EmailReason, InvoiceEmailRequested
 from schemas.public_events import InvoiceOverdue, PublicEventT
 from schemas.settings import ReminderSettings
-from streams.reminding import ReminderDeps, remind
+from streams.reminding import ReminderDeps, refresh_amount_open, remind
 from tests.memory.reminders import MemoryReminders
 from tests.memory.settings import MemoryTenantSettings
 
@@ -134,3 +135,26 @@ async def test_a_paid_invoice_is_never_announced_overdue(world: World) -> None:
     world.reminders.settle(INVOICE.record_id, InvoicePaymentStatus.PAID)
     await world.passes(date(2026, 12, 25))
     assert world.announced == [] and world.queued == []
+
+
+async def test_the_amount_open_gauge_is_every_unsettled_invoice_by_shown_status_and_currency() -> None:
+    reminders = MemoryReminders()
+    not_due = replace(INVOICE, record_id="shop:o-2:1", due_on=date(2026, 12, 31), amount_due=Decimal("10.00"))
+    partly = replace(INVOICE, record_id="shop:o-3:1", status=InvoicePaymentStatus.PARTIALLY_PAID, due_on=None)
+    in_chf = replace(INVOICE, record_id="shop:o-4:1", currency="CHF", amount_due=Decimal("5.05"))
+    paid = replace(INVOICE, record_id="shop:o-5:1", status=InvoicePaymentStatus.PAID)
+    being_made = replace(INVOICE, record_id="shop:o-6:1", issued=False)
+    for invoice in (INVOICE, not_due, partly, in_chf, paid, being_made):
+        reminders.add(invoice, DUE)
+    await refresh_amount_open(reminders, datetime(2026, 12, 5, 9, tzinfo=UTC))
+
+    def sample(status: str, currency: str) -> float | None:
+        return REGISTRY.get_sample_value("invoice_amount_open", {"status": status, "currency": currency})
+
+    assert sample("overdue", "EUR") == 119.00 and sample("overdue", "CHF") == 5.05
+    assert sample("open", "EUR") == 10.00 and sample("partially_paid", "EUR") == 119.00
+    assert sample("paid", "EUR") is None
+
+    reminders.settle(in_chf.record_id, InvoicePaymentStatus.PAID)
+    await refresh_amount_open(reminders, datetime(2026, 12, 5, 9, tzinfo=UTC))
+    assert sample("overdue", "CHF") is None  # nothing open in CHF any more: the series is gone, not stale
