@@ -115,6 +115,15 @@ def tenant_label(tenant: str) -> str:
     return tenant if get_settings().metrics_tenant_labels else ""
 
 
+WEBHOOK_ATTEMPTS = Counter(
+    "invoice_webhook_attempts",
+    "Webhook delivery attempts by outcome: delivered (a 2xx), retrying (failed, another attempt is scheduled), "
+    "failed (the last attempt of its schedule failed)",
+    ["outcome"],
+)
+WEBHOOK_ENDPOINTS_DISABLED = Counter(
+    "invoice_webhook_endpoints_disabled", "Webhook endpoints disabled after a delivery failed its whole schedule"
+)
 REMINDERS_SENT = Counter("invoice_reminders_sent", "Reminder emails the mail server took, by level", ["level"])
 OVERDUE_ANNOUNCED = Counter("invoice_overdue_announced", "Invoices announced overdue (invoice.overdue)")
 AMOUNT_OPEN = Gauge(

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from infra.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_ENDPOINTS_DISABLED
 from infra.ports import WebhookStore
 from infra.settings import Settings
 from infra.webhook_http import AttemptResult
@@ -167,10 +168,12 @@ class Dispatcher:
         if result.ok and result.status is not None:
             await self.store.save_delivery(delivery.succeeded(now, result.status, result.response))
             await self.store.mark_success(endpoint.tenant, endpoint.id, now)
+            WEBHOOK_ATTEMPTS.labels("delivered").inc()
             return
         error = result.error or f"HTTP {result.status}"
         failed = delivery.failed(now, result.status, error, result.response, retry_schedule(self.settings))
         await self.store.save_delivery(failed)
+        WEBHOOK_ATTEMPTS.labels("failed" if failed.state is DeliveryState.FAILED else "retrying").inc()
         log.info(
             "webhook attempt failed",
             extra={"tenant": delivery.tenant, "endpoint": endpoint.id, "delivery": delivery.id, "error": error},
@@ -187,6 +190,7 @@ class Dispatcher:
             return
         reason = f"every attempt of delivery {failed.id} failed for its whole retry schedule: {failed.last_error}"
         await self.store.save_endpoint(current.disabled(reason, now))
+        WEBHOOK_ENDPOINTS_DISABLED.inc()
         log.warning("webhook endpoint disabled", extra={"tenant": endpoint.tenant, "endpoint": endpoint.id})
         await self.announce(
             WebhookEndpointDisabled(

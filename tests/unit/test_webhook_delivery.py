@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
+import pytest
+from prometheus_client import REGISTRY
 from standardwebhooks import Webhook
 
 from infra.settings import Settings
@@ -19,12 +21,21 @@ from schemas.public_events import InvoiceFailed, PublicEventT
 from streams.webhooks import Dispatcher, parse_public_event, record_deliveries
 from tests.memory import MemoryWebhooks
 
-START = datetime.now(UTC)  # signatures are checked against the wall clock: the clock moves seconds only
+# Signatures are checked against the wall clock (standardwebhooks: 5 min tolerance), so each test starts at
+# the time it runs, not at the suite's import (the integration tests before it take longer than that); the
+# test's clock then moves seconds only.
+START = datetime.now(UTC)
+
+
+@pytest.fixture(autouse=True)
+def start_now() -> None:
+    global START
+    START = datetime.now(UTC)
 
 
 @dataclass
 class Clock:
-    now: datetime = START
+    now: datetime = field(default_factory=lambda: START)
 
     def __call__(self) -> datetime:
         return self.now
@@ -88,8 +99,13 @@ async def test_a_redelivered_event_makes_no_second_delivery_and_other_types_none
     assert body["type"] == "invoice.failed" and body["data"] == json.loads(event.to_bytes())
 
 
+def attempts(outcome: str) -> float:
+    return REGISTRY.get_sample_value("invoice_webhook_attempts_total", {"outcome": outcome}) or 0.0
+
+
 async def test_failed_attempts_are_retried_on_the_schedule_with_the_same_webhook_id() -> None:
     store, receiver, clock, dispatcher, _ = world()
+    before = attempts("retrying"), attempts("delivered")
     ep = endpoint("ep1")
     await store.add_endpoint(ep)
     await record_deliveries(store, failed_event(), "ce-1", START)
@@ -110,6 +126,7 @@ async def test_failed_attempts_are_retried_on_the_schedule_with_the_same_webhook
         assert Webhook(ep.secrets[0].secret).verify(body, headers)["data"]["orderId"] == "o-1"
     [delivery] = await store.deliveries("shop", "ep1", 10)
     assert (delivery.state, delivery.attempts, delivery.last_status) == (DeliveryState.DELIVERED, 3, 200)
+    assert (attempts("retrying") - before[0], attempts("delivered") - before[1]) == (2, 1)
 
 
 async def test_an_endpoint_failing_the_whole_schedule_is_disabled_and_the_tenant_told() -> None:
