@@ -15,14 +15,11 @@ from streams.announcements import credit_note_email_failed, credit_note_emailed,
 from streams.rendering.mail import MailText, invoice_mail_text
 
 
-@dataclass(frozen=True)
-class InvoiceEmail:
-    record: InvoiceRecord
-    invoices: InvoiceStore
+class OfInvoice:
+    """What an invoice record answers of an EmailedDocument: the invoice's own email and its reminders
+    (streams/reminder_email.py) name the same invoice, its site, its customer and its PDF."""
 
-    @property
-    def kind(self) -> EmailedKind:
-        return "invoice"
+    record: InvoiceRecord
 
     @property
     def tenant(self) -> str:
@@ -47,6 +44,16 @@ class InvoiceEmail:
     @property
     def storage_key(self) -> str:
         return self.record.storage_key or invoice_key(self.record.tenant, self.record.number)
+
+
+@dataclass(frozen=True)
+class InvoiceEmail(OfInvoice):
+    record: InvoiceRecord
+    invoices: InvoiceStore
+
+    @property
+    def kind(self) -> EmailedKind:
+        return "invoice"
 
     @property
     def emailed_at(self) -> datetime | None:

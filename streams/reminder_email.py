@@ -9,17 +9,17 @@ from infra.metrics import REMINDERS_SENT, EmailedKind
 from infra.ports import ReminderStore
 from infra.records import InvoiceRecord
 from infra.reminders import ReminderCandidate, ReminderEmailState
-from infra.storage import invoice_key
 from invoicing.document import InvoiceDocument
 from invoicing.reminders import Level, ReminderFacts, reminder_text
 from schemas.events import InvoiceEmailRequested
 from schemas.public_events import PublicEventT
+from streams.email_documents import OfInvoice
 from streams.reminding import reminder_request
 from streams.rendering.mail import MailText, invoice_mail_text
 
 
 @dataclass(frozen=True)
-class ReminderEmail:
+class ReminderEmail(OfInvoice):
     record: InvoiceRecord
     invoice: ReminderCandidate  # its settlement and reminder state as read for this send
     level_number: int
@@ -29,30 +29,6 @@ class ReminderEmail:
     @property
     def kind(self) -> EmailedKind:
         return "reminder"
-
-    @property
-    def tenant(self) -> str:
-        return self.record.tenant
-
-    @property
-    def order_id(self) -> str:
-        return self.record.order_id
-
-    @property
-    def number(self) -> str:
-        return self.record.number
-
-    @property
-    def customer_email(self) -> str | None:
-        return self.record.customer_email
-
-    @property
-    def site_code(self) -> str | None:
-        return self.record.site_code
-
-    @property
-    def storage_key(self) -> str:
-        return self.record.storage_key or invoice_key(self.record.tenant, self.record.number)
 
     @property
     def _state(self) -> ReminderEmailState:
