@@ -11,10 +11,12 @@ the words are in the document's language; the sender is the tenant's email from 
 or the configured default.
 """
 
+import asyncio
 import hashlib
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -86,6 +88,25 @@ class EmailedDocument(Protocol):
         ...
 
 
+class InvoiceEmailLocks:
+    """One lock per invoice of this worker, shared by the email agent's actors: they send an invoice's
+    emails (its own, its reminders', its credit notes') one at a time, each reading the email state under
+    the lock. So two copies of one request taken at the same moment (a duplicate queued by a pass that saw a
+    reminder claimed but not yet queued, or by a crash between queueing and marking) send one email: the
+    second finds the first's `emailed_at`. Copies of one request share a partition (keyed by order), hence a
+    worker. A lock lives while someone holds or awaits it."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def of(self, tenant: str, invoice_number: str) -> asyncio.Lock:
+        key = f"{tenant}:{invoice_number}"
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
+
+
 @dataclass(frozen=True)
 class EmailDeps:
     invoices: InvoiceStore
@@ -96,6 +117,8 @@ class EmailDeps:
     now: Callable[[], datetime] = utc_now
     # Publishes the documents' emailed / email_failed events (streams/public_events.py in the worker).
     announce: Announce = keep_to_yourself
+    # One per worker (every actor's EmailDeps gets the worker's), so its actors send one invoice's at a time.
+    sending: InvoiceEmailLocks = field(default_factory=InvoiceEmailLocks)
 
     async def announce_any(self, event: PublicEventT | None) -> None:
         if event is not None:  # a reminder's email has no public event of its own

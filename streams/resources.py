@@ -30,7 +30,7 @@ from infra.storage import InvoiceStorage
 from schemas.events import InvoiceEmailRequested, RefundRequested, utc_now
 from streams.announcements import Announce
 from streams.crediting import CreditDeps
-from streams.emailing import EmailDeps
+from streams.emailing import EmailDeps, InvoiceEmailLocks
 from streams.pipeline import PipelineDeps, TenantNumbering
 from streams.webhooks import Sender
 
@@ -63,6 +63,7 @@ class WorkerResources:
     announce: Announce  # the public events, on invoice-events
     reminders: ReminderStore  # the reminder state of invoices (infra/reminders.py)
     numbering: TenantNumbering = field(default_factory=TenantNumbering)
+    email_locks: InvoiceEmailLocks = field(default_factory=InvoiceEmailLocks)
     now: Callable[[], datetime] = utc_now
     # Webhook delivery (streams/webhooks.py); without them (fakes of other agents' tests) nothing is delivered.
     webhooks: WebhookStore | None = None
@@ -79,6 +80,7 @@ class WorkerResources:
             default_sender=self.settings.email_default_sender,
             now=self.now,
             announce=self.announce,
+            sending=self.email_locks,
         )
 
     def pipeline_deps(self, queue_email: Callable[[InvoiceEmailRequested], Awaitable[None]]) -> PipelineDeps:

@@ -92,6 +92,19 @@ async def handle_email_request(
     check = partial(unrecorded_email_request, deps.invoices, request)
     if not await acts_on_recorded(event, f"email request of invoice {request.invoiceNumber}", check):
         return
+    async with deps.sending.of(request.tenant, request.invoiceNumber):
+        await send_request(event, request, deps, settings, credit_deps, reminder_deps)
+
+
+async def send_request(
+    event: Any,
+    request: InvoiceEmailRequested,
+    deps: EmailDeps,
+    settings: Settings,
+    credit_deps: CreditDeps | None,
+    reminder_deps: ReminderEmailDeps | None,
+) -> None:
+    """The request's document, read now (under the invoice's lock), emailed as its kind says."""
     if request.creditNoteId is not None:
         if credit_deps is None:
             raise ValueError("a credit-note email request needs the credit-note ports")

@@ -22,6 +22,7 @@ from schemas.events import (
 )
 from schemas.orders import parse_order_event
 from streams.app import Topics
+from streams.emailing import InvoiceEmailLocks
 from tests.factories import encoded, order_event
 
 
@@ -182,7 +183,7 @@ def credit_resources(world: World) -> Any:
     credit_notes = SimpleNamespace(finish_request=world.asynchronous("fail request"))
     return resources(
         credit_deps=lambda *_: SimpleNamespace(credit_notes=credit_notes),
-        email_deps=lambda: SimpleNamespace(invoices=None),
+        email_deps=lambda: SimpleNamespace(invoices=None, sending=InvoiceEmailLocks()),
         reminders=None,
         tenant_settings=None,
     )

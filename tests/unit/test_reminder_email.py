@@ -2,12 +2,14 @@
 invoice's PDF with the level's words in the invoice's language, a Message-ID of its own per level, sent once
 however often its request comes, retried when the mail server is away, and not at all once paid."""
 
+import asyncio
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
 from prometheus_client import REGISTRY
 
+from infra.mail import OutgoingEmail
 from infra.reminders import ReminderCandidate
 from invoicing.settlement import InvoicePaymentStatus
 from schemas.settings import ReminderSettings
@@ -20,8 +22,10 @@ from tests.unit.test_email_flow import FAST_RETRIES, NOT_TAKEN, ScriptedMailer
 from tests.unit.test_pipeline import TENANT
 
 
-async def world_with_invoice() -> tuple[CreditWorld, ScriptedMailer, MemoryReminders, ReminderCandidate]:
-    mailer = ScriptedMailer()
+async def world_with_invoice(
+    mailer: ScriptedMailer | None = None,
+) -> tuple[CreditWorld, ScriptedMailer, MemoryReminders, ReminderCandidate]:
+    mailer = mailer or ScriptedMailer()
     world = CreditWorld(mailer=mailer)
     await world.invoiced("o-1")
     invoice_record = await world.invoices.find(TENANT, "o-1")
@@ -93,3 +97,24 @@ async def test_no_reminder_once_paid() -> None:
     reminders.invoices[invoice.record_id] = replace(invoice, status=InvoicePaymentStatus.PAID)
     await send(world, reminders, invoice, 1)
     assert mailer.attempts == []
+
+
+class SlowMailer(ScriptedMailer):
+    """Takes a moment per email, as a real mail server does, so concurrent sends overlap."""
+
+    async def send(self, email: OutgoingEmail) -> None:
+        await asyncio.sleep(0.01)
+        await super().send(email)
+
+
+async def test_two_copies_of_a_request_handled_at_once_by_two_actors_send_one_email() -> None:
+    """The reminder pass of two workers may queue a level twice (one saw it claimed but not yet queued),
+    and the email agent's actors take both copies at the same moment: the customer still gets one email."""
+    world, mailer, reminders, invoice = await world_with_invoice(SlowMailer())
+    worker = world.resources(world.deps().announce)
+    deps = ReminderEmailDeps(reminders, world.tenant_settings)
+    copy = record(reminder_request(invoice, 1).to_bytes())
+    # Each actor of the worker's email agent has its own EmailDeps, as in streams/agents/emails.py.
+    actors = [handle_email_request(copy, worker.email_deps(), FAST_RETRIES, None, deps) for _ in range(2)]
+    await asyncio.gather(*actors)
+    assert len(mailer.attempts) == 1
